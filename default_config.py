@@ -1,0 +1,75 @@
+"""Configuration classes; the factory picks one by ``MYAPP_CONFIG``."""
+
+from datetime import timedelta
+
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    VERSION = "1.0.0"
+    SECRET_KEY = DEV_SECRET_KEY
+    SQLALCHEMY_DATABASE_URI = None  # the factory defaults to instance/myapp.sqlite
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
+    # Lists: default and ceiling of ?limit=
+    PAGE_LIMIT_DEFAULT = 100
+    PAGE_LIMIT_MAX = 1000
+
+    # JWT: HS256 only, both ways; no leeway on expiry.
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+    JWT_DECODE_LEEWAY = 0
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=30)
+
+    # Argon2id at OWASP's minimum (19 MiB, 2 iterations, 1 lane).
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST = 19456
+    ARGON2_PARALLELISM = 1
+
+    # Flask-Limiter; the factory points storage at REDIS_URL when it is set.
+    LOGIN_RATE_LIMIT = "10 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = True
+    # Number of reverse proxies in front of the app whose X-Forwarded-For to trust.
+    PROXY_FIX_X_FOR = 0
+
+    CORS_ORIGINS = "*"
+
+    # Goals: per-user limits.
+    GOALS_MAX_PER_USER = 10000
+    GOALS_MAX_DEPTH = 100
+
+    # flask-restx
+    RESTX_MASK_SWAGGER = False
+    RESTX_ERROR_404_HELP = False
+    SWAGGER_UI_DOC_EXPANSION = "list"
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    TESTING = True
+    # Argon2's minimum cost keeps the suite fast; production never uses this.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    LOGIN_RATE_LIMIT = "1000 per minute"
+
+
+class ProductionConfig(Config):
+    SECRET_KEY = None
+    CORS_ORIGINS = ""
+    PROXY_FIX_X_FOR = 1
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

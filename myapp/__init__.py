@@ -1,0 +1,49 @@
+"""Application factory."""
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from default_config import CONFIGS
+from myapp import config as config_checks
+
+
+def create_app(test_config=None):
+    """Build the app: config, extensions, API, error handlers and CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+    config_checks.finalize(app)
+
+    from myapp import api, auth, cli, cors, db, errors, jsonio, limiter
+
+    jsonio.init_app(app)
+    db.init_app(app)
+    limiter.init_app(app)
+    auth.init_app(app)
+    cors.init_app(app)
+    errors.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)
+
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
+    return app
+
+
+def load_config(app, test_config):
+    """Defaults, then the environment's class, instance/config.py, env, tests."""
+    name = (test_config or {}).get("ENV_NAME") or os.environ.get(
+        "MYAPP_CONFIG", "development"
+    )
+    if name not in CONFIGS:
+        raise RuntimeError(
+            f"MYAPP_CONFIG={name!r} is not one of {', '.join(sorted(CONFIGS))}"
+        )
+    app.config["ENV_NAME"] = name
+    app.config.from_object(CONFIGS[name])
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("MYAPP")
+    config_checks.apply_environment(app.config, os.environ)
+    if test_config:
+        app.config.update(test_config)

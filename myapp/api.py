@@ -1,0 +1,58 @@
+"""The versioned API: one Blueprint, one flask-restx Api, a line per feature."""
+
+from flask import Blueprint, current_app, jsonify
+from flask_restx import Api
+
+from myapp import errors
+
+AUTHORIZATIONS = {
+    "Bearer": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "Type: Bearer <access_token> (from POST /auth/login).",
+    }
+}
+
+
+class ProblemApi(Api):
+    """flask-restx Api whose errors go through the one problem+json handler."""
+
+    def handle_error(self, e):
+        return errors.handle_exception(e)
+
+
+def build_api(app):
+    """A fresh Blueprint and Api for this app, with every feature's namespaces."""
+    from myapp import health, users
+
+    blueprint = Blueprint("api", __name__)
+    api = ProblemApi(
+        blueprint,
+        version=app.config["VERSION"],
+        title="myapp API",
+        description="Sensor readings, goal trees and accounts. "
+        "Errors are RFC 9457 application/problem+json.",
+        prefix="/api/v1",
+        doc="/docs",
+        authorizations=AUTHORIZATIONS,
+    )
+    api.add_namespace(health.ns)
+    api.add_namespace(users.auth_ns)
+    api.add_namespace(users.users_ns)
+    return blueprint
+
+
+def index():
+    """Where to find the docs and the spec."""
+    return jsonify(
+        name="myapp",
+        version=current_app.config["VERSION"],
+        docs="/docs",
+        spec="/api/v1/swagger.json",
+    )
+
+
+def init_app(app):
+    app.register_blueprint(build_api(app))
+    app.add_url_rule("/", "index", index, methods=["GET"])

@@ -1,0 +1,128 @@
+"""Bearer-token authentication shared by every feature.
+
+flask-jwt-extended mints tokens (see users.service); checking them is one PyJWT
+decode per distinct token and one query that the token's login session is live.
+"""
+
+import functools
+import time
+from dataclasses import dataclass
+
+import jwt
+from flask import current_app, g, request
+from flask_jwt_extended import JWTManager
+from sqlalchemy import select
+
+from myapp.db import db
+from myapp.errors import InvalidToken, forbidden
+
+jwt_manager = JWTManager()
+REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "jti", "type", "sid"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user, their role, and the login session of the token."""
+
+    user_id: int
+    is_admin: bool
+    session_id: str
+    claims: dict
+
+
+def init_app(app):
+    jwt_manager.init_app(app)
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified_claims(token, key, algorithms):
+    """Signature-checked claims; cached because the same bytes verify the same way."""
+    return jwt.decode(
+        token,
+        key,
+        algorithms=list(algorithms),
+        options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_nbf": False},
+    )
+
+
+def decode_bearer(expected_type):
+    """The verified claims of the request's bearer token of the expected type."""
+    header = request.headers.get("Authorization")
+    if not header:
+        raise InvalidToken("Missing Authorization: Bearer token.")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise InvalidToken("The Authorization header must be 'Bearer <token>'.")
+    config = current_app.config
+    try:
+        claims = _verified_claims(
+            token, config["JWT_SECRET_KEY"], tuple(config["JWT_DECODE_ALGORITHMS"])
+        )
+    except jwt.PyJWTError:
+        raise InvalidToken("The token is malformed or its signature is invalid.")
+    now = time.time()
+    # Expiry is checked on every request (no leeway), outside the signature cache.
+    if claims["exp"] <= now:
+        raise InvalidToken("The token has expired.")
+    if claims["nbf"] > now:
+        raise InvalidToken("The token is not valid yet.")
+    if claims["type"] != expected_type:
+        raise InvalidToken(f"An {expected_type} token is required.")
+    return claims
+
+
+def load_principal(claims):
+    """The caller, if the token's login session is live and its user exists."""
+    from myapp.users.models import AuthSession, User
+
+    try:
+        user_id = int(claims["sub"])
+    except (TypeError, ValueError):
+        raise InvalidToken("The token's subject is invalid.") from None
+    row = db.session.execute(
+        select(User.is_admin)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            AuthSession.id == claims["sid"],
+            AuthSession.revoked_at.is_(None),
+            User.id == user_id,
+        )
+    ).first()
+    if row is None:
+        raise InvalidToken("The token has been revoked.")
+    return Principal(user_id, bool(row.is_admin), claims["sid"], claims)
+
+
+def authenticate():
+    """Check the access token and remember the caller for this request."""
+    principal = load_principal(decode_bearer("access"))
+    g.principal = principal
+    return principal
+
+
+def current_principal():
+    return g.principal
+
+
+def auth_required(func):
+    """Require a valid, live access token."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        authenticate()
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(func):
+    """Require an access token of an admin; others get 403."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if not authenticate().is_admin:
+            raise forbidden("This operation is for admins only.")
+        return func(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,84 @@
+"""Reads the contract's environment variables and refuses unsafe production setups."""
+
+import os
+from datetime import timedelta
+
+from default_config import DEV_SECRET_KEY
+
+MIN_SECRET_BYTES = 32
+OWASP_MIN_ARGON2_MEMORY_KIB = 19456
+OWASP_MIN_ARGON2_TIME_COST = 2
+
+
+class UnsafeConfigError(RuntimeError):
+    """Production configuration that must not serve traffic."""
+
+
+def apply_environment(config, environ):
+    """Map DATABASE_URL, SECRET_KEY, CORS_ORIGINS and REDIS_URL onto config keys."""
+    if environ.get("DATABASE_URL"):
+        config["SQLALCHEMY_DATABASE_URI"] = environ["DATABASE_URL"]
+    if "SECRET_KEY" in environ:
+        config["SECRET_KEY"] = environ["SECRET_KEY"]
+    if "CORS_ORIGINS" in environ:
+        config["CORS_ORIGINS"] = environ["CORS_ORIGINS"]
+    if environ.get("REDIS_URL"):
+        config["REDIS_URL"] = environ["REDIS_URL"]
+
+
+def finalize(app):
+    """Derive dependent settings and validate them."""
+    config = app.config
+    uri = config.get("SQLALCHEMY_DATABASE_URI")
+    if not uri:
+        os.makedirs(app.instance_path, exist_ok=True)
+        uri = "sqlite:///" + os.path.join(app.instance_path, "myapp.sqlite")
+    config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(uri)
+    if config.get("REDIS_URL"):
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    for key in ("JWT_ACCESS_TOKEN_EXPIRES", "JWT_REFRESH_TOKEN_EXPIRES"):
+        if isinstance(config[key], (int, float)):
+            config[key] = timedelta(seconds=config[key])
+    config["JWT_SECRET_KEY"] = config.get("SECRET_KEY")
+    config["CORS_ORIGIN_LIST"] = parse_origins(config.get("CORS_ORIGINS"))
+    if config["ENV_NAME"] == "production":
+        problem = production_problem(config)
+        if problem:
+            raise UnsafeConfigError(f"Refusing to start in production: {problem}")
+
+
+def normalize_database_url(uri):
+    """Use psycopg 3 for PostgreSQL URLs given in the common short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if uri.startswith(prefix):
+            return "postgresql+psycopg://" + uri[len(prefix) :]
+    return uri
+
+
+def parse_origins(value):
+    """'*' means any origin; otherwise a comma-separated list of exact origins."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [origin.strip() for origin in value.split(",") if origin.strip()]
+
+
+def production_problem(config):
+    """The first reason this config is unsafe for production, or None."""
+    secret = config.get("SECRET_KEY")
+    if not secret:
+        return "SECRET_KEY is not set"
+    if secret == DEV_SECRET_KEY:
+        return "SECRET_KEY is the development default"
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return f"SECRET_KEY is shorter than {MIN_SECRET_BYTES} bytes"
+    if config.get("DEBUG"):
+        return "DEBUG is on"
+    if "*" in config["CORS_ORIGIN_LIST"]:
+        return "CORS_ORIGINS='*' allows every origin"
+    if config["ARGON2_MEMORY_COST"] < OWASP_MIN_ARGON2_MEMORY_KIB:
+        return "ARGON2_MEMORY_COST is below OWASP's 19 MiB minimum"
+    if config["ARGON2_TIME_COST"] < OWASP_MIN_ARGON2_TIME_COST:
+        return "ARGON2_TIME_COST is below OWASP's minimum of 2"
+    return None

@@ -1,0 +1,32 @@
+"""RFC 3339 timestamps: offset required on input, UTC with 'Z' on output."""
+
+import re
+from datetime import datetime, timezone
+
+# Date, time, optional fraction, and a mandatory offset; JSON Schemas reuse it.
+RFC3339_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+_RFC3339 = re.compile(RFC3339_PATTERN)
+_FRACTION = re.compile(r"\.([0-9]+)")
+
+
+def parse_timestamp(text):
+    """Parse an RFC 3339 timestamp with offset into aware UTC; ValueError if not."""
+    if not isinstance(text, str) or not _RFC3339.match(text):
+        raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. Z")
+    # Python keeps microseconds: cut longer fractions instead of rejecting them.
+    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
+    text = text[:-1] + "+00:00" if text[-1] in "Zz" else text
+    try:
+        return datetime.fromisoformat(text).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValueError("is not a valid date and time in range") from None
+
+
+def format_timestamp(value):
+    """UTC, microseconds kept, 'Z' suffix."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,127 @@
+"""What clients may write about accounts, and what they read back."""
+
+from myapp.validation import Schema
+
+USERNAME = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_.-]{3,32}$",
+    "description": "3 to 32 of A-Z a-z 0-9 _ . -",
+}
+EMAIL = {
+    "type": "string",
+    "format": "email",
+    "maxLength": 254,
+    "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+}
+PASSWORD = {"type": "string", "minLength": 8, "maxLength": 128}
+# Checking a password someone already has never reveals the length rules.
+ANY_PASSWORD = {"type": "string", "minLength": 1, "maxLength": 1024}
+
+REGISTER = Schema(
+    "UserRegister",
+    {
+        "type": "object",
+        "required": ["username", "email", "password"],
+        "additionalProperties": False,
+        "properties": {"username": USERNAME, "email": EMAIL, "password": PASSWORD},
+    },
+)
+
+LOGIN = Schema(
+    "Login",
+    {
+        "type": "object",
+        "required": ["username", "password"],
+        "additionalProperties": False,
+        "properties": {
+            "username": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 254,
+                "description": "Username or email",
+            },
+            "password": ANY_PASSWORD,
+        },
+    },
+)
+
+UPDATE_ME = Schema(
+    "UserUpdate",
+    {
+        "type": "object",
+        "required": ["current_password"],
+        "additionalProperties": False,
+        "properties": {
+            "email": EMAIL,
+            "password": PASSWORD,
+            "current_password": ANY_PASSWORD,
+        },
+    },
+)
+
+DELETE_ME = Schema(
+    "UserDelete",
+    {
+        "type": "object",
+        "required": ["current_password"],
+        "additionalProperties": False,
+        "properties": {"current_password": ANY_PASSWORD},
+    },
+)
+
+USER = Schema(
+    "User",
+    {
+        "type": "object",
+        "required": ["id", "username", "email", "is_admin", "created_at"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer"},
+            "username": {"type": "string"},
+            "email": {"type": "string"},
+            "is_admin": {"type": "boolean"},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+)
+
+USER_PAGE = Schema(
+    "UserPage",
+    {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "additionalProperties": False,
+        "properties": {
+            "items": {"type": "array", "items": USER.schema},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+)
+
+TOKENS = Schema(
+    "Tokens",
+    {
+        "type": "object",
+        "required": ["access_token", "refresh_token", "token_type", "expires_in"],
+        "additionalProperties": False,
+        "properties": {
+            "access_token": {"type": "string"},
+            "refresh_token": {"type": "string"},
+            "token_type": {"type": "string", "enum": ["Bearer"]},
+            "expires_in": {"type": "integer", "description": "Access token seconds"},
+        },
+    },
+)
+
+
+def user_public(user):
+    """The read model of a user: never any password material."""
+    from myapp.timestamps import format_timestamp
+
+    return {
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "is_admin": bool(user.is_admin),
+        "created_at": format_timestamp(user.created_at),
+    }

@@ -1,0 +1,205 @@
+"""Account rules: registration, login sessions, token rotation, profile changes."""
+
+import secrets
+import uuid
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token
+
+from myapp.db import db, utcnow
+from myapp.errors import InvalidToken, ValidationFailed, conflict, forbidden, not_found
+from myapp.users.models import AuthSession, User
+from myapp.users.passwords import hash_password, needs_rehash, verify_password
+
+
+def find_user(*, user_id):
+    return db.session.get(User, user_id)
+
+
+def get_user(*, user_id):
+    """The user, or 404."""
+    user = find_user(user_id=user_id)
+    if user is None:
+        raise not_found("user")
+    return user
+
+
+def _check_password_rules(username, password):
+    if password.casefold() == username.casefold():
+        raise ValidationFailed.at("/password", "must not be the same as the username")
+
+
+def _ensure_available(*, username=None, email=None, exclude_id=None):
+    clauses = []
+    if username is not None:
+        clauses.append(sa.func.lower(User.username) == username.lower())
+    if email is not None:
+        clauses.append(User.email == email.lower())
+    query = sa.select(User.id).where(sa.or_(*clauses))
+    if exclude_id is not None:
+        query = query.where(User.id != exclude_id)
+    if db.session.execute(query.limit(1)).first() is not None:
+        raise conflict("That username or email is already registered.")
+
+
+def register(*, username, email, password, is_admin=False):
+    """Create an account; 409 if the username or email is taken (any case)."""
+    _check_password_rules(username, password)
+    _ensure_available(username=username, email=email)
+    user = User(
+        username=username,
+        email=email.lower(),
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def check_credentials(*, login, password):
+    """The user for a username-or-email and password; 401 alike for every failure."""
+    key = login.lower()
+    user = db.session.execute(
+        sa.select(User).where(
+            sa.or_(sa.func.lower(User.username) == key, User.email == key)
+        )
+    ).scalar_one_or_none()
+    if not verify_password(user.password_hash if user else None, password):
+        raise InvalidToken("The username or password is incorrect.")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        db.session.commit()
+    return user
+
+
+def _issue_tokens(user_id, session_id, refresh_jti):
+    identity = str(user_id)
+    access = create_access_token(
+        identity=identity,
+        additional_claims={"sid": session_id, "jti": uuid.uuid4().hex},
+    )
+    refresh = create_refresh_token(
+        identity=identity, additional_claims={"sid": session_id, "jti": refresh_jti}
+    )
+    expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": int(expires.total_seconds()),
+    }
+
+
+def _session_expiry():
+    config = current_app.config
+    lifetime = max(
+        config["JWT_ACCESS_TOKEN_EXPIRES"], config["JWT_REFRESH_TOKEN_EXPIRES"]
+    )
+    return utcnow() + lifetime
+
+
+def start_session(*, user):
+    """A new login session and its first token pair."""
+    session = AuthSession(
+        id=secrets.token_hex(16),
+        user_id=user.id,
+        refresh_jti=uuid.uuid4().hex,
+        expires_at=_session_expiry(),
+    )
+    db.session.add(session)
+    db.session.commit()
+    return _issue_tokens(user.id, session.id, session.refresh_jti)
+
+
+def rotate_session(*, claims):
+    """Trade a refresh token for a new pair; reuse of an old one revokes the session."""
+    new_jti = uuid.uuid4().hex
+    # Compare-and-swap: of two racing uses of one token, exactly one wins.
+    swapped = db.session.execute(
+        sa.update(AuthSession)
+        .where(
+            AuthSession.id == claims["sid"],
+            AuthSession.user_id == int(claims["sub"]),
+            AuthSession.refresh_jti == claims["jti"],
+            AuthSession.revoked_at.is_(None),
+        )
+        .values(refresh_jti=new_jti, expires_at=_session_expiry())
+    ).rowcount
+    if swapped != 1:
+        revoke_sessions(session_id=claims["sid"])
+        db.session.commit()
+        raise InvalidToken("The refresh token has been used or revoked.")
+    db.session.commit()
+    return _issue_tokens(int(claims["sub"]), claims["sid"], new_jti)
+
+
+def revoke_sessions(*, session_id=None, user_id=None, keep_session_id=None):
+    """Revoke one login session, or every session of a user except one."""
+    query = sa.update(AuthSession).where(AuthSession.revoked_at.is_(None))
+    if session_id is not None:
+        query = query.where(AuthSession.id == session_id)
+    if user_id is not None:
+        query = query.where(AuthSession.user_id == user_id)
+    if keep_session_id is not None:
+        query = query.where(AuthSession.id != keep_session_id)
+    db.session.execute(query.values(revoked_at=utcnow()))
+
+
+def end_session(*, session_id):
+    """Logout: every token of this login session stops working."""
+    revoke_sessions(session_id=session_id)
+    db.session.commit()
+
+
+def _require_current_password(user, password):
+    if not verify_password(user.password_hash, password):
+        raise forbidden("The current password is incorrect.")
+
+
+def update_user(
+    *, user, current_session_id, current_password, email=None, password=None
+):
+    """Change email and/or password; a new password ends every other session."""
+    _require_current_password(user, current_password)
+    if email is not None and email.lower() != user.email:
+        _ensure_available(email=email, exclude_id=user.id)
+        user.email = email.lower()
+    if password is not None:
+        _check_password_rules(user.username, password)
+        user.password_hash = hash_password(password)
+        revoke_sessions(user_id=user.id, keep_session_id=current_session_id)
+    db.session.commit()
+    return user
+
+
+def delete_user(*, user_id):
+    """Delete an account; the database cascades to its sessions, readings, goals."""
+    deleted = db.session.execute(sa.delete(User).where(User.id == user_id)).rowcount
+    db.session.commit()
+    if not deleted:
+        raise not_found("user")
+
+
+def delete_own_account(*, user, current_password):
+    _require_current_password(user, current_password)
+    delete_user(user_id=user.id)
+
+
+def list_users(*, limit, after_id=None):
+    """A page of users by id, and whether more follow."""
+    query = sa.select(User).order_by(User.id).limit(limit + 1)
+    if after_id is not None:
+        query = query.where(User.id > after_id)
+    users = list(db.session.execute(query).scalars())
+    return users[:limit], len(users) > limit
+
+
+def prune_expired_sessions(*, now=None):
+    """Delete login sessions whose every token has expired; returns the count."""
+    result = db.session.execute(
+        sa.delete(AuthSession).where(AuthSession.expires_at < (now or utcnow()))
+    )
+    db.session.commit()
+    return result.rowcount

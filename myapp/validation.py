@@ -1,0 +1,117 @@
+"""JSON Schemas: compiled once, used to validate bodies and to document them."""
+
+import copy
+
+import fastjsonschema
+from flask import request
+from jsonschema import Draft202012Validator
+
+from myapp.errors import ValidationFailed
+
+
+class Schema:
+    """One JSON Schema: validator, fast path, and its Swagger 2.0 rendering."""
+
+    def __init__(self, name, schema, fast=False):
+        self.name = name
+        self.schema = schema
+        Draft202012Validator.check_schema(schema)
+        self._validator = Draft202012Validator(schema)
+        # fastjsonschema compiles the same schema to Python code for hot paths;
+        # formats are annotations only, exactly as in the jsonschema validator.
+        self._fast = fastjsonschema.compile(schema, use_formats=False) if fast else None
+
+    def errors(self, instance):
+        """Every violation as {"pointer", "message"}, in document order."""
+        found = []
+        for error in self._validator.iter_errors(instance):
+            found.extend(_describe(error))
+        return sorted(found, key=lambda e: _pointer_sort_key(e["pointer"]))
+
+    def validate(self, instance):
+        """Return the instance, or raise ValidationFailed listing every violation."""
+        if self._fast is not None:
+            try:
+                self._fast(instance)
+                return instance
+            except fastjsonschema.JsonSchemaException:
+                pass
+        found = self.errors(instance)
+        if found:
+            raise ValidationFailed(found, "The request body failed validation.")
+        return instance
+
+    def model(self, ns):
+        """Register (once per namespace) and return the Swagger model."""
+        if self.name not in ns.models:
+            ns.schema_model(self.name, to_swagger(self.schema))
+        return ns.models[self.name]
+
+
+def json_body(schema):
+    """The request's JSON body validated against schema (415, 400 and 413 handled)."""
+    return schema.validate(request.get_json())
+
+
+def _escape(part):
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(path):
+    return "".join("/" + _escape(part) for part in path)
+
+
+def _pointer_sort_key(text):
+    return [int(p) if p.isdigit() else p for p in text.split("/")]
+
+
+def _describe(error):
+    base = list(error.absolute_path)
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, dict):
+        missing = [p for p in error.validator_value if p not in instance]
+        name = next((p for p in missing if error.message.startswith(repr(p))), None)
+        if name is not None:
+            return [{"pointer": pointer(base + [name]), "message": error.message}]
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extras = [key for key in instance if key not in allowed]
+        if extras:
+            return [
+                {
+                    "pointer": pointer(base + [key]),
+                    "message": f"'{key}' is not an allowed property",
+                }
+                for key in extras
+            ]
+    return [{"pointer": pointer(base), "message": error.message}]
+
+
+_SWAGGER_DROP = {"$schema", "$id", "$comment", "const"}
+
+
+def to_swagger(schema):
+    """Render a JSON Schema in the Swagger 2.0 dialect flask-restx publishes."""
+    if isinstance(schema, list):
+        return [to_swagger(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in _SWAGGER_DROP:
+            continue
+        if key in ("properties", "patternProperties", "definitions"):
+            out[key] = {name: to_swagger(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            out[key] = to_swagger(value)
+        elif key == "type" and isinstance(value, list):
+            kinds = [kind for kind in value if kind != "null"]
+            if len(kinds) == 1:
+                out["type"] = kinds[0]
+            if "null" in value:
+                out["x-nullable"] = True
+        else:
+            out[key] = copy.deepcopy(value)
+    if "const" in schema:
+        out["enum"] = [schema["const"]]
+    return out

@@ -1,0 +1,5 @@
+"""WSGI entry point for uWSGI: module = wsgi:app."""
+
+from myapp import create_app
+
+app = create_app()
