@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up, lint, and run the whole suite on SQLite, then on a throwaway PostgreSQL.
 #   scripts/test.sh [pytest args]
-# SKIP_POSTGRES=1 runs the SQLite half only (said loudly); CI never sets it.
+# The PostgreSQL half uses TEST_POSTGRES_URL when set (e.g. a CI service), else a
+# throwaway server (scripts/pg-throwaway.sh). SKIP_POSTGRES=1 runs the SQLite half
+# only, and says so loudly; CI never sets it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh requirements-dev.txt
@@ -23,5 +25,9 @@ if [ "${SKIP_POSTGRES:-0}" = 1 ]; then
 fi
 echo "== tests on PostgreSQL"
 start=$(date +%s)
-scripts/pg-throwaway.sh pytest -q -p no:cacheprovider "$@"
+if [ -n "${TEST_POSTGRES_URL:-}" ]; then
+  TEST_DATABASE_URL="$TEST_POSTGRES_URL" pytest -q -p no:cacheprovider "$@"
+else
+  scripts/pg-throwaway.sh pytest -q -p no:cacheprovider "$@"
+fi
 echo "PostgreSQL run took $(( $(date +%s) - start ))s"
