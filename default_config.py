@@ -35,6 +35,8 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
+    # If Redis is unreachable, keep limiting per worker instead of failing logins.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     # Number of reverse proxies in front of the app whose X-Forwarded-For to trust.
     PROXY_FIX_X_FOR = 0
 
