@@ -46,6 +46,11 @@ class Config:
     GOALS_MAX_PER_USER = 10000
     GOALS_MAX_DEPTH = 100
 
+    # Readings: most buckets one stats answer may hold (more is a 400), and the
+    # rows per keyset batch (and per streamed chunk) of an export.
+    READINGS_STATS_MAX_BUCKETS = 10000
+    READINGS_EXPORT_BATCH = 1000
+
     # flask-restx
     RESTX_MASK_SWAGGER = False
     RESTX_ERROR_404_HELP = False

@@ -25,6 +25,7 @@ class ProblemApi(Api):
 def build_api(app):
     """A fresh Blueprint and Api for this app, with every feature's namespaces."""
     from myapp import health, users
+    from myapp import readings
 
     blueprint = Blueprint("api", __name__)
     api = ProblemApi(
@@ -40,6 +41,7 @@ def build_api(app):
     api.add_namespace(health.ns)
     api.add_namespace(users.auth_ns)
     api.add_namespace(users.users_ns)
+    api.add_namespace(readings.ns)
     return blueprint
 
 

@@ -1,0 +1,81 @@
+"""Readings: one measurement from one sensor of one user."""
+
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from myapp.db import db
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# recorded_at stays in years 1 to 9999 UTC, so these bound every stored value.
+MIN_MICROS = -62135596800 * 1_000_000
+MAX_MICROS = 253402300799 * 1_000_000 + 999_999
+
+
+def to_micros(value):
+    """Microseconds since 1970-01-01 UTC of an aware datetime."""
+    delta = value - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value):
+    """The aware UTC datetime of microseconds since 1970-01-01 UTC."""
+    return EPOCH + timedelta(microseconds=value)
+
+
+class EpochMicros(sa.types.TypeDecorator):
+    """Aware datetimes stored as integer microseconds since 1970-01-01 UTC.
+
+    One integer type on both databases: keyset comparisons and UTC bucket
+    arithmetic in SQL are exact, portable and index-friendly.
+    """
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None or isinstance(value, int):
+            return value
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to an EpochMicros column")
+        return to_micros(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else from_micros(value)
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64 bits.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class Reading(db.Model):
+    __tablename__ = "readings"
+
+    id = sa.Column(BigId, primary_key=True)
+    user_id = sa.Column(
+        sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    sensor = sa.Column(sa.String(64), nullable=False)
+    recorded_at = sa.Column(EpochMicros, nullable=False)
+    data = sa.Column(JSONDocument, nullable=False)
+    # Lower-case canonical UUID text, or NULL; NULLs never collide.
+    client_id = sa.Column(sa.String(36), nullable=True)
+    created_at = sa.Column(EpochMicros, nullable=False)
+
+    __table_args__ = (
+        # A retried upload finds its first copy instead of storing a second one.
+        sa.UniqueConstraint(
+            "user_id", "client_id", name="uq_readings_user_id_client_id"
+        ),
+        # Keyset pages, stats and export, without and with a sensor filter.
+        sa.Index("ix_readings_user_id_recorded_at", "user_id", "recorded_at", "id"),
+        sa.Index(
+            "ix_readings_user_id_sensor_recorded_at",
+            "user_id",
+            "sensor",
+            "recorded_at",
+            "id",
+        ),
+    )

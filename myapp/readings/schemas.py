@@ -1,0 +1,199 @@
+"""What clients may write as readings, and what they read back."""
+
+from myapp.readings.models import from_micros
+from myapp.timestamps import RFC3339_PATTERN
+from myapp.validation import Schema
+
+BATCH_MAX = 1000
+SENSOR = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 64,
+    "description": "1 to 64 characters (no NUL), e.g. accelerometer or kitchen/temp",
+}
+UUID_PATTERN = (
+    "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+)
+
+READING_FIELDS = {
+    "sensor": SENSOR,
+    "recorded_at": {
+        "type": ["string", "null"],
+        "pattern": RFC3339_PATTERN,
+        "description": "RFC 3339 with offset, years 1 to 9999 in UTC; "
+        "the server's time if left out or null",
+    },
+    "data": {
+        "type": "object",
+        "description": "Any JSON object: at most 16 KiB as compact UTF-8 JSON, "
+        "nesting at most 16 deep (data itself is level 1), no NUL characters, "
+        "integers within 64 bits and finite numbers",
+    },
+    "client_id": {
+        "type": ["string", "null"],
+        "pattern": UUID_PATTERN,
+        "description": "A UUID chosen by the client; repeating it never stores "
+        "a second reading",
+    },
+}
+
+READING = Schema(
+    "ReadingCreate",
+    {
+        "type": "object",
+        "required": ["sensor", "data"],
+        "additionalProperties": False,
+        "properties": READING_FIELDS,
+    },
+    fast=True,
+)
+
+BATCH = Schema(
+    "ReadingBatch",
+    {
+        "type": "object",
+        "required": ["readings"],
+        "additionalProperties": False,
+        "properties": {
+            "readings": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": BATCH_MAX,
+                "items": READING.schema,
+            }
+        },
+    },
+    fast=True,
+)
+
+READING_PUBLIC = Schema(
+    "Reading",
+    {
+        "type": "object",
+        "required": ["id", "sensor", "recorded_at", "data", "client_id", "created_at"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer"},
+            "sensor": {"type": "string"},
+            "recorded_at": {"type": "string", "format": "date-time"},
+            "data": {"type": "object"},
+            "client_id": {"type": ["string", "null"], "format": "uuid"},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+)
+
+READING_PAGE = Schema(
+    "ReadingPage",
+    {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "additionalProperties": False,
+        "properties": {
+            "items": {"type": "array", "items": READING_PUBLIC.schema},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+)
+
+BATCH_RESULT = Schema(
+    "ReadingBatchResult",
+    {
+        "type": "object",
+        "required": ["ids", "created"],
+        "additionalProperties": False,
+        "properties": {
+            "ids": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "One id per input item, in input order",
+            },
+            "created": {
+                "type": "integer",
+                "description": "How many readings were newly stored",
+            },
+        },
+    },
+)
+
+STATS = Schema(
+    "ReadingStats",
+    {
+        "type": "object",
+        "required": ["sensor", "field", "bucket", "buckets"],
+        "additionalProperties": False,
+        "properties": {
+            "sensor": {"type": "string"},
+            "field": {"type": "string"},
+            "bucket": {"type": "string"},
+            "buckets": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["start", "count", "min", "max", "avg"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "start": {"type": "string", "format": "date-time"},
+                        "count": {"type": "integer"},
+                        "min": {"type": "number"},
+                        "max": {"type": "number"},
+                        "avg": {"type": "number"},
+                    },
+                },
+            },
+        },
+    },
+)
+
+
+def format_micros(micros):
+    """RFC 3339 in UTC with microseconds and 'Z', also for years before 1000."""
+    text = from_micros(micros).isoformat(timespec="microseconds")
+    return text[:-6] + "Z"
+
+
+def reading_public(row):
+    """The read model of a service.COLUMNS row (times as stored microseconds)."""
+    return {
+        "id": row[0],
+        "sensor": row[1],
+        "recorded_at": format_micros(row[2]),
+        "data": row[3],
+        "client_id": row[4],
+        "created_at": format_micros(row[5]),
+    }
+
+
+# --- query-string arguments (reqparse types: ValueError text is the message) ---
+
+
+def sensor_name(value):
+    """?sensor=: 1 to 64 characters, no NUL."""
+    if not 1 <= len(value) <= 64 or "\x00" in value:
+        raise ValueError("must be 1 to 64 characters without NUL")
+    return value
+
+
+sensor_name.__schema__ = {"type": "string", "minLength": 1, "maxLength": 64}
+
+
+def field_name(value):
+    """?field=: a top-level key of data; SQLite JSON paths cannot quote '"'."""
+    if not 1 <= len(value) <= 256 or "\x00" in value or '"' in value:
+        raise ValueError('must be 1 to 256 characters without NUL or "')
+    return value
+
+
+field_name.__schema__ = {"type": "string", "minLength": 1, "maxLength": 256}
+
+
+def one_of(*choices):
+    """A reqparse type accepting exactly one of choices."""
+
+    def choice(value):
+        if value not in choices:
+            raise ValueError("must be one of " + ", ".join(choices))
+        return value
+
+    choice.__schema__ = {"type": "string", "enum": list(choices)}
+    return choice

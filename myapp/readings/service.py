@@ -1,0 +1,332 @@
+"""Reading rules and queries: deduplicated bulk upload, keyset pages, stats, export."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from myapp.db import db, utcnow
+from myapp.errors import ValidationFailed, not_found
+from myapp.readings.checks import INT_MAX, prepare
+from myapp.readings.models import Reading, to_micros
+
+TABLE = Reading.__table__
+T = TABLE.c
+# Plain integers out of the EpochMicros columns: the serializers format them.
+RECORDED = sa.type_coerce(T.recorded_at, sa.BigInteger)
+CREATED = sa.type_coerce(T.created_at, sa.BigInteger)
+COLUMNS = (T.id, T.sensor, RECORDED, T.data, T.client_id, CREATED)
+# The ids of one bulk insert; RETURNING without the data keeps answers small.
+_RETURNED = (T.id, T.client_id)
+
+
+def prepare_rows(*, items, now_micros, in_batch=True):
+    """Row values of every item, or a 400 naming each offending item and field.
+
+    Pointers are /readings/<index>/<field> in a batch, /<field> for one reading.
+    """
+    errors = []
+    rows = [
+        prepare(item, ["readings", index] if in_batch else [], now_micros, errors)
+        for index, item in enumerate(items)
+    ]
+    if errors:
+        raise ValidationFailed(errors, "The request body failed validation.")
+    return rows
+
+
+def store_readings(*, user_id, rows, now_micros):
+    """Store rows all or nothing; (id per row, created per row) in input order.
+
+    A client_id already stored for the user, earlier in the same rows, or by a
+    concurrent request (the unique constraint plus ON CONFLICT DO NOTHING decide
+    the winner) maps to the id of the reading stored first.
+    """
+    slots = []  # per row: index into fresh, or the existing id as a negative
+    fresh = []
+    first_slot = {}
+    for sensor, micros, text, client_id in rows:
+        if client_id is not None:
+            if client_id in first_slot:
+                slots.append(first_slot[client_id])
+                continue
+            first_slot[client_id] = len(fresh)
+        slots.append(len(fresh))
+        fresh.append((sensor, micros, text, client_id))
+    existing = _stored_ids(user_id, list(first_slot))
+    to_insert = [row for row in fresh if row[3] not in existing]
+    inserted = _insert(user_id, to_insert, now_micros)
+    lost = [
+        row[3] for row in to_insert if row[3] is not None and row[3] not in inserted
+    ]
+    if lost:
+        # Another request stored these client_ids between our read and our insert.
+        existing.update(_stored_ids(user_id, lost))
+    db.session.commit()
+    ids, created = [], []
+    seen = set()
+    anonymous = iter(inserted[None])
+    for slot in slots:
+        client_id = fresh[slot][3]
+        if client_id is None:
+            ids.append(next(anonymous))
+            created.append(True)
+        elif client_id in existing:
+            ids.append(existing[client_id])
+            created.append(False)
+        else:
+            ids.append(inserted[client_id])
+            created.append(client_id not in seen)
+            seen.add(client_id)
+    return ids, created
+
+
+def _stored_ids(user_id, client_ids):
+    if not client_ids:
+        return {}
+    found = db.session.execute(
+        sa.select(T.client_id, T.id).where(
+            T.user_id == user_id, T.client_id.in_(client_ids)
+        )
+    )
+    return dict(found.all())
+
+
+def _insert(user_id, rows, now_micros):
+    """One multi-row INSERT .. ON CONFLICT DO NOTHING; {client_id: id, None: [ids]}.
+
+    Rows without a client_id get their ids in input order: an autoincrement key
+    grows in VALUES order within one statement (as SQLAlchemy's own
+    insertmanyvalues sentinel logic assumes), so sorting the ids restores it.
+    """
+    inserted = {None: []}
+    if not rows:
+        return inserted
+    params = [
+        {
+            "user_id": user_id,
+            "sensor": sensor,
+            "recorded_at": micros,
+            "data": text,
+            "client_id": client_id,
+            "created_at": now_micros,
+        }
+        for sensor, micros, text, client_id in rows
+    ]
+    result = db.session.execute(_insert_statement(), params)
+    for reading_id, client_id in sorted(result.all()):
+        if client_id is None:
+            inserted[None].append(reading_id)
+        else:
+            inserted[client_id] = reading_id
+    return inserted
+
+
+_STATEMENTS = {}
+
+
+def _insert_statement():
+    """The bulk insert for this database, built once (it binds data as JSON text)."""
+    dialect = db.session.get_bind().dialect.name
+    statement = _STATEMENTS.get(dialect)
+    if statement is None:
+        data = sa.bindparam("data", type_=sa.Text)
+        if dialect == "postgresql":
+            insert, data = postgresql.insert, sa.cast(data, postgresql.JSONB)
+        else:
+            insert = sqlite.insert
+        statement = (
+            insert(TABLE)
+            .values(
+                user_id=sa.bindparam("user_id", type_=sa.Integer),
+                sensor=sa.bindparam("sensor", type_=sa.String),
+                recorded_at=sa.bindparam("recorded_at", type_=sa.BigInteger),
+                data=data,
+                client_id=sa.bindparam("client_id", type_=sa.String),
+                created_at=sa.bindparam("created_at", type_=sa.BigInteger),
+            )
+            .on_conflict_do_nothing(index_elements=[T.user_id, T.client_id])
+            .returning(*_RETURNED)
+        )
+        _STATEMENTS[dialect] = statement
+    return statement
+
+
+def now_micros():
+    return to_micros(utcnow())
+
+
+def find_reading(*, user_id, reading_id):
+    """The user's reading as a row, or None (another user's reading too)."""
+    if not 1 <= reading_id <= INT_MAX:
+        return None
+    return db.session.execute(
+        sa.select(*COLUMNS).where(T.id == reading_id, T.user_id == user_id)
+    ).first()
+
+
+def get_reading(*, user_id, reading_id):
+    """The user's reading, or 404 with the same body whoever owns it."""
+    row = find_reading(user_id=user_id, reading_id=reading_id)
+    if row is None:
+        raise not_found("reading")
+    return row
+
+
+def delete_reading(*, user_id, reading_id):
+    """Delete the user's reading, or 404."""
+    deleted = 0
+    if 1 <= reading_id <= INT_MAX:
+        deleted = db.session.execute(
+            sa.delete(TABLE).where(T.id == reading_id, T.user_id == user_id)
+        ).rowcount
+    db.session.commit()
+    if not deleted:
+        raise not_found("reading")
+
+
+def _where(query, *, user_id, sensor=None, since=None, until=None):
+    query = query.where(T.user_id == user_id)
+    if sensor is not None:
+        query = query.where(T.sensor == sensor)
+    if since is not None:
+        query = query.where(RECORDED >= to_micros(since))
+    if until is not None:
+        query = query.where(RECORDED < to_micros(until))
+    return query
+
+
+def _page_query(*, user_id, sensor, since, until, order, after, limit, columns=COLUMNS):
+    query = _where(
+        sa.select(*columns), user_id=user_id, sensor=sensor, since=since, until=until
+    )
+    position = sa.tuple_(RECORDED, T.id)
+    if order == "asc":
+        if after is not None:
+            query = query.where(position > sa.tuple_(*after))
+        query = query.order_by(RECORDED.asc(), T.id.asc())
+    else:
+        if after is not None:
+            query = query.where(position < sa.tuple_(*after))
+        query = query.order_by(RECORDED.desc(), T.id.desc())
+    return query.limit(limit)
+
+
+def list_readings(
+    *, user_id, limit, sensor=None, since=None, until=None, order="desc", after=None
+):
+    """A page of rows after the (recorded_at, id) position, and the next position."""
+    rows = db.session.execute(
+        _page_query(
+            user_id=user_id,
+            sensor=sensor,
+            since=since,
+            until=until,
+            order=order,
+            after=after,
+            limit=limit + 1,
+        )
+    ).all()
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        return rows[:limit], (last[2], last[0])
+    return rows, None
+
+
+def iter_reading_batches(
+    *, engine, user_id, batch_size, sensor=None, since=None, until=None, order="desc"
+):
+    """Every matching row, in keyset batches, each read on a short-lived connection.
+
+    No transaction or request context outlives a batch, so a slow download holds
+    no snapshot, lock or pooled connection while the client reads. data comes
+    back as JSON text, ready to be written out without a parse and a dump.
+    """
+    if engine.dialect.name == "postgresql":
+        data = sa.cast(T.data, sa.Text)
+    else:
+        data = sa.type_coerce(T.data, sa.Text)
+    columns = (T.id, T.sensor, RECORDED, data, T.client_id, CREATED)
+    after = None
+    while True:
+        query = _page_query(
+            user_id=user_id,
+            sensor=sensor,
+            since=since,
+            until=until,
+            order=order,
+            after=after,
+            limit=batch_size,
+            columns=columns,
+        )
+        with engine.connect() as connection:
+            rows = connection.execute(query).all()
+        if rows:
+            yield rows
+        if len(rows) < batch_size:
+            return
+        after = (rows[-1][2], rows[-1][0])
+
+
+BUCKETS = {
+    "1m": 60,
+    "5m": 300,
+    "15m": 900,
+    "1h": 3600,
+    "6h": 21600,
+    "1d": 86400,
+}
+
+
+def _numeric_value(dialect, field):
+    """(SQL value of data's top-level key as a float, condition that it is a number)."""
+    if dialect == "postgresql":
+        element = T.data.op("->")(sa.bindparam("field", field, type_=sa.Text))
+        is_number = sa.func.jsonb_typeof(element) == "number"
+        text = T.data.op("->>")(sa.bindparam("field_text", field, type_=sa.Text))
+        value = sa.cast(text, sa.Float)
+    else:
+        path = sa.bindparam("path", '$."' + field + '"', type_=sa.Text)
+        is_number = sa.func.json_type(T.data, path).in_(("integer", "real"))
+        value = sa.func.json_extract(T.data, path)
+    return sa.case((is_number, value)), is_number
+
+
+def reading_stats(
+    *, user_id, sensor, field, bucket, since=None, until=None, max_buckets
+):
+    """count/min/max/avg of data[field] per UTC-aligned bucket, in one SQL query.
+
+    Too many buckets for one answer is a 400 rather than an unbounded response.
+    """
+    width = BUCKETS[bucket] * 1_000_000
+    dialect = db.session.get_bind().dialect.name
+    value, is_number = _numeric_value(dialect, field)
+    # Floor to the bucket also for times before 1970 (SQL % truncates toward 0).
+    start = (RECORDED - ((RECORDED % width) + width) % width).label("start")
+    inner = _where(
+        sa.select(start, value.label("value")),
+        user_id=user_id,
+        sensor=sensor,
+        since=since,
+        until=until,
+    ).where(is_number)
+    inner = inner.subquery()
+    query = (
+        sa.select(
+            inner.c.start,
+            sa.func.count(inner.c.value),
+            sa.func.min(inner.c.value),
+            sa.func.max(inner.c.value),
+            sa.func.avg(inner.c.value),
+        )
+        .group_by(inner.c.start)
+        .order_by(inner.c.start)
+        .limit(max_buckets + 1)
+    )
+    rows = db.session.execute(query).all()
+    if len(rows) > max_buckets:
+        raise ValidationFailed.query(
+            "bucket",
+            f"gives more than {max_buckets} buckets; choose a larger bucket "
+            "or a narrower since/until",
+        )
+    return rows
