@@ -25,6 +25,7 @@ class ProblemApi(Api):
 def build_api(app):
     """A fresh Blueprint and Api for this app, with every feature's namespaces."""
     from myapp import health, users
+    from myapp import goals
     from myapp import readings
 
     blueprint = Blueprint("api", __name__)
@@ -42,6 +43,7 @@ def build_api(app):
     api.add_namespace(users.auth_ns)
     api.add_namespace(users.users_ns)
     api.add_namespace(readings.ns)
+    api.add_namespace(goals.ns)
     return blueprint
 
 

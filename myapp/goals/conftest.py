@@ -1,0 +1,62 @@
+"""Goal fixtures: creating goals over HTTP and inspecting the stored trees."""
+
+import pytest
+import sqlalchemy as sa
+
+from myapp.db import db
+
+GOALS = "/api/v1/goals/"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def connections_with_foreign_keys(app):
+    """Start from new pooled connections, which the connect hook sets up fully.
+
+    The root conftest's drop_everything() runs PRAGMA foreign_keys=OFF outside a
+    transaction on SQLite, so that pooled connection keeps cascades off.
+    """
+    with app.app_context():
+        db.engine.dispose()
+
+
+def goal_url(goal_id):
+    return f"{GOALS}{goal_id}"
+
+
+@pytest.fixture
+def new_goal():
+    """Create a goal over HTTP as account and return its body (asserts 201)."""
+
+    def create(account, name="a goal", parent=None, **fields):
+        if parent is not None:
+            fields["parent_id"] = parent if isinstance(parent, int) else parent["id"]
+        response = account.post(GOALS, json={"name": name, **fields})
+        assert response.status_code == 201, response.json
+        return response.json
+
+    return create
+
+
+@pytest.fixture
+def stored_goals(in_app):
+    """{id: row} of every stored goal of a user, straight from the table."""
+    from myapp.goals.models import Goal
+
+    def read(user_id):
+        def query():
+            table = Goal.__table__
+            rows = db.session.execute(
+                sa.select(table).where(table.c.user_id == user_id)
+            ).all()
+            return {row.id: row for row in rows}
+
+        return in_app(query)
+
+    return read
+
+
+def walk(nodes):
+    """Every node of nested goal trees, parents before children."""
+    for node in nodes:
+        yield node
+        yield from walk(node.get("children", []))

@@ -1,0 +1,359 @@
+"""Goal tree rules: reading forests and subtrees, creating, moving, completing.
+
+Invariant kept by every write: a completed goal never has an open descendant.
+Trees are read with recursive CTEs (SQLite and PostgreSQL alike), one statement
+per read, and assembled in Python in one pass over the rows.
+"""
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.ext.compiler import compiles
+
+from myapp.db import db, utcnow
+from myapp.errors import ValidationFailed, conflict, not_found
+from myapp.goals.models import Goal
+from myapp.goals.schemas import goal_node
+from myapp.users.models import User
+
+GOALS = Goal.__table__
+
+
+class utc_text(sa.sql.functions.GenericFunction):
+    """A UTCDateTime column as the API's text (UTC, microseconds, Z), in SQL.
+
+    Formatting thousands of timestamps in the database instead of in Python
+    keeps a 5,000-goal forest fast; test_goals checks it equals format_timestamp.
+    """
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(utc_text, "sqlite")
+def _utc_text_sqlite(element, compiler, **kw):
+    # Stored as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy's format).
+    return "replace(%s, ' ', 'T') || 'Z'" % compiler.process(element.clauses, **kw)
+
+
+@compiles(utc_text, "postgresql")
+def _utc_text_postgresql(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+# Row layout of every tree read; schemas.goal_node relies on it.
+_NODE_COLUMNS = [
+    GOALS.c.id,
+    GOALS.c.parent_id,
+    GOALS.c.name,
+    GOALS.c.description,
+    utc_text(GOALS.c.started_at),
+    utc_text(GOALS.c.completed_at),
+    utc_text(GOALS.c.created_at),
+    utc_text(GOALS.c.updated_at),
+]
+
+
+# --- reading -----------------------------------------------------------------
+
+
+def _tree_query(*, user_id, root_id):
+    """Rows of a user's forest (root_id None) or of one subtree, deepest first.
+
+    Ordered by (depth desc, id): when a goal's row comes, all its children have
+    been seen, in creation order, so one pass builds nodes and their progress.
+    The recursive CTE walks ids only; the goal columns are joined once at the end.
+    """
+    top = GOALS.c.parent_id.is_(None) if root_id is None else GOALS.c.id == root_id
+    tree = (
+        sa.select(GOALS.c.id, sa.literal(0).label("depth"))
+        .where(GOALS.c.user_id == user_id, top)
+        .cte("tree", recursive=True)
+    )
+    child = GOALS.alias("child")
+    tree = tree.union_all(
+        sa.select(child.c.id, tree.c.depth + 1).where(
+            child.c.user_id == user_id, child.c.parent_id == tree.c.id
+        )
+    )
+    return (
+        sa.select(*_NODE_COLUMNS)
+        .join_from(tree, GOALS, GOALS.c.id == tree.c.id)
+        .order_by(tree.c.depth.desc(), tree.c.id)
+    )
+
+
+def _assemble(rows):
+    """Nest rows (deepest first) into nodes with progress, in one pass.
+
+    Returns (every node in row order, {parent_id: [nodes]}) where what is left in
+    the mapping is the top level: the forest's roots, or the subtree's root.
+    """
+    children = {}  # goal id -> its child nodes so far, in id order
+    tally = {}  # goal id -> [leaf descendants, completed ones] so far
+    nodes = []
+    for row in rows:
+        kids = children.pop(row[0], None)
+        if kids is None:
+            kids, leaves, done = [], 1, int(row[5] is not None)
+            node = goal_node(row, float(done), kids)
+        else:
+            leaves, done = tally.pop(row[0])
+            node = goal_node(row, done / leaves, kids)
+        nodes.append(node)
+        parent = row[1]
+        siblings = children.get(parent)
+        if siblings is None:
+            children[parent] = [node]
+            tally[parent] = [leaves, done]
+        else:
+            siblings.append(node)
+            counts = tally[parent]
+            counts[0] += leaves
+            counts[1] += done
+    return nodes, children
+
+
+def _check_listed_user(*, user_id):
+    """An admin listing an empty forest learns whether the user exists (404)."""
+    if db.session.get(User, user_id) is None:
+        raise not_found("user")
+
+
+def goal_forest(*, user_id, flat=False, check_user=False):
+    """The user's top-level goals with nested children, or every goal by id.
+
+    One SQL statement, plus one to tell an unknown user (404) from an empty forest
+    when check_user is set and nothing was found.
+    """
+    rows = db.session.execute(_tree_query(user_id=user_id, root_id=None)).all()
+    if not rows and check_user:
+        _check_listed_user(user_id=user_id)
+    nodes, top = _assemble(rows)
+    if not flat:
+        return top.get(None, [])
+    for node in nodes:
+        del node["children"]
+    nodes.sort(key=lambda node: node["id"])
+    return nodes
+
+
+def goal_tree(*, user_id, goal_id):
+    """One of the user's goals with its whole subtree; 404 if it is not theirs."""
+    rows = db.session.execute(_tree_query(user_id=user_id, root_id=goal_id)).all()
+    if not rows:
+        raise not_found("goal")
+    nodes, _ = _assemble(rows)
+    return nodes[-1]  # the root has depth 0, so it comes last
+
+
+# --- writing -----------------------------------------------------------------
+
+
+def _lock_goals(*, user_id):
+    """Serialize tree writes of one user, so checks and writes see one tree.
+
+    PostgreSQL locks the user's row (NO KEY UPDATE: inserts elsewhere that only
+    reference the user are not blocked); SQLite takes its single write lock now,
+    before the checks read, instead of at the first write.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    db.session.execute(
+        sa.select(User.id).where(User.id == user_id).with_for_update(key_share=True)
+    )
+
+
+def _find_goal(*, user_id, goal_id):
+    return db.session.execute(
+        sa.select(Goal).where(Goal.user_id == user_id, Goal.id == goal_id)
+    ).scalar_one_or_none()
+
+
+def _path_to_top(*, user_id, goal_id):
+    """The goal's id and its ancestors' ids, nearest first; [] if not the user's."""
+    path = (
+        sa.select(GOALS.c.id, GOALS.c.parent_id, sa.literal(0).label("up"))
+        .where(GOALS.c.user_id == user_id, GOALS.c.id == goal_id)
+        .cte("path", recursive=True)
+    )
+    parent = GOALS.alias("parent")
+    path = path.union_all(
+        sa.select(parent.c.id, parent.c.parent_id, path.c.up + 1).where(
+            parent.c.id == path.c.parent_id
+        )
+    )
+    return list(db.session.execute(sa.select(path.c.id).order_by(path.c.up)).scalars())
+
+
+def _subtree_height(*, goal_id):
+    """Levels in the goal's subtree, the goal itself being one."""
+    sub = (
+        sa.select(GOALS.c.id, sa.literal(1).label("level"))
+        .where(GOALS.c.id == goal_id)
+        .cte("sub", recursive=True)
+    )
+    child = GOALS.alias("child")
+    sub = sub.union_all(
+        sa.select(child.c.id, sub.c.level + 1).where(child.c.parent_id == sub.c.id)
+    )
+    return db.session.execute(sa.select(sa.func.max(sub.c.level))).scalar_one()
+
+
+def _parent_path(*, user_id, parent_id):
+    """The would-be parent's path to the top; 400 at /parent_id unless it is theirs."""
+    if parent_id is None:
+        return []
+    path = _path_to_top(user_id=user_id, goal_id=parent_id)
+    if not path:
+        raise ValidationFailed.at("/parent_id", "is not one of your goals")
+    return path
+
+
+def _check_depth(*, parent_path, height):
+    limit = current_app.config["GOALS_MAX_DEPTH"]
+    if len(parent_path) + height > limit:
+        raise ValidationFailed.at(
+            "/parent_id", f"would nest goals deeper than {limit} levels"
+        )
+
+
+def _reopen_upward(*, goal_id, now):
+    """Reopen the goal and the unbroken run of completed goals above it.
+
+    Above an open goal everything is open already (the invariant), so the walk
+    stops at the first open one.
+    """
+    chain = (
+        sa.select(GOALS.c.id, GOALS.c.parent_id)
+        .where(GOALS.c.id == goal_id, GOALS.c.completed_at.is_not(None))
+        .cte("chain", recursive=True)
+    )
+    parent = GOALS.alias("parent")
+    chain = chain.union_all(
+        sa.select(parent.c.id, parent.c.parent_id).where(
+            parent.c.id == chain.c.parent_id, parent.c.completed_at.is_not(None)
+        )
+    )
+    db.session.execute(
+        sa.update(GOALS)
+        .where(GOALS.c.id.in_(sa.select(chain.c.id)))
+        .values(completed_at=None, updated_at=now)
+    )
+
+
+def _complete_downward(*, goal_id, now):
+    """Complete the goal and every open descendant with one timestamp.
+
+    Below a completed goal everything is completed already, so the walk only
+    descends through open goals.
+    """
+    sub = (
+        sa.select(GOALS.c.id)
+        .where(GOALS.c.id == goal_id, GOALS.c.completed_at.is_(None))
+        .cte("sub", recursive=True)
+    )
+    child = GOALS.alias("child")
+    sub = sub.union_all(
+        sa.select(child.c.id).where(
+            child.c.parent_id == sub.c.id, child.c.completed_at.is_(None)
+        )
+    )
+    db.session.execute(
+        sa.update(GOALS)
+        .where(GOALS.c.id.in_(sa.select(sub.c.id)))
+        .values(completed_at=now, updated_at=now)
+    )
+
+
+def create_goal(*, user_id, name, description=None, parent_id=None, started_at=None):
+    """Create a goal; an open goal under a completed parent reopens that chain."""
+    _lock_goals(user_id=user_id)
+    limit = current_app.config["GOALS_MAX_PER_USER"]
+    count = db.session.execute(
+        sa.select(sa.func.count()).select_from(GOALS).where(GOALS.c.user_id == user_id)
+    ).scalar_one()
+    if count >= limit:
+        raise conflict(f"You have reached the limit of {limit} goals.")
+    path = _parent_path(user_id=user_id, parent_id=parent_id)
+    _check_depth(parent_path=path, height=1)
+    now = utcnow()
+    goal = Goal(
+        user_id=user_id,
+        parent_id=parent_id,
+        name=name,
+        description=description,
+        started_at=started_at or now,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(goal)
+    db.session.flush()
+    if parent_id is not None:
+        _reopen_upward(goal_id=parent_id, now=now)
+    db.session.commit()
+    return goal.id
+
+
+_UNSET = object()
+
+
+def update_goal(
+    *,
+    user_id,
+    goal_id,
+    name=None,
+    description=_UNSET,
+    parent_id=_UNSET,
+    completed=None,
+):
+    """Rename, re-describe, move and/or complete or reopen one goal.
+
+    A move comes first: an open goal moved under a completed one reopens the new
+    parent chain; a completed goal stays completed wherever it goes. Then
+    completed=true completes the goal's subtree and completed=false reopens the
+    goal and its completed ancestors.
+    """
+    _lock_goals(user_id=user_id)
+    goal = _find_goal(user_id=user_id, goal_id=goal_id)
+    if goal is None:
+        raise not_found("goal")
+    now = utcnow()
+    changed = False
+    if name is not None and name != goal.name:
+        goal.name, changed = name, True
+    if description is not _UNSET and description != goal.description:
+        goal.description, changed = description, True
+    moved = parent_id is not _UNSET and parent_id != goal.parent_id
+    if moved:
+        path = _parent_path(user_id=user_id, parent_id=parent_id)
+        if goal.id in path:
+            raise conflict("A goal cannot move under itself or its own descendant.")
+        _check_depth(parent_path=path, height=_subtree_height(goal_id=goal.id))
+        goal.parent_id, changed = parent_id, True
+    was_open = goal.completed_at is None
+    if changed:
+        goal.updated_at = now
+    db.session.flush()
+    if completed is True and was_open:
+        _complete_downward(goal_id=goal.id, now=now)
+    elif completed is False and not was_open:
+        _reopen_upward(goal_id=goal.id, now=now)
+    elif moved and was_open and parent_id is not None and completed is not True:
+        _reopen_upward(goal_id=parent_id, now=now)
+    db.session.commit()
+
+
+def delete_goal(*, user_id, goal_id):
+    """Delete one of the user's goals; the database cascades to its subtree."""
+    deleted = db.session.execute(
+        sa.delete(GOALS).where(GOALS.c.user_id == user_id, GOALS.c.id == goal_id)
+    ).rowcount
+    if not deleted:
+        db.session.rollback()
+        raise not_found("goal")
+    db.session.commit()
