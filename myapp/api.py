@@ -2,6 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify
 from flask_restx import Api
+from werkzeug.utils import cached_property
 
 from myapp import errors
 
@@ -20,6 +21,27 @@ class ProblemApi(Api):
 
     def handle_error(self, e):
         return errors.handle_exception(e)
+
+    @cached_property
+    def __schema__(self):
+        """The spec, with problem+json declared wherever errors can be answered."""
+        return declare_problem_json(super().__schema__)
+
+
+def declare_problem_json(spec):
+    """Every operation may answer an error as application/problem+json: say so."""
+    if "paths" not in spec:
+        return spec
+    spec["produces"] = _with_problem(spec.get("produces", ["application/json"]))
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "produces" in operation:
+                operation["produces"] = _with_problem(operation["produces"])
+    return spec
+
+
+def _with_problem(types):
+    return list(types) + [t for t in [errors.PROBLEM_JSON] if t not in types]
 
 
 def build_api(app):

@@ -4,7 +4,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from myapp.errors import ValidationFailed
-from myapp.query import page_size, query_parser
+from myapp.query import page_size, query_parser, token
 
 
 def page_parser():
@@ -13,7 +13,7 @@ def page_parser():
     parser.add_argument(
         "limit", type=page_size, help="Page size, 1 to 1000 (default 100)"
     )
-    parser.add_argument("cursor", type=str, help="next_cursor from the previous page")
+    parser.add_argument("cursor", type=token, help="next_cursor from the previous page")
     return parser
 
 

@@ -47,6 +47,16 @@ def page_size(value):
 page_size.__schema__ = {"type": "integer", "minimum": 1, "maximum": 1000}
 
 
+def token(value):
+    """A non-empty opaque token, e.g. a page cursor (?cursor= is not a cursor)."""
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+token.__schema__ = {"type": "string", "minLength": 1}
+
+
 def timestamp(value):
     """An RFC 3339 timestamp with offset, as aware UTC."""
     return parse_timestamp(value)

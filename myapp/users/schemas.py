@@ -7,11 +7,15 @@ USERNAME = {
     "pattern": "^[A-Za-z0-9_.-]{3,32}$",
     "description": "3 to 32 of A-Z a-z 0-9 _ . -",
 }
+# The pattern is the rule, spelled the same in every regex dialect (no \s), so the
+# server and spec-driven clients agree; "format": "email" is left out because
+# validators disagree on what it means.
 EMAIL = {
     "type": "string",
-    "format": "email",
     "maxLength": 254,
-    "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    "pattern": r"^[^@\u0000-\u0020\u007f-\u009f]+@[^@\u0000-\u0020\u007f-\u009f]+"
+    r"\.[^@\u0000-\u0020\u007f-\u009f]+$",
+    "description": "An email address; stored lower-case",
 }
 PASSWORD = {"type": "string", "minLength": 8, "maxLength": 128}
 # Checking a password someone already has never reveals the length rules.

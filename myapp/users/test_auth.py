@@ -58,6 +58,11 @@ def test_register_taken_username_or_email_in_any_case_answers_409(
             {"username": "carol", "email": "not-an-email", "password": PASSWORD},
             "/email",
         ),
+        # Control characters are not part of an address (the spec says so too).
+        (
+            {"username": "carol", "email": "\x08@example.com", "password": PASSWORD},
+            "/email",
+        ),
         ({"username": "carol", "email": "a@b.co", "password": "short"}, "/password"),
         ({"username": "carol", "email": "a@b.co", "password": "p" * 129}, "/password"),
         ({"username": "carol", "email": "a@b.co"}, "/password"),

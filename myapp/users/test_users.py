@@ -127,6 +127,7 @@ def test_user_list_pages_with_a_cursor_exactly_once(make_account, admin):
         ("limit=1001", "limit"),
         ("limit=abc", "limit"),
         ("cursor=forged", "cursor"),
+        ("cursor=", "cursor"),
     ],
 )
 def test_user_list_bad_query_answers_400_naming_the_parameter(admin, query, name):

@@ -1,0 +1,85 @@
+"""Schemathesis hooks (SCHEMATHESIS_HOOKS=myapp.e2e.fuzz_hooks): live tokens per case.
+
+Every test case logs in afresh, so a fuzzed logout, refresh or password change
+never leaves later cases with a revoked token. Operations on other accounts
+(/users/ and /users/{id}) run as an admin so their success paths are fuzzed
+too; the two fuzzing accounts can never be deleted by a generated id.
+Environment: FUZZ_BASE_URL, FUZZ_USER, FUZZ_ADMIN, FUZZ_PASSWORD, FUZZ_KEEP_IDS.
+"""
+
+import os
+
+import requests
+import schemathesis
+
+NOWHERE_ID = 2**31 - 1
+
+
+def _env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"{name} must be set for the fuzzing hooks")
+    return value
+
+
+def _login(username):
+    response = requests.post(
+        _env("FUZZ_BASE_URL") + "/api/v1/auth/login",
+        json={"username": username, "password": _env("FUZZ_PASSWORD")},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def _runs_as_admin(path):
+    return path.startswith("/users/") and path != "/users/me"
+
+
+@schemathesis.auth(refresh_interval=None)
+class FreshLogin:
+    """A new login session for every case; refresh takes the refresh token."""
+
+    def get(self, case, context):
+        path = context.operation.path
+        user = _env("FUZZ_ADMIN") if _runs_as_admin(path) else _env("FUZZ_USER")
+        tokens = _login(user)
+        if path == "/auth/refresh":
+            return tokens["refresh_token"]
+        return tokens["access_token"]
+
+    def set(self, case, data, context):
+        case.headers = case.headers or {}
+        case.headers["Authorization"] = f"Bearer {data}"
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    """Generated ids never name the fuzzing accounts themselves."""
+    keep = set(_env("FUZZ_KEEP_IDS").split(","))
+    params = case.path_parameters or {}
+    # Coverage cases carry path values as wire strings, fuzzing ones as ints.
+    if "user_id" in params and str(params["user_id"]) in keep:
+        params["user_id"] = NOWHERE_ID
+
+
+@schemathesis.hook
+def map_case(context, case):
+    """Positive cases leave out what no client can make up: cursors, parent goals.
+
+    A cursor is signed by the server and a parent goal must be one of the
+    caller's own; a made-up one is a documented 400, which is right, not a
+    rejection of valid data. Negative cases keep them.
+    """
+    from schemathesis.core.parameters import ParameterLocation
+
+    meta = case.meta
+    if meta is None:
+        return case
+    if case.query and not meta.is_negative_at(ParameterLocation.QUERY):
+        case.query.pop("cursor", None)
+    body = case.body
+    if isinstance(body, dict) and not meta.is_negative_at(ParameterLocation.BODY):
+        if body.get("parent_id") is not None:
+            body["parent_id"] = None
+    return case

@@ -1,0 +1,102 @@
+"""Schemathesis v4 fuzzes the live spec: every default check, zero failures.
+
+One run per Swagger tag (namespace), so a failure names its feature. The
+default budget is a fixed seed and a few examples per operation (CI); the
+opt-in long run (scripts/fuzz.sh) raises FUZZ_MAX_EXAMPLES and picks a seed.
+"""
+
+import json
+import os
+import sys
+
+import pytest
+
+from conftest import PASSWORD, ROOT
+from myapp.e2e.conftest import OUTPUT, create_admin, register_over_http, run
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SEED = os.environ.get("FUZZ_SEED", "6")
+MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "25")
+TAGS = ["health", "auth", "users", "readings", "goals"]
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(app, database_url):
+    """A server of its own: every fuzzed case logs in, so lift the login limit."""
+    from conftest import start_uwsgi, stop_uwsgi
+
+    server = start_uwsgi(
+        database_url, {"MYAPP_LOGIN_RATE_LIMIT": "1000000 per minute"}, processes=2
+    )
+    yield server
+    stop_uwsgi(server)
+
+
+@pytest.fixture
+def fuzz_accounts(in_app, http):
+    """A user and an admin for the hooks; their ids are never fuzzed away."""
+    from myapp.users.models import User
+
+    user = register_over_http(http).username
+    admin = create_admin(in_app)
+    ids = in_app(lambda: [u.id for u in User.query.all()])
+    return {"FUZZ_USER": user, "FUZZ_ADMIN": admin, "ids": ids}
+
+
+def schemathesis(server, tag, accounts, report):
+    env = dict(os.environ)
+    env.update(
+        {
+            "FUZZ_BASE_URL": f"http://127.0.0.1:{server.port}",
+            "FUZZ_USER": accounts["FUZZ_USER"],
+            "FUZZ_ADMIN": accounts["FUZZ_ADMIN"],
+            "FUZZ_PASSWORD": PASSWORD,
+            "FUZZ_KEEP_IDS": ",".join(str(i) for i in accounts["ids"]),
+            "PYTHONPATH": ROOT,
+        }
+    )
+    binary = os.path.join(os.path.dirname(sys.executable), "schemathesis")
+    command = [
+        binary,
+        "--config-file",
+        os.path.join(HERE, "schemathesis.toml"),
+        "run",
+        f"http://127.0.0.1:{server.port}/api/v1/swagger.json",
+        "--checks",
+        "all",
+        "--include-tag",
+        tag,
+        "--seed",
+        SEED,
+        "--max-examples",
+        MAX_EXAMPLES,
+        "--no-color",
+        "--report",
+        "json",
+        "--report-json-path",
+        report,
+    ]
+    return run(command, env=env, cwd=ROOT, timeout=900)
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_schemathesis_finds_no_failure_in_the_live_spec(
+    tag, fuzz_server, fuzz_accounts, figures
+):
+    os.makedirs(OUTPUT, exist_ok=True)
+    report = os.path.join(OUTPUT, f"schemathesis-{tag}.json")
+    result = schemathesis(fuzz_server, tag, fuzz_accounts, report)
+    log = os.path.join(OUTPUT, f"schemathesis-{tag}.log")
+    with open(log, "w") as handle:
+        handle.write(result.stdout + result.stderr)
+    with open(report) as handle:
+        summary = json.load(handle)
+    fuzzed = figures.setdefault("schemathesis", {"seed": SEED, "tags": {}})
+    fuzzed["max_examples"] = int(MAX_EXAMPLES)
+    fuzzed["tags"][tag] = {
+        "operations": summary["operations"]["tested"],
+        "cases": summary["test_cases"]["generated"],
+    }
+    assert summary["operations"]["tested"] > 0, f"no operation tagged {tag}"
+    assert (summary["failures"], summary["errors"]) == ([], []), result.stdout[-6000:]
+    assert result.returncode == 0, result.stdout[-6000:]
