@@ -46,6 +46,7 @@ def upgrade():
         sa.UniqueConstraint(
             "user_id", "client_id", name="uq_readings_user_id_client_id"
         ),
+        sqlite_autoincrement=True,
     )
     op.create_index(
         "ix_readings_user_id_recorded_at",

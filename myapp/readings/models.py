@@ -78,4 +78,6 @@ class Reading(db.Model):
             "recorded_at",
             "id",
         ),
+        # Ids are never reused, even after the newest reading is deleted.
+        {"sqlite_autoincrement": True},
     )

@@ -40,7 +40,7 @@ def store_readings(*, user_id, rows, now_micros):
     concurrent request (the unique constraint plus ON CONFLICT DO NOTHING decide
     the winner) maps to the id of the reading stored first.
     """
-    slots = []  # per row: index into fresh, or the existing id as a negative
+    slots = []  # per row: the index of its first occurrence in fresh
     fresh = []
     first_slot = {}
     for sensor, micros, text, client_id in rows:
@@ -52,7 +52,11 @@ def store_readings(*, user_id, rows, now_micros):
         slots.append(len(fresh))
         fresh.append((sensor, micros, text, client_id))
     existing = _stored_ids(user_id, list(first_slot))
-    to_insert = [row for row in fresh if row[3] not in existing]
+    # Key order: racing batches then wait on each other's keys without deadlock.
+    to_insert = sorted(
+        (row for row in fresh if row[3] not in existing),
+        key=lambda row: (row[3] is None, row[3] or ""),
+    )
     inserted = _insert(user_id, to_insert, now_micros)
     lost = [
         row[3] for row in to_insert if row[3] is not None and row[3] not in inserted
@@ -93,8 +97,8 @@ def _stored_ids(user_id, client_ids):
 def _insert(user_id, rows, now_micros):
     """One multi-row INSERT .. ON CONFLICT DO NOTHING; {client_id: id, None: [ids]}.
 
-    Rows without a client_id get their ids in input order: an autoincrement key
-    grows in VALUES order within one statement (as SQLAlchemy's own
+    Rows without a client_id get their ids in the order given: an autoincrement
+    key grows in VALUES order within one statement (as SQLAlchemy's own
     insertmanyvalues sentinel logic assumes), so sorting the ids restores it.
     """
     inserted = {None: []}

@@ -1,0 +1,108 @@
+"""GET /readings/export: every matching reading, streamed as NDJSON or CSV."""
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from myapp.readings.conftest import EXPORT, READINGS, new_client_id, reading
+
+FILENAME = re.compile(r'^attachment; filename="readings-\d{8}T\d{6}Z\.(ndjson|csv)"$')
+
+
+def listed(account, query=""):
+    """The same readings as the paged list gives them, in its order."""
+    items, cursor = [], None
+    while True:
+        url = f"{READINGS}?limit=1000{query}" + (f"&cursor={cursor}" if cursor else "")
+        page = account.get(url).json
+        items.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+@pytest.fixture
+def stored(alice, bob, post_batch):
+    items = [
+        reading(
+            sensor="a" if i % 3 else 'b, "quoted"\nsensor',
+            recorded_at=f"2024-01-01T00:{i % 60:02d}:00Z",
+            data={"i": i, "text": 'x,y\n"z"', "nested": {"ü": [1, 2.5]}},
+            client_id=new_client_id() if i % 2 else None,
+        )
+        for i in range(120)
+    ]
+    post_batch(alice, items)
+    post_batch(bob, [reading(data={"bob": True})])
+
+
+def test_ndjson_export_is_one_reading_object_a_line(app, alice, stored, monkeypatch):
+    # Small keyset batches: the stream must stitch many of them together.
+    monkeypatch.setitem(app.config, "READINGS_EXPORT_BATCH", 7)
+    response = alice.get(EXPORT)
+    assert response.status_code == 200
+    assert response.mimetype == "application/x-ndjson"
+    assert FILENAME.match(response.headers["Content-Disposition"])
+    assert response.is_streamed
+    lines = response.get_data(as_text=True).split("\n")
+    assert lines[-1] == ""
+    assert [json.loads(line) for line in lines[:-1]] == listed(alice)
+
+
+def test_csv_export_has_the_contract_columns_with_data_as_json(
+    app, alice, stored, monkeypatch
+):
+    monkeypatch.setitem(app.config, "READINGS_EXPORT_BATCH", 50)
+    response = alice.get(f"{EXPORT}?format=csv&order=asc")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].endswith('.csv"')
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["id", "sensor", "recorded_at", "client_id", "data"]
+    expected = [
+        [
+            str(item["id"]),
+            item["sensor"],
+            item["recorded_at"],
+            item["client_id"] or "",
+            item["data"],
+        ]
+        for item in listed(alice, "&order=asc")
+    ]
+    assert len(rows) == 121
+    assert [row[:4] for row in rows[1:]] == [row[:4] for row in expected]
+    assert [json.loads(row[4]) for row in rows[1:]] == [row[4] for row in expected]
+
+
+def test_export_applies_the_list_filters(alice, stored):
+    query = "&sensor=a&since=2024-01-01T00:10:00Z&until=2024-01-01T00:20:00Z&order=asc"
+    response = alice.get(EXPORT + "?" + query[1:])
+    lines = response.get_data(as_text=True).splitlines()
+    exported = [json.loads(line) for line in lines]
+    assert exported == listed(alice, query)
+    assert exported and all(item["sensor"] == "a" for item in exported)
+
+
+def test_an_export_without_matches_is_empty_or_only_the_header(alice):
+    assert alice.get(EXPORT).get_data() == b""
+    assert alice.get(f"{EXPORT}?format=csv").get_data(as_text=True) == (
+        "id,sensor,recorded_at,client_id,data\r\n"
+    )
+
+
+def test_export_never_includes_another_users_readings(bob, stored):
+    lines = bob.get(EXPORT).get_data(as_text=True).splitlines()
+    assert [json.loads(line)["data"] for line in lines] == [{"bob": True}]
+
+
+@pytest.mark.parametrize(
+    "query, name",
+    [("format=xml", "format"), ("order=up", "order"), ("until=soon", "until")],
+)
+def test_bad_export_arguments_answer_400_naming_them(alice, query, name):
+    response = alice.get(f"{EXPORT}?{query}")
+    assert response.status_code == 400
+    assert [error["query"] for error in response.json["errors"]] == [name]
