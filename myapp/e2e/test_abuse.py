@@ -1,0 +1,428 @@
+"""OWASP API Top 10 (2023) over HTTP: who may touch what, and nothing else.
+
+API1/API5 broken object and function level authorization: the access matrix.
+API2 broken authentication: every kind of bad token is a 401.
+API3 broken object property level authorization: mass assignment.
+API4 unrestricted resource consumption: oversized bodies, batches, pages,
+nesting and strings. Every response body is scanned for tracebacks and
+password material (conftest.Http), which covers API8 misconfiguration.
+"""
+
+import json
+import uuid
+from datetime import timedelta
+
+import jwt
+import pytest
+
+from conftest import PASSWORD
+from myapp.e2e.conftest import unsigned_copy
+
+READING = {"sensor": "secret/kitchen", "data": {"celsius": 21.5}}
+GOAL = {"name": "alice private goal", "description": "nobody else's business"}
+
+# (name, method, path template, body); {reading}, {goal}, {user} are alice's.
+OPERATIONS = [
+    ("get reading", "GET", "/api/v1/readings/{reading}", None),
+    ("delete reading", "DELETE", "/api/v1/readings/{reading}", None),
+    ("get goal", "GET", "/api/v1/goals/{goal}", None),
+    ("patch goal", "PATCH", "/api/v1/goals/{goal}", {"name": "pwned"}),
+    ("delete goal", "DELETE", "/api/v1/goals/{goal}", None),
+    ("get user", "GET", "/api/v1/users/{user}", None),
+    ("delete user", "DELETE", "/api/v1/users/{user}", None),
+]
+BAD_TOKENS = [
+    "no token",
+    "malformed",
+    "wrong scheme",
+    "bad signature",
+    "expired",
+    "revoked",
+    "refresh as access",
+    "alg none",
+]
+CALLERS = BAD_TOKENS + ["another user", "admin"]
+# What a caller who is not alice gets; anything else is a leak or a bug.
+EXPECTED = {
+    "another user": {"delete user": 403},
+    "admin": {"get user": 200, "delete user": 204},
+}
+
+
+class Alice:
+    """alice with a reading and a goal, and every kind of bad token for her."""
+
+    def __init__(self, http, account, in_app, admin_account):
+        self.account = account("alice_" + uuid.uuid4().hex[:6])
+        self.other = account()
+        self.admin = admin_account
+        reading = self.account.request("POST", "/api/v1/readings/", READING)
+        goal = self.account.request("POST", "/api/v1/goals/", GOAL)
+        assert (reading.status, goal.status) == (201, 201)
+        self.ids = {
+            "reading": reading.json["id"],
+            "goal": goal.json["id"],
+            "user": self.account.id,
+        }
+        self.http = http
+        self.in_app = in_app
+
+    def headers(self, caller):
+        """The Authorization header a caller sends, or None."""
+        token = self._token(caller)
+        if caller == "no token":
+            return {}
+        if caller == "wrong scheme":
+            return {"Authorization": f"Basic {token}"}
+        return {"Authorization": f"Bearer {token}"}
+
+    def _token(self, caller):
+        alice = self.account
+        if caller == "malformed":
+            return "not.a.jwt"
+        if caller == "bad signature":
+            claims = jwt.decode(alice.access_token, options={"verify_signature": False})
+            return jwt.encode(claims, "another-secret-" + "x" * 40, algorithm="HS256")
+        if caller == "expired":
+            return self._expired()
+        if caller == "revoked":
+            tokens = self.http.request(
+                "POST",
+                "/api/v1/auth/login",
+                {"username": alice.username, "password": PASSWORD},
+            ).json
+            out = self.http.request(
+                "POST", "/api/v1/auth/logout", token=tokens["access_token"]
+            )
+            assert out.status == 204
+            return tokens["access_token"]
+        if caller == "refresh as access":
+            return alice.refresh_token
+        if caller == "alg none":
+            return unsigned_copy(alice.access_token)
+        if caller == "another user":
+            return self.other.access_token
+        if caller == "admin":
+            return self.admin.access_token
+        return alice.access_token
+
+    def _expired(self):
+        from flask_jwt_extended import create_access_token, decode_token
+
+        sid = self.in_app(lambda: decode_token(self.account.access_token)["sid"])
+        return self.in_app(
+            lambda: create_access_token(
+                identity=str(self.account.id),
+                additional_claims={"sid": sid},
+                expires_delta=timedelta(minutes=-1),
+            )
+        )
+
+
+@pytest.fixture
+def alice(http, account, in_app, admin_account):
+    return Alice(http, account, in_app, admin_account)
+
+
+def matrix_cases():
+    return [
+        pytest.param(op, caller, id=f"{op[0]} by {caller}")
+        for op in OPERATIONS
+        for caller in CALLERS
+    ]
+
+
+@pytest.mark.parametrize("operation, caller", matrix_cases())
+def test_access_matrix_leaks_nothing_and_denied_requests_change_nothing(
+    operation, caller, alice, http, snapshot, figures
+):
+    name, method, template, body = operation
+    path = template.format(**alice.ids)
+    headers = alice.headers(caller)
+    before = snapshot()
+    response = http.request(method, path, body, headers=headers, token="")
+    expected = EXPECTED.get(caller, {}).get(name)
+    if expected is None:
+        expected = 401 if caller in BAD_TOKENS else 404
+    assert response.status == expected, response.body
+    matrix = figures.setdefault("access_matrix", {"cases": 0})
+    matrix["cases"] += 1
+    if expected >= 400:
+        assert response.getheader("Content-Type") == "application/problem+json"
+        assert snapshot() == before, f"{method} {path} by {caller} changed rows"
+        text = response.body.decode()
+        for secret in (READING["sensor"], GOAL["name"], "alice_"):
+            assert secret not in text
+    if expected == 401:
+        assert response.getheader("WWW-Authenticate").startswith("Bearer")
+    if expected == 404:
+        # The same answer as for an id that never existed: nothing to learn.
+        missing = http.request(
+            method, path.rsplit("/", 1)[0] + "/2147483646", body, headers=headers
+        )
+        assert (missing.status, missing.json) == (404, response.json)
+
+
+def test_token_variants_on_operations_without_ids_answer_401(alice, http, snapshot):
+    paths = [
+        ("GET", "/api/v1/users/me", None),
+        ("GET", "/api/v1/readings/", None),
+        ("POST", "/api/v1/readings/", READING),
+        ("GET", "/api/v1/goals/", None),
+        ("POST", "/api/v1/goals/", GOAL),
+        ("POST", "/api/v1/auth/logout", None),
+    ]
+    headers = {caller: alice.headers(caller) for caller in BAD_TOKENS}
+    before = snapshot()
+    for method, path, body in paths:
+        for caller in BAD_TOKENS:
+            response = http.request(
+                method, path, body, headers=headers[caller], token=""
+            )
+            assert response.status == 401, (method, path, caller)
+    assert snapshot() == before
+
+
+def test_a_refresh_token_cannot_be_refreshed_with_an_access_token(alice, http):
+    response = http.request(
+        "POST", "/api/v1/auth/refresh", token=alice.account.access_token
+    )
+    assert response.status == 401
+
+
+def test_listing_another_users_goals_is_for_admins_only(alice, http):
+    url = f"/api/v1/goals/?user_id={alice.account.id}"
+    assert http.request("GET", url, token=alice.other.access_token).status == 403
+    listed = http.request("GET", url, token=alice.admin.access_token)
+    assert listed.status == 200
+    assert [g["name"] for g in listed.json["items"]] == [GOAL["name"]]
+
+
+def test_lists_show_only_the_callers_own_rows(alice, http):
+    other = alice.other
+    for path in ("/api/v1/readings/", "/api/v1/goals/"):
+        response = http.request("GET", path, token=other.access_token)
+        assert response.status == 200 and response.json["items"] == []
+    export = http.request("GET", "/api/v1/readings/export", token=other.access_token)
+    assert export.status == 200 and READING["sensor"].encode() not in export.body
+
+
+# --- API3: mass assignment ---------------------------------------------------
+
+GOAL_READ_ONLY = ["id", "user_id", "created_at", "updated_at", "completed_at"]
+MASS_ASSIGNMENT = [
+    (
+        "register",
+        "POST",
+        "/api/v1/auth/register",
+        {"username": "mallory", "email": "m@example.com", "password": PASSWORD},
+        ["id", "is_admin", "created_at"],
+    ),
+    (
+        "update me",
+        "PATCH",
+        "/api/v1/users/me",
+        {"current_password": PASSWORD},
+        ["id", "username", "is_admin", "created_at"],
+    ),
+    (
+        "create reading",
+        "POST",
+        "/api/v1/readings/",
+        READING,
+        ["id", "user_id", "created_at"],
+    ),
+    ("create goal", "POST", "/api/v1/goals/", GOAL, GOAL_READ_ONLY),
+    ("update goal", "PATCH", "/api/v1/goals/{goal}", {"name": "x"}, GOAL_READ_ONLY),
+]
+
+
+@pytest.mark.parametrize(
+    "name, method, template, body, fields",
+    MASS_ASSIGNMENT,
+    ids=[case[0] for case in MASS_ASSIGNMENT],
+)
+def test_mass_assignment_is_rejected_naming_the_field_and_changes_nothing(
+    name, method, template, body, fields, alice, http, snapshot
+):
+    path = template.format(**alice.ids)
+    before = snapshot()
+    for field in fields:
+        value = {"id": 1, "user_id": alice.other.id, "is_admin": True}.get(
+            field, "2000-01-01T00:00:00Z"
+        )
+        sent = dict(body, **{field: value})
+        response = http.request(method, path, sent, token=alice.account.access_token)
+        assert response.status == 400, (field, response.body)
+        assert f"/{field}" in [e.get("pointer") for e in response.json["errors"]]
+    assert snapshot() == before
+
+
+def test_batch_items_cannot_carry_an_owner_and_nothing_is_stored(alice, http, snapshot):
+    before = snapshot()
+    items = [READING, dict(READING, user_id=alice.other.id)]
+    response = http.request(
+        "POST",
+        "/api/v1/readings/batch",
+        {"readings": items},
+        token=alice.account.access_token,
+    )
+    assert response.status == 400
+    assert response.json["errors"][0]["pointer"] == "/readings/1/user_id"
+    assert snapshot() == before
+
+
+# --- API4: unrestricted resource consumption ---------------------------------
+
+
+def deep(levels):
+    value = {}
+    for _ in range(levels - 1):
+        value = {"d": value}
+    return value
+
+
+def _bad(status, pointer=None, query=None, admin=False):
+    """The documented answer: status and where the errors point (a prefix)."""
+    return {"status": status, "pointer": pointer, "query": query, "admin": admin}
+
+
+OVERSIZED = [
+    ("body over 1 MiB", "POST", "/api/v1/readings/", "huge", _bad(413)),
+    ("batch body over 1 MiB", "POST", "/api/v1/readings/batch", "huge", _bad(413)),
+    ("goal body over 1 MiB", "POST", "/api/v1/goals/", "huge", _bad(413)),
+    (
+        "batch of 1001",
+        "POST",
+        "/api/v1/readings/batch",
+        {"readings": [{"sensor": "s", "data": {}}] * 1001},
+        _bad(400, "/readings"),
+    ),
+    (
+        "empty batch",
+        "POST",
+        "/api/v1/readings/batch",
+        {"readings": []},
+        _bad(400, "/readings"),
+    ),
+    (
+        "page of 1001 readings",
+        "GET",
+        "/api/v1/readings/?limit=1001",
+        None,
+        _bad(400, query="limit"),
+    ),
+    (
+        "page of 1001 users",
+        "GET",
+        "/api/v1/users/?limit=1001",
+        None,
+        _bad(400, query="limit", admin=True),
+    ),
+    (
+        "data nested 17 deep",
+        "POST",
+        "/api/v1/readings/",
+        {"sensor": "s", "data": deep(17)},
+        _bad(400, "/data"),
+    ),
+    (
+        "JSON nested 100000 deep",
+        "POST",
+        "/api/v1/readings/",
+        "deep",
+        _bad(400),
+    ),
+    (
+        "data over 16 KiB",
+        "POST",
+        "/api/v1/readings/",
+        {"sensor": "s", "data": {"x": "y" * 17000}},
+        _bad(400, "/data"),
+    ),
+    (
+        "sensor of 65",
+        "POST",
+        "/api/v1/readings/",
+        {"sensor": "s" * 65, "data": {}},
+        _bad(400, "/sensor"),
+    ),
+    (
+        "sensor filter of 65",
+        "GET",
+        "/api/v1/readings/?sensor=" + "s" * 65,
+        None,
+        _bad(400, query="sensor"),
+    ),
+    (
+        "goal name of 201",
+        "POST",
+        "/api/v1/goals/",
+        {"name": "n" * 201},
+        _bad(400, "/name"),
+    ),
+    (
+        "goal description of 2001",
+        "POST",
+        "/api/v1/goals/",
+        {"name": "n", "description": "d" * 2001},
+        _bad(400, "/description"),
+    ),
+    (
+        "username of 33",
+        "POST",
+        "/api/v1/auth/register",
+        {"username": "u" * 33, "email": "u@example.com", "password": PASSWORD},
+        _bad(400, "/username"),
+    ),
+    (
+        "password of 129",
+        "POST",
+        "/api/v1/auth/register",
+        {"username": "longpass", "email": "l@example.com", "password": "p" * 129},
+        _bad(400, "/password"),
+    ),
+    (
+        "login password of 1025",
+        "POST",
+        "/api/v1/auth/login",
+        {"username": "someone", "password": "p" * 1025},
+        _bad(400, "/password"),
+    ),
+    (
+        "login name of 255",
+        "POST",
+        "/api/v1/auth/login",
+        {"username": "u" * 255, "password": PASSWORD},
+        _bad(400, "/username"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "name, method, path, body, expected", OVERSIZED, ids=[c[0] for c in OVERSIZED]
+)
+def test_oversized_input_is_rejected_with_the_documented_status(
+    name, method, path, body, expected, alice, http, snapshot
+):
+    raw = None
+    if body == "huge":
+        raw = json.dumps({"name": "x" * (1024 * 1024 + 100)}).encode()
+        body = None
+    elif body == "deep":
+        raw = b'{"sensor": "s", "data": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+        body = None
+    headers = {"Content-Type": "application/json"} if raw else None
+    before = snapshot()
+    caller = alice.admin if expected["admin"] else alice.account
+    response = http.request(
+        method, path, body, raw=raw, headers=headers, token=caller.access_token
+    )
+    assert response.status == expected["status"], response.body
+    assert response.getheader("Content-Type") == "application/problem+json"
+    if expected["pointer"]:
+        pointers = [e.get("pointer") or "" for e in response.json["errors"]]
+        assert any(p.startswith(expected["pointer"]) for p in pointers), pointers
+    if expected["query"]:
+        assert response.json["errors"][0]["query"] == expected["query"]
+    assert snapshot() == before
