@@ -12,6 +12,9 @@ class Config:
     SECRET_KEY = DEV_SECRET_KEY
     SQLALCHEMY_DATABASE_URI = None  # the factory defaults to instance/myapp.sqlite
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Seconds to wait for a PostgreSQL connection (libpq connect_timeout): a
+    # database that is down or hung answers 503 instead of hanging a worker.
+    DATABASE_CONNECT_TIMEOUT = 5
     MAX_CONTENT_LENGTH = 1024 * 1024
 
     # Lists: default and ceiling of ?limit=

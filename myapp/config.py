@@ -34,6 +34,7 @@ def finalize(app):
         os.makedirs(app.instance_path, exist_ok=True)
         uri = "sqlite:///" + os.path.join(app.instance_path, "myapp.sqlite")
     config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(uri)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config)
     if config.get("REDIS_URL"):
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     for key in ("JWT_ACCESS_TOKEN_EXPIRES", "JWT_REFRESH_TOKEN_EXPIRES"):
@@ -53,6 +54,16 @@ def normalize_database_url(uri):
         if uri.startswith(prefix):
             return "postgresql+psycopg://" + uri[len(prefix) :]
     return uri
+
+
+def engine_options(config):
+    """The engine options, with a bounded connect wait on PostgreSQL."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("connect_timeout", config["DATABASE_CONNECT_TIMEOUT"])
+        options["connect_args"] = connect_args
+    return options
 
 
 def parse_origins(value):

@@ -13,13 +13,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 import sqlalchemy as sa
 
-from conftest import PASSWORD, ROOT, free_port, start_uwsgi, stop_uwsgi
+from conftest import PASSWORD, ROOT, LiveServer, free_port, start_uwsgi, stop_uwsgi
 
 OUTPUT = os.path.join(ROOT, "test-output")
 # What must never appear in any response body.
@@ -175,6 +176,32 @@ def uwsgi(app, database_url):
     for server in servers:
         if server.process.poll() is None:
             stop_uwsgi(server)
+
+
+def launch_uwsgi(env, name="uwsgi"):
+    """Start uWSGI from myapp.ini with exactly env (plus a free port), no waiting.
+
+    For servers that must not, or cannot, pass the root start_uwsgi's health
+    wait: refused production configs, unreachable databases.
+    """
+    port = free_port()
+    env = dict(env, MYAPP_HTTP=f"127.0.0.1:{port}")
+    env.setdefault("MYAPP_PROCESSES", "1")
+    env.setdefault("MYAPP_THREADS", "1")
+    os.makedirs(OUTPUT, exist_ok=True)
+    log_path = os.path.join(OUTPUT, f"{name}-{port}.log")
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), "uwsgi")]
+            + ["--ini", os.path.join(ROOT, "myapp.ini")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(port, process)
+    server.log_path = log_path
+    return server
 
 
 def worker_pids(server):

@@ -1,67 +1,46 @@
 """uWSGI with MYAPP_CONFIG=production refuses unsafe settings and says why."""
 
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import ROOT, LiveServer, free_port
-from myapp.e2e.conftest import OUTPUT
+from conftest import stop_uwsgi
+from myapp.e2e.conftest import launch_uwsgi
 
 STRONG_SECRET = "a-production-secret-that-is-long-enough-0123456789"
 
 
 def serve_production(tmp_path, **env_overrides):
-    """Run uWSGI in production mode; (exit code or None if still serving, log)."""
+    """Run uWSGI in production mode; (exit code or None if it serves, log)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("MYAPP_") and k not in ("SECRET_KEY", "CORS_ORIGINS")
     }
-    port = free_port()
-    env.update(
-        {
-            "MYAPP_CONFIG": "production",
-            "DATABASE_URL": "sqlite:///" + str(tmp_path / "prod.sqlite"),
-            "MYAPP_HTTP": f"127.0.0.1:{port}",
-            "MYAPP_PROCESSES": "1",
-            "MYAPP_THREADS": "1",
-        }
-    )
+    env["MYAPP_CONFIG"] = "production"
+    env["DATABASE_URL"] = "sqlite:///" + str(tmp_path / "prod.sqlite")
     env.update(env_overrides)
-    os.makedirs(OUTPUT, exist_ok=True)
-    log_path = os.path.join(OUTPUT, f"uwsgi-production-{port}.log")
-    uwsgi = os.path.join(os.path.dirname(sys.executable), "uwsgi")
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [uwsgi, "--ini", os.path.join(ROOT, "myapp.ini")],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        code = wait_for_exit_or_service(process, port)
-        if code is None:
-            process.terminate()
-            process.wait(timeout=15)
-    with open(log_path) as log:
+    server = launch_uwsgi(env, "uwsgi-production")
+    code = wait_for_exit_or_service(server)
+    if code is None:
+        stop_uwsgi(server)
+    with open(server.log_path) as log:
         return code, log.read()
 
 
-def wait_for_exit_or_service(process, port, timeout=30):
+def wait_for_exit_or_service(server, timeout=30):
     """The exit code, or None once the server answers /api/v1/health."""
-    server = LiveServer(port, process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return process.returncode
+        if server.process.poll() is not None:
+            return server.process.returncode
         try:
             if server.request("GET", "/api/v1/health").status == 200:
                 return None
         except OSError:
             time.sleep(0.2)
+    stop_uwsgi(server)
     raise AssertionError("uWSGI neither exited nor served within 30 s")
 
 

@@ -1,0 +1,123 @@
+"""kill -9 of uWSGI workers under write load loses no acknowledged reading.
+
+Writers post single readings and batches, each reading with its own client_id,
+while workers are killed one after another (the master respawns them).
+Afterwards every reading answered 2xx is in the database, every batch is
+there whole or not at all, and the service answers again.
+"""
+
+import http.client
+import random
+import threading
+import time
+import uuid
+
+import sqlalchemy as sa
+
+from myapp.e2e.conftest import (
+    Http,
+    kill_worker,
+    register_over_http,
+    wait_until,
+    worker_pids,
+)
+
+WRITERS = 4
+KILLS = 6
+BATCH = 10
+
+
+class WriteLoad:
+    """Writer threads that remember what they sent and what was acknowledged."""
+
+    def __init__(self, server, token):
+        self.http = Http(server, token)
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.sent = []  # (kind, client_ids, status or None when the reply was lost)
+        self.random = random.Random(6)
+        self.threads = [threading.Thread(target=self.write) for _ in range(WRITERS)]
+
+    def write(self):
+        while not self.stop.is_set():
+            with self.lock:
+                single = self.random.random() < 0.5
+            ids = [str(uuid.uuid4()) for _ in range(1 if single else BATCH)]
+            items = [
+                {"sensor": "crash", "data": {"n": n}, "client_id": cid}
+                for n, cid in enumerate(ids)
+            ]
+            path = "/api/v1/readings/" if single else "/api/v1/readings/batch"
+            body = items[0] if single else {"readings": items}
+            try:
+                status = self.http.request("POST", path, body).status
+            except (OSError, http.client.HTTPException):
+                status = None  # the worker died holding this request
+            with self.lock:
+                self.sent.append(("single" if single else "batch", ids, status))
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+    def acknowledged_since(self, mark):
+        with self.lock:
+            return sum(1 for _, _, s in self.sent[mark:] if s and 200 <= s < 300)
+
+
+def stored_client_ids(in_app, user_id):
+    from myapp.db import db
+    from myapp.readings.models import Reading
+
+    def read():
+        query = sa.select(Reading.client_id).where(Reading.user_id == user_id)
+        return [str(c) for c in db.session.execute(query).scalars()]
+
+    return in_app(read)
+
+
+def test_killing_workers_under_write_load_loses_no_acknowledged_reading(
+    uwsgi, in_app, figures
+):
+    server = uwsgi(processes=2)
+    account = register_over_http(Http(server))
+    killer = random.Random(9)
+    with WriteLoad(server, account.access_token) as load:
+        wait_until(lambda: load.acknowledged_since(0) >= 5, timeout=30)
+        for _ in range(KILLS):
+            mark = len(load.sent)
+            kill_worker(killer.choice(worker_pids(server)))
+            # The service keeps answering: writes succeed again after each kill.
+            wait_until(lambda: load.acknowledged_since(mark) >= 3, timeout=30)
+        time.sleep(0.3)
+    assert wait_until(
+        lambda: server.request("GET", "/api/v1/health").status == 200, timeout=30
+    )
+
+    stored = stored_client_ids(in_app, account.id)
+    assert len(stored) == len(set(stored)), "a reading was stored twice"
+    stored = set(stored)
+    acknowledged = lost = 0
+    for kind, ids, status in load.sent:
+        present = sum(cid in stored for cid in ids)
+        assert present in (0, len(ids)), f"a {kind} was stored partially"
+        if status is not None and 200 <= status < 300:
+            assert present == len(ids), f"an acknowledged {kind} is missing"
+            acknowledged += len(ids)
+        elif status is None:
+            lost += 1
+        else:
+            assert present == 0, f"a {kind} answered {status} was stored"
+    assert acknowledged > 0
+    figures["crash"] = {
+        "workers_killed": KILLS,
+        "requests_sent": len(load.sent),
+        "readings_acknowledged_and_checked": acknowledged,
+        "requests_cut_by_a_kill": lost,
+    }
