@@ -76,7 +76,8 @@ def schemathesis(server, tag, accounts, report):
         "--report-json-path",
         report,
     ]
-    return run(command, env=env, cwd=ROOT, timeout=900)
+    # Bounded, and generous enough for the long opt-in budgets.
+    return run(command, env=env, cwd=ROOT, timeout=max(900, 30 * int(MAX_EXAMPLES)))
 
 
 @pytest.mark.parametrize("tag", TAGS)
