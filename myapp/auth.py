@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import jwt
 from flask import current_app, g, request
 from flask_jwt_extended import JWTManager
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from myapp.db import db
 from myapp.errors import InvalidToken, forbidden
+from myapp.prepared import Prepared
 
 jwt_manager = JWTManager()
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "jti", "type", "sid"]
@@ -72,26 +72,33 @@ def decode_bearer(expected_type):
     return claims
 
 
-def load_principal(claims):
-    """The caller, if the token's login session is live and its user exists."""
+@functools.cache
+def _live_session_query():
+    """Built and compiled once; per request only the parameters change."""
     from myapp.users.models import AuthSession, User
 
+    users, sessions = User.__table__.c, AuthSession.__table__.c
+    return Prepared(
+        select(users.is_admin)
+        .join_from(AuthSession.__table__, User.__table__, sessions.user_id == users.id)
+        .where(
+            sessions.id == bindparam("sid"),
+            sessions.revoked_at.is_(None),
+            users.id == bindparam("user_id"),
+        )
+    )
+
+
+def load_principal(claims):
+    """The caller, if the token's login session is live and its user exists."""
     try:
         user_id = int(claims["sub"])
     except (TypeError, ValueError):
         raise InvalidToken("The token's subject is invalid.") from None
-    row = db.session.execute(
-        select(User.is_admin)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(
-            AuthSession.id == claims["sid"],
-            AuthSession.revoked_at.is_(None),
-            User.id == user_id,
-        )
-    ).first()
+    row = _live_session_query().first(sid=claims["sid"], user_id=user_id)
     if row is None:
         raise InvalidToken("The token has been revoked.")
-    return Principal(user_id, bool(row.is_admin), claims["sid"], claims)
+    return Principal(user_id, bool(row[0]), claims["sid"], claims)
 
 
 def authenticate():

@@ -5,6 +5,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, not_found
+from myapp.prepared import Prepared
 from myapp.readings.checks import INT_MAX, prepare
 from myapp.readings.models import Reading, to_micros
 
@@ -158,13 +159,22 @@ def now_micros():
     return to_micros(utcnow())
 
 
+# Built once: per request only the parameters change.
+_BY_ID = Prepared(
+    sa.select(*COLUMNS).where(
+        T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id")
+    )
+)
+_DELETE_BY_ID = sa.delete(TABLE).where(
+    T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id")
+)
+
+
 def find_reading(*, user_id, reading_id):
     """The user's reading as a row, or None (another user's reading too)."""
     if not 1 <= reading_id <= INT_MAX:
         return None
-    return db.session.execute(
-        sa.select(*COLUMNS).where(T.id == reading_id, T.user_id == user_id)
-    ).first()
+    return _BY_ID.first(reading_id=reading_id, user_id=user_id)
 
 
 def get_reading(*, user_id, reading_id):
@@ -180,7 +190,7 @@ def delete_reading(*, user_id, reading_id):
     deleted = 0
     if 1 <= reading_id <= INT_MAX:
         deleted = db.session.execute(
-            sa.delete(TABLE).where(T.id == reading_id, T.user_id == user_id)
+            _DELETE_BY_ID, {"reading_id": reading_id, "user_id": user_id}
         ).rowcount
     db.session.commit()
     if not deleted:
@@ -280,18 +290,39 @@ BUCKETS = {
 }
 
 
-def _numeric_value(dialect, field):
-    """(SQL value of data's top-level key as a float, condition that it is a number)."""
-    if dialect == "postgresql":
-        element = T.data.op("->")(sa.bindparam("field", field, type_=sa.Text))
-        is_number = sa.func.jsonb_typeof(element) == "number"
-        text = T.data.op("->>")(sa.bindparam("field_text", field, type_=sa.Text))
-        value = sa.cast(text, sa.Float)
-    else:
-        path = sa.bindparam("path", '$."' + field + '"', type_=sa.Text)
-        is_number = sa.func.json_type(T.data, path).in_(("integer", "real"))
-        value = sa.func.json_extract(T.data, path)
-    return sa.case((is_number, value)), is_number
+def _postgresql_values(query, field):
+    """Rows of (start, value) where data's top-level field is a JSON number."""
+    key = sa.bindparam("field", field, type_=sa.Text)
+    is_number = sa.func.jsonb_typeof(T.data.op("->")(key)) == "number"
+    value = sa.case((is_number, sa.cast(T.data.op("->>")(key), sa.Float)))
+    return query.add_columns(value.label("value")).where(is_number).subquery()
+
+
+def _sqlite_values(query, field):
+    """Rows of (start, value) where data's top-level field is a JSON number.
+
+    json_extract parses the document once per row (LIMIT -1 keeps SQLite from
+    flattening the subquery and parsing again per use); only an extracted 0 or
+    1 needs json_type, to tell a number from JSON true or false.
+    """
+    path = sa.bindparam("path", '$."' + field + '"', type_=sa.Text)
+    inner = (
+        query.add_columns(sa.func.json_extract(T.data, path).label("value"), T.data)
+        .limit(-1)
+        .subquery()
+    )
+    kind = sa.func.typeof(inner.c.value)
+    is_number = sa.or_(
+        kind == "real",
+        sa.and_(
+            kind == "integer",
+            sa.or_(
+                inner.c.value.not_in([0, 1]),
+                sa.func.json_type(inner.c.data, path) == "integer",
+            ),
+        ),
+    )
+    return sa.select(inner.c.start, inner.c.value).where(is_number).subquery()
 
 
 def reading_stats(
@@ -302,35 +333,32 @@ def reading_stats(
     Too many buckets for one answer is a 400 rather than an unbounded response.
     """
     width = BUCKETS[bucket] * 1_000_000
-    dialect = db.session.get_bind().dialect.name
-    value, is_number = _numeric_value(dialect, field)
     # Floor to the bucket also for times before 1970 (SQL % truncates toward 0).
     start = (RECORDED - ((RECORDED % width) + width) % width).label("start")
-    inner = _where(
-        sa.select(start, value.label("value")),
-        user_id=user_id,
-        sensor=sensor,
-        since=since,
-        until=until,
-    ).where(is_number)
-    inner = inner.subquery()
+    rows = _where(
+        sa.select(start), user_id=user_id, sensor=sensor, since=since, until=until
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        values = _postgresql_values(rows, field)
+    else:
+        values = _sqlite_values(rows, field)
     query = (
         sa.select(
-            inner.c.start,
-            sa.func.count(inner.c.value),
-            sa.func.min(inner.c.value),
-            sa.func.max(inner.c.value),
-            sa.func.avg(inner.c.value),
+            values.c.start,
+            sa.func.count(values.c.value),
+            sa.func.min(values.c.value),
+            sa.func.max(values.c.value),
+            sa.func.avg(values.c.value),
         )
-        .group_by(inner.c.start)
-        .order_by(inner.c.start)
+        .group_by(values.c.start)
+        .order_by(values.c.start)
         .limit(max_buckets + 1)
     )
-    rows = db.session.execute(query).all()
-    if len(rows) > max_buckets:
+    found = db.session.execute(query).all()
+    if len(found) > max_buckets:
         raise ValidationFailed.query(
             "bucket",
             f"gives more than {max_buckets} buckets; choose a larger bucket "
             "or a narrower since/until",
         )
-    return rows
+    return found

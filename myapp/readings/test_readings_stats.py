@@ -141,6 +141,11 @@ def test_only_numbers_count_and_empty_buckets_are_left_out(alice, post_batch):
     items = [
         reading(recorded_at="2024-01-01T00:10:00Z", data={"v": "7"}),
         reading(recorded_at="2024-01-01T00:20:00Z", data={"v": False}),
+        reading(recorded_at="2024-01-01T00:30:00Z", data={"v": True}),
+        reading(recorded_at="2024-01-01T00:40:00Z", data={"v": None}),
+        reading(recorded_at="2024-01-01T01:10:00Z", data={"v": 0}),
+        reading(recorded_at="2024-01-01T01:20:00Z", data={"v": 1}),
+        reading(recorded_at="2024-01-01T01:30:00Z", data={"v": True}),
         reading(recorded_at="2024-01-01T02:10:00Z", data={"v": 3}),
         reading(recorded_at="2024-01-01T02:20:00Z", data={"v": 4.5}),
         reading(recorded_at="2024-01-01T02:30:00Z", data={"x": {"v": 100}}),
@@ -149,6 +154,13 @@ def test_only_numbers_count_and_empty_buckets_are_left_out(alice, post_batch):
     post_batch(alice, items)
     buckets = alice.get(f"{STATS}?sensor=kitchen/temp&field=v").json["buckets"]
     assert buckets == [
+        {
+            "start": "2024-01-01T01:00:00.000000Z",
+            "count": 2,
+            "min": 0.0,
+            "max": 1.0,
+            "avg": 0.5,
+        },
         {
             "start": "2024-01-01T02:00:00.000000Z",
             "count": 2,

@@ -1,0 +1,415 @@
+"""Readings benchmark: uWSGI from myapp.ini (2 processes) on loopback, on SQLite.
+
+    bench/run.sh readings [--quick]
+
+Measures, in one run and on the same data, the targets of issue 3 and their
+baselines: GET /readings/<id> against a bare Flask + sqlite3 app (wrk), batch
+ingest against json.loads + executemany in-process, keyset listing on a
+1,000,000-row and a 10,000-row table, and stats over 100,000 readings. Writes
+bench/results/readings.json and readings.md, and prints the table.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import sqlite3
+import sys
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path[:0] = [HERE, os.path.dirname(HERE), ROOT]
+
+import common  # noqa: E402
+import seed  # noqa: E402
+
+DATA = os.path.join(common.RESULTS, "readings-data")
+LUA = os.path.join(HERE, "lua")
+BIG, SMALL = os.path.join(DATA, "big.sqlite"), os.path.join(DATA, "small.sqlite")
+INGEST, FLOOR = os.path.join(DATA, "ingest.sqlite"), os.path.join(DATA, "floor.sqlite")
+SEED_VERSION = "3"
+# Tokens outlive the whole run; every check still runs on every request.
+SERVER_ENV = {"MYAPP_JWT_ACCESS_TOKEN_EXPIRES": "7200"}
+
+
+def url(path):
+    return f"sqlite:///{path}"
+
+
+def build_databases(rebuild):
+    """The 1M and 10k tables are reused between runs unless the seed changed."""
+    os.makedirs(DATA, exist_ok=True)
+    marker = os.path.join(DATA, "version")
+    fresh = not rebuild and os.path.exists(marker) and open(marker).read() == SEED_VERSION
+    if not fresh:
+        started = time.monotonic()
+        common.say("seeding 1,000,000 readings (sqlite3 executemany) ...")
+        seed.build_big(BIG)
+        seed.build_small(SMALL)
+        open(marker, "w").write(SEED_VERSION)
+        common.say(f"  seeded in {time.monotonic() - started:.0f} s")
+    seed.build_empty(INGEST)
+    seed.build_empty(FLOOR)
+
+
+def login(server, username="bench1"):
+    status, body = common.request(
+        server,
+        "POST",
+        "/api/v1/auth/login",
+        {"username": username, "password": seed.PASSWORD},
+    )
+    assert status == 200, body
+    return body["access_token"]
+
+
+def check(server, path, token=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    status, body = common.request(server, "GET", path, headers=headers)
+    assert status == 200, (server.name, path, status, body)
+    return body
+
+
+def bench_get_by_id(app, bare, token, rounds, duration):
+    """wrk with 8 connections, random ids of user 1, rounds alternating A/B."""
+    script = os.path.join(LUA, "get_by_id.lua")
+    mine = check(app, "/api/v1/readings/1", token)
+    floor = check(bare, "/api/v1/readings/1")
+    assert mine == floor, (mine, floor)
+    runs = {"app": [], "bare": []}
+    for _ in range(rounds):
+        for name, server, extra in (("bare", bare, []), ("app", app, [token])):
+            figures = common.wrk(
+                server.url,
+                script,
+                ["/api/v1/readings/", "1", "10000", *extra],
+                duration=duration,
+            )
+            assert figures["non_2xx"] == 0 and not figures["socket_errors"], figures
+            runs[name].append(figures)
+            common.say(f"  GET by id {name:4}: {figures}")
+    return runs
+
+
+def median_run(runs):
+    ordered = sorted(runs, key=lambda f: f["requests_per_s"])
+    return ordered[len(ordered) // 2]
+
+
+def bench_list(server, token, duration, sensor=None):
+    """One connection: p50/p99 are service times, not queueing."""
+    args = [token, str(seed.START_S), str(seed.START_S + 10_000 * 60), str(3 * 3600)]
+    if sensor:
+        args.append(sensor)
+    page = check(
+        server,
+        "/api/v1/readings/?limit=100&since=2026-01-02T00:00:00Z"
+        "&until=2026-01-02T03:00:00Z" + (f"&sensor={sensor}" if sensor else ""),
+        token,
+    )
+    assert len(page["items"]) == (36 if sensor else 100), len(page["items"])
+    figures = common.wrk(
+        server.url,
+        os.path.join(LUA, "list_window.lua"),
+        args,
+        duration=duration,
+        connections=1,
+    )
+    assert figures["non_2xx"] == 0, figures
+    return figures
+
+
+def bench_stats(server, token, duration):
+    path = "/api/v1/readings/stats?sensor=accelerometer&field=x&bucket=1h"
+    body = check(server, path, token)
+    assert sum(b["count"] for b in body["buckets"]) == 100_000
+    figures = common.wrk(
+        server.url,
+        os.path.join(LUA, "fixed_get.lua"),
+        [path, token],
+        duration=duration,
+        connections=1,
+    )
+    assert figures["non_2xx"] == 0, figures
+    figures["buckets"] = len(body["buckets"])
+    return figures
+
+
+def ingest_bodies(count, size=1000):
+    """Distinct 1000-reading bodies, every item with its own client_id."""
+    rng = random.Random(7)
+    bodies = []
+    for n in range(count):
+        items = []
+        for i in range(size):
+            moment = seed.START_S + n * size + i
+            items.append(
+                {
+                    "sensor": seed.SENSORS[i % len(seed.SENSORS)],
+                    "recorded_at": time.strftime(
+                        "%Y-%m-%dT%H:%M:%S", time.gmtime(moment)
+                    )
+                    + f".{rng.randrange(10**6):06d}Z",
+                    "client_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "data": {
+                        "x": round(rng.uniform(-9.81, 9.81), 4),
+                        "y": round(rng.uniform(-9.81, 9.81), 4),
+                        "z": round(rng.uniform(-9.81, 9.81), 4),
+                        "battery": rng.randrange(100),
+                        "unit": "m/s2",
+                    },
+                }
+            )
+        bodies.append(json.dumps({"readings": items}).encode())
+    return bodies
+
+
+def bench_ingest(server, token, bodies, warmup):
+    """One client, one request at a time (uWSGI's http-socket closes each)."""
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+    }
+    samples = []
+    started = None
+    for n, body in enumerate(bodies):
+        if n == warmup:
+            started = time.perf_counter()
+        t0 = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        conn.request("POST", "/api/v1/readings/batch", body=body, headers=headers)
+        response = conn.getresponse()
+        payload = response.read()
+        conn.close()
+        assert response.status == 201, payload[:500]
+        if n >= warmup:
+            samples.append((time.perf_counter() - t0) * 1000)
+    elapsed = time.perf_counter() - started
+    measured = len(bodies) - warmup
+    figures = {"readings_per_s": measured * 1000 / elapsed, "requests": measured}
+    figures.update(common.latencies(samples))
+    return figures
+
+
+def bench_floor(bodies, warmup):
+    """The database floor: json.loads + one executemany per body, one transaction."""
+    conn = sqlite3.connect(FLOOR)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    sql = (
+        "INSERT INTO readings (user_id, sensor, recorded_at, data, client_id,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?)"
+    )
+    samples = []
+    started = None
+    for n, body in enumerate(bodies):
+        if n == warmup:
+            started = time.perf_counter()
+        t0 = time.perf_counter()
+        items = json.loads(body)["readings"]
+        with conn:
+            conn.executemany(
+                sql,
+                [
+                    (
+                        1,
+                        item["sensor"],
+                        item["recorded_at"],
+                        json.dumps(item["data"]),
+                        item["client_id"],
+                        0,
+                    )
+                    for item in items
+                ],
+            )
+        if n >= warmup:
+            samples.append((time.perf_counter() - t0) * 1000)
+    elapsed = time.perf_counter() - started
+    conn.close()
+    figures = {"readings_per_s": (len(bodies) - warmup) * 1000 / elapsed}
+    figures.update(common.latencies(samples))
+    return figures
+
+
+def statements_per_list_request():
+    """SQL statements of one GET /readings/ page, captured in-process."""
+    import sqlalchemy as sa
+
+    from myapp import create_app
+    from myapp.db import db
+
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url(BIG)})
+    seen = []
+    client = app.test_client()
+    token = client.post(
+        "/api/v1/auth/login", json={"username": "bench1", "password": seed.PASSWORD}
+    ).json["access_token"]
+    with app.app_context():
+        engine = db.engine
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    response = client.get(
+        "/api/v1/readings/?limit=100&since=2026-01-02T00:00:00Z"
+        "&until=2026-01-02T03:00:00Z",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200
+    with app.app_context():
+        plan = db.session.execute(sa.text("EXPLAIN QUERY PLAN " + seen[-1]), {})
+    return seen, plan
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs")
+    parser.add_argument("--rebuild", action="store_true", help="reseed the 1M table")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the app's uWSGI (what-if experiments)",
+    )
+    parser.add_argument(
+        "--only",
+        default="get,list,stats,ingest",
+        help="comma-separated subset of get,list,stats,ingest (for iterating)",
+    )
+    options = parser.parse_args()
+    only = set(options.only.split(","))
+    duration = 4 if options.quick else 8
+    rounds = 1 if options.quick else 3
+    results = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    build_databases(options.rebuild)
+    SERVER_ENV.update(item.split("=", 1) for item in options.env)
+    results["env"] = dict(SERVER_ENV)
+
+    app = common.Server("readings-big", url(BIG), extra_env=SERVER_ENV)
+    try:
+        token = login(app)
+        if "get" in only:
+            common.say("== GET /readings/<id>: myapp vs bare Flask + sqlite3 (1M rows)")
+            bare = common.Server(
+                "readings-bare", url(BIG), app_dir=os.path.join(HERE, "bare")
+            )
+            try:
+                runs = bench_get_by_id(app, bare, token, rounds, duration)
+            finally:
+                bare.stop()
+            results["get_by_id"] = {
+                "app": median_run(runs["app"]),
+                "bare": median_run(runs["bare"]),
+                "runs": runs,
+            }
+        if "list" in only:
+            common.say("== GET /readings/?since&until&limit=100 on 1,000,000 rows")
+            results["list_big"] = bench_list(app, token, duration)
+            results["list_big_sensor"] = bench_list(app, token, duration, "gps")
+            common.say(f"  {results['list_big']}\n  {results['list_big_sensor']}")
+        if "stats" in only:
+            common.say("== GET /readings/stats over 100,000 readings of one sensor")
+            results["stats"] = bench_stats(app, login(app, "bench2"), duration + 4)
+            common.say(f"  {results['stats']}")
+    finally:
+        app.stop()
+
+    if "list" in only:
+        common.say("== GET /readings/?since&until&limit=100 on 10,000 rows")
+        small = common.Server("readings-small", url(SMALL), extra_env=SERVER_ENV)
+        try:
+            token = login(small)
+            results["list_small"] = bench_list(small, token, duration)
+            results["list_small_sensor"] = bench_list(small, token, duration, "gps")
+            common.say(f"  {results['list_small']}\n  {results['list_small_sensor']}")
+        finally:
+            small.stop()
+        statements, plan = statements_per_list_request()
+        results["list_statements"] = statements
+        results["list_plan"] = [str(tuple(row)) for row in plan]
+
+    if "ingest" in only:
+        common.say("== POST /readings/batch (1000 readings a request, one client)")
+        count, warmup = (12, 2) if options.quick else (42, 2)
+        bodies = ingest_bodies(count)
+        server = common.Server("readings-ingest", url(INGEST), extra_env=SERVER_ENV)
+        try:
+            results["ingest"] = bench_ingest(server, login(server), bodies, warmup)
+        finally:
+            server.stop()
+        results["ingest_floor"] = bench_floor(bodies, warmup)
+        common.say(f"  app {results['ingest']}\n  floor {results['ingest_floor']}")
+    if only == {"get", "list", "stats", "ingest"}:
+        report(results)
+
+
+def report(results):
+    get = results["get_by_id"]
+    ingest, floor = results["ingest"], results["ingest_floor"]
+    big, small = results["list_big"], results["list_small"]
+    rows = [
+        (
+            "GET /readings/<id>, 8 connections",
+            f"{get['app']['requests_per_s']:.0f} req/s, p50 {get['app']['p50_ms']:.2f}"
+            f" ms, p99 {get['app']['p99_ms']:.2f} ms",
+            f"bare Flask+sqlite3: {get['bare']['requests_per_s']:.0f} req/s, p50 "
+            f"{get['bare']['p50_ms']:.2f} ms, p99 {get['bare']['p99_ms']:.2f} ms",
+            f"{get['app']['requests_per_s'] / get['bare']['requests_per_s']:.2f}x",
+            ">= 0.50x",
+        ),
+        (
+            "POST /readings/batch, 1000/request, 1 client",
+            f"{ingest['readings_per_s']:.0f} readings/s, p50 {ingest['p50_ms']:.1f} ms,"
+            f" p99 {ingest['p99_ms']:.1f} ms",
+            f"json.loads+executemany: {floor['readings_per_s']:.0f} readings/s",
+            f"{ingest['readings_per_s'] / floor['readings_per_s']:.2f}x",
+            ">= 25,000/s and >= 0.35x",
+        ),
+        (
+            "GET /readings/?since&until&limit=100, 1M rows, 1 connection",
+            f"p50 {big['p50_ms']:.2f} ms, p99 {big['p99_ms']:.2f} ms",
+            f"10k rows: p50 {small['p50_ms']:.2f} ms, p99 {small['p99_ms']:.2f} ms",
+            f"{big['p50_ms'] / small['p50_ms']:.2f}x",
+            "p50 < 20 ms, <= 1.5x",
+        ),
+        (
+            "  same with &sensor=gps",
+            f"p50 {results['list_big_sensor']['p50_ms']:.2f} ms",
+            f"10k rows: p50 {results['list_small_sensor']['p50_ms']:.2f} ms",
+            f"{results['list_big_sensor']['p50_ms'] / results['list_small_sensor']['p50_ms']:.2f}x",
+            "",
+        ),
+        (
+            "GET /readings/stats, 100,000 readings, bucket 1h, 1 connection",
+            f"p50 {results['stats']['p50_ms']:.1f} ms, p99 "
+            f"{results['stats']['p99_ms']:.1f} ms ({results['stats']['buckets']} buckets)",
+            "",
+            "",
+            "< 300 ms",
+        ),
+    ]
+    lines = [
+        f"Readings benchmark, {results['started']} (bench/run.sh readings)",
+        "",
+        "| measurement | myapp | baseline (same run) | ratio | target |",
+        "|---|---|---|---|---|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["", "SQL of one GET /readings/ page (no COUNT):"]
+    lines += [f"    {statement}" for statement in results["list_statements"]]
+    lines += ["", "Its plan on SQLite:"] + [f"    {row}" for row in results["list_plan"]]
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(common.RESULTS, "readings.md"), "w") as handle:
+        handle.write(text)
+    with open(os.path.join(common.RESULTS, "readings.json"), "w") as handle:
+        json.dump(results, handle, indent=2)
+    common.say("\n" + text)
+
+
+if __name__ == "__main__":
+    main()

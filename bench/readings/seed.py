@@ -1,0 +1,134 @@
+"""Benchmark databases, built fast: migrations for the schema, sqlite3 for rows.
+
+Rows go straight into SQLite with executemany (not through HTTP or the ORM), in
+(user_id, recorded_at) order, with the same encoding the app uses.
+"""
+
+import json
+import os
+import random
+import sqlite3
+import sys
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+START_S = 1_767_225_600  # 2026-01-01T00:00:00Z
+PASSWORD = "bench-password-1"
+SENSORS = ["accelerometer", "gyroscope", "kitchen/temp", "hallway/humidity", "gps"]
+
+
+def migrated(path):
+    """A new SQLite database at path with every migration applied."""
+    import flask_migrate
+
+    from myapp import create_app
+    from myapp.db import db
+
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        flask_migrate.upgrade(directory=os.path.join(ROOT, "migrations"), revision="heads")
+        db.engine.dispose()
+    return app
+
+
+def add_users(app, count, loginable=2):
+    """Users 1 and 2 (bench1, bench2) can log in; the others only own rows."""
+    from myapp.db import db
+    from myapp.users import service
+
+    with app.app_context():
+        for n in range(1, min(count, loginable) + 1):
+            service.register(
+                username=f"bench{n}", email=f"bench{n}@example.com", password=PASSWORD
+            )
+        hash_ = db.session.execute(db.text("SELECT password_hash FROM users")).scalar()
+        others = [
+            {"u": f"bench{n}", "e": f"bench{n}@example.com", "h": hash_}
+            for n in range(loginable + 1, count + 1)
+        ]
+        if others:
+            db.session.execute(
+                db.text(
+                    "INSERT INTO users (username, email, password_hash, is_admin,"
+                    " created_at) VALUES (:u, :e, :h, 0, '2026-01-01 00:00:00.000000')"
+                ),
+                others,
+            )
+        db.session.commit()
+        db.engine.dispose()
+
+
+def readings(rng, user_id, count, step_s, sensors, start_s=START_S):
+    """count rows of one user, every step_s seconds, cycling through sensors."""
+    for n in range(count):
+        micros = (start_s + n * step_s) * 1_000_000 + rng.randrange(1_000_000)
+        data = {
+            "x": round(rng.uniform(-9.81, 9.81), 4),
+            "y": round(rng.uniform(-9.81, 9.81), 4),
+            "z": round(rng.uniform(-9.81, 9.81), 4),
+            "battery": rng.randrange(100),
+            "unit": "m/s2",
+        }
+        yield (
+            user_id,
+            sensors[n % len(sensors)],
+            micros,
+            json.dumps(data, separators=(",", ":")),
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)) if n % 2 else None,
+            micros,
+        )
+
+
+def insert(path, rows):
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    with conn:
+        conn.executemany(
+            "INSERT INTO readings (user_id, sensor, recorded_at, data, client_id,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    conn.execute("ANALYZE")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+def bench_user_rows():
+    """The 10,000 readings of user 1 that every listing benchmark queries."""
+    return readings(random.Random(1), 1, 10_000, 60, SENSORS)
+
+
+def build_big(path, total=1_000_000, users=100):
+    """user 1: 10,000 readings; user 2: 100,000 of one sensor; others: the rest."""
+    app = migrated(path)
+    add_users(app, users)
+    rng = random.Random(2)
+
+    def rows():
+        yield from bench_user_rows()
+        yield from readings(rng, 2, 100_000, 30, ["accelerometer"])
+        rest = total - 110_000
+        per_user = rest // (users - 2)
+        for user_id in range(3, users + 1):
+            count = per_user if user_id < users else rest - per_user * (users - 3)
+            yield from readings(rng, user_id, count, 45, SENSORS)
+
+    insert(path, rows())
+
+
+def build_small(path):
+    """The same 10,000 readings of user 1, alone in the table."""
+    app = migrated(path)
+    add_users(app, 1)
+    insert(path, bench_user_rows())
+
+
+def build_empty(path, users=1):
+    app = migrated(path)
+    add_users(app, users)
