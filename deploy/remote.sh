@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# Server half of a deploy. deploy.sh sends it over ssh; it also works by hand:
+#   remote.sh activate --path /srv/myapp --release SHA [options]
+#       venv (cached by requirements.txt), migrations, a canary start on a side
+#       port, atomic switch of `current`, reload, health wait, rollback on failure
+#   remote.sh rollback --path /srv/myapp [options]
+#       point `current` back at `previous`, reload, wait for health
+# Options: --python python3  --env-file /etc/myapp/myapp.env  --keep 5
+#   --reload-cmd 'sudo -n systemctl reload-or-restart myapp.service'
+#   --health-url http://127.0.0.1:8081/api/v1/health  --health-timeout 60
+#   --stats /run/myapp/stats.sock (uWSGI's; '' to rely on health answers alone)
+#   --rollback-timeout 120  --canary-timeout 60
+# Layout under --path: releases/<sha>/ (code; .venv -> ../../venvs/<key>),
+# venvs/<key>/, current -> releases/<sha>, previous -> releases/<sha>.
+set -euo pipefail
+
+PYTHON=python3
+ENV_FILE=/etc/myapp/myapp.env
+KEEP=5
+RELOAD_CMD="sudo -n systemctl reload-or-restart myapp.service"
+HEALTH_URL=http://127.0.0.1:8081/api/v1/health
+HEALTH_TIMEOUT=60
+ROLLBACK_TIMEOUT=120
+CANARY_TIMEOUT=60
+STATS=/run/myapp/stats.sock
+APP_ROOT=""
+RELEASE=""
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+die() { log "ERROR: $*" >&2; exit 1; }
+
+parse_args() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --path) APP_ROOT="$2" ;;
+      --release) RELEASE="$2" ;;
+      --python) PYTHON="$2" ;;
+      --env-file) ENV_FILE="$2" ;;
+      --keep) KEEP="$2" ;;
+      --reload-cmd) RELOAD_CMD="$2" ;;
+      --health-url) HEALTH_URL="$2" ;;
+      --health-timeout) HEALTH_TIMEOUT="$2" ;;
+      --canary-timeout) CANARY_TIMEOUT="$2" ;;
+      --rollback-timeout) ROLLBACK_TIMEOUT="$2" ;;
+      --stats) STATS="$2" ;;
+      *) die "unknown option $1" ;;
+    esac
+    shift 2 || die "option $1 needs a value"
+  done
+  [ -n "$APP_ROOT" ] || die "--path is required"
+  case "$KEEP" in '' | *[!0-9]* | 0 | 1) die "--keep must be a number >= 2" ;; esac
+}
+
+# The app's secrets and settings, as the service gets them (systemd EnvironmentFile).
+load_env() {
+  if [ -n "$ENV_FILE" ]; then
+    [ -r "$ENV_FILE" ] || die "cannot read $ENV_FILE"
+    set -a
+    # shellcheck disable=SC1090
+    . "$ENV_FILE"
+    set +a
+  fi
+  [ -n "${DATABASE_URL:-}" ] || die "DATABASE_URL is unset: each release would get its own empty SQLite file"
+}
+
+# Prints the version /api/v1/health reports at $1; exits 0 once it says ok (and,
+# given $2, names exactly that version), 2 when it answers but not ok, 1 when silent.
+probe() {
+  "$PYTHON" - "$1" "${2:-}" <<'EOF'
+import json, sys, urllib.error, urllib.request
+url, want = sys.argv[1], sys.argv[2]
+try:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        body = json.load(response)
+except urllib.error.HTTPError as error:
+    print(f"answered {error.code}")
+    sys.exit(2)
+except Exception as error:
+    print(f"no answer: {error}")
+    sys.exit(1)
+version = body.get("version", "")
+print(version)
+sys.exit(0 if body.get("status") == "ok" and (not want or version == want) else 2)
+EOF
+}
+
+# Prints how many uWSGI workers were forked at or after epoch second $1 (so run
+# what `current` pointed to then) and accept requests; exits 0 when all do, or
+# when there is no stats socket to ask.
+workers_fresh() {
+  if [ -z "$STATS" ] || [ ! -S "$STATS" ]; then
+    echo "no stats socket"
+    return 0
+  fi
+  "$PYTHON" - "$STATS" "$1" <<'EOF'
+import json, socket, sys
+path, since = sys.argv[1], int(sys.argv[2])
+try:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(5)
+        sock.connect(path)
+        data = b"".join(iter(lambda: sock.recv(65536), b""))
+    workers = [w for w in json.loads(data)["workers"] if w["pid"] > 0]
+except Exception as error:
+    print(f"stats unreadable: {error}")
+    sys.exit(1)
+fresh = [w for w in workers if w["last_spawn"] >= since and w["accepting"]]
+print(f"{len(fresh)}/{len(workers)} workers started after the switch")
+sys.exit(0 if workers and len(fresh) == len(workers) else 1)
+EOF
+}
+
+# Healthy: STEADY answers in a row are ok and name version $2 (when given), and
+# every worker was forked after epoch second $4 (when given). uWSGI ignores a
+# reload touched while a chain reload still runs, and a worker recycled mid-way
+# may hold the other release: while some worker is older, reload again every 8 s.
+STEADY=5
+wait_health() {
+  local url="$1" want="${2:-}" timeout="$3" since="${4:-}" deadline answer="" workers=""
+  local streak=0 touched=$SECONDS
+  deadline=$((SECONDS + timeout))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if answer="$(probe "$url" "$want")" && { [ -z "$since" ] || workers="$(workers_fresh "$since")"; }; then
+      streak=$((streak + 1))
+      if [ "$streak" -ge "$STEADY" ]; then
+        log "healthy: $url answers version $answer${workers:+ ($workers)}"
+        return 0
+      fi
+      sleep 0.1
+      continue
+    fi
+    streak=0
+    if [ -n "$since" ] && [ $((SECONDS - touched)) -ge 8 ] && ! workers_fresh "$since" >/dev/null; then
+      log "not every worker runs the release yet (${workers:-$(workers_fresh "$since")}): reloading again"
+      reload || true
+      touched=$SECONDS
+    fi
+    sleep 0.5
+  done
+  log "not healthy after ${timeout}s at $url (last: $answer${workers:+; $workers}; wanted ${want:-any ok})"
+  return 1
+}
+
+# One virtualenv per requirements.txt (and Python), shared by the releases that use it.
+build_venv() {
+  local rel="$1" key venv
+  key="$( (cat "$rel/requirements.txt"; "$PYTHON" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-16)"
+  venv="venvs/$key"
+  if [ -f "$venv/.complete" ]; then
+    log "venv: reusing $venv (requirements.txt unchanged)"
+  else
+    log "venv: building $venv"
+    rm -rf "$venv"
+    "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      -r "$rel/requirements.txt" </dev/null
+    # A stable path for nginx to serve Swagger UI's assets from.
+    ln -sfn "$("$venv/bin/python" -c \
+      'import flask_restx, os; print(os.path.join(os.path.dirname(flask_restx.__file__), "static"))')" \
+      "$venv/swaggerui"
+    touch "$venv/.complete"
+  fi
+  ln -sfn "../../$venv" "$rel/.venv"
+}
+
+# The release's version plus its commit, so /api/v1/health names the live release.
+stamp_release() {
+  local rel="$1"
+  mkdir -p "$rel/instance"
+  (cd "$rel" && .venv/bin/python - "$RELEASE" <<'EOF'
+import sys
+from default_config import Config
+
+version = f"{Config.VERSION}+{sys.argv[1][:12]}"
+with open("instance/config.py", "w") as out:
+    out.write("# Written by deploy/remote.sh: /api/v1/health names the release.\n")
+    out.write(f"VERSION = {version!r}\n")
+with open(".version", "w") as out:
+    out.write(version + "\n")
+EOF
+  )
+}
+
+# The version a release's health check reports (stamped at deploy), else $2.
+release_version() {
+  cat "$1/.version" 2>/dev/null || printf '%s' "$2"
+}
+
+migrate() {
+  log "migrations: flask db upgrade heads"
+  (cd "$1" && FLASK_APP=wsgi .venv/bin/flask db upgrade heads </dev/null)
+}
+
+# Serve the release once with its own myapp.ini on a free loopback port: a release
+# that cannot load or is unhealthy fails here, before it gets any traffic.
+canary() {
+  local rel="$APP_ROOT/$1" port pid version="" log_file="$1.canary.log"
+  port="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  log "canary: uWSGI from $1/myapp.ini on 127.0.0.1:$port"
+  env -u MYAPP_SOCKET -u MYAPP_RELOAD_FILE -u MYAPP_STATS MYAPP_DIR="$rel" MYAPP_HTTP="127.0.0.1:$port" \
+    MYAPP_PROCESSES=1 MYAPP_THREADS=1 \
+    "$rel/.venv/bin/uwsgi" --ini "$rel/myapp.ini" >"$log_file" 2>&1 </dev/null 9>&- &
+  pid=$!
+  # Up to CANARY_TIMEOUT to start; once it answers, 5 s to answer ok.
+  local deadline=$((SECONDS + CANARY_TIMEOUT)) ok=1 status
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "canary: uWSGI exited; last lines of $log_file:"
+      tail -n 20 "$log_file" | sed 's/^/  | /'
+      break
+    fi
+    status=0
+    version="$(probe "http://127.0.0.1:$port/api/v1/health")" || status=$?
+    if [ "$status" = 0 ]; then
+      ok=0
+      break
+    fi
+    if [ "$status" = 2 ] && [ "$deadline" -gt $((SECONDS + 5)) ]; then
+      deadline=$((SECONDS + 5))
+    fi
+    sleep 0.3
+  done
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [ "$ok" != 0 ]; then
+    log "canary: /api/v1/health never answered ok (${version:-no answer})"
+    return 1
+  fi
+  log "canary: healthy, version $version"
+  CANARY_VERSION="$version"
+  rm -f "$log_file"
+}
+
+# rename(2) over the old symlink: there is never a moment without `current`.
+point() {
+  ln -sfn "$2" "$1.new"
+  mv -Tf "$1.new" "$1"
+}
+
+# Point `current` at $1 and reload; prints the first epoch second in which every
+# worker forked is sure to run it. The pause also puts the reload file's mtime,
+# which uWSGI compares in whole seconds, past any earlier touch.
+switch_and_reload() {
+  local since
+  point current "$1"
+  log "switched: current -> $1" >&2
+  since=$(($(date +%s) + 1))
+  sleep 1
+  reload >&2 || return 1
+  echo "$since"
+}
+
+elapsed() {
+  local ms=$((($(date +%s%N) - $1) / 1000000))
+  printf '%d.%03d' $((ms / 1000)) $((ms % 1000))
+}
+
+reload() {
+  log "reload: $RELOAD_CMD"
+  # 9>&-: a service the command starts must not inherit (and hold) the deploy lock.
+  bash -c "$RELOAD_CMD" </dev/null 9>&-
+}
+
+# Keep current, previous and the newest $KEEP releases, and the venvs they use.
+prune() {
+  local keep_current keep_previous rel count=0
+  keep_current="$(readlink current || true)"
+  keep_previous="$(readlink previous || true)"
+  # shellcheck disable=SC2012
+  for rel in $(ls -1dt releases/*/ 2>/dev/null | sed 's:/$::'); do
+    count=$((count + 1))
+    if [ "$count" -le "$KEEP" ] || [ "$rel" = "$keep_current" ] || [ "$rel" = "$keep_previous" ]; then
+      continue
+    fi
+    log "prune: $rel"
+    rm -rf "$rel" "$rel.canary.log"
+  done
+  local used venv
+  used="$(for rel in releases/*/; do readlink "$rel.venv" 2>/dev/null || true; done | sed 's:^\.\./\.\./::' | sort -u)"
+  for venv in venvs/*/; do
+    venv="${venv%/}"
+    [ -d "$venv" ] || continue
+    if ! grep -qxF "$venv" <<<"$used"; then
+      log "prune: $venv"
+      rm -rf "$venv"
+    fi
+  done
+}
+
+activate() {
+  [ -n "$RELEASE" ] || die "--release is required"
+  local rel="releases/$RELEASE" live live_version start earlier
+  [ -f "$rel/myapp.ini" ] || die "$APP_ROOT/$rel is missing or incomplete"
+  load_env
+  live="$(readlink current || true)"
+  earlier="$(readlink previous || true)"
+  if [ "$live" = "$rel" ]; then
+    log "$rel is already live; checking health"
+    wait_health "$HEALTH_URL" "" "$HEALTH_TIMEOUT"
+    return
+  fi
+  live_version="$(probe "$HEALTH_URL")" || live_version=""
+  log "live: ${live:-nothing} (${live_version:-not answering})"
+
+  build_venv "$rel"
+  stamp_release "$rel"
+  migrate "$rel" || die "migrations failed; nothing was switched"
+  canary "$rel" || die "the new release is unhealthy; nothing was switched, ${live:-nothing} stays live"
+
+  start=$(date +%s%N)
+  touch "$rel"
+  [ -z "$live" ] || point previous "$live"
+  local since
+  if since="$(switch_and_reload "$rel")" &&
+    wait_health "$HEALTH_URL" "$CANARY_VERSION" "$HEALTH_TIMEOUT" "$since"; then
+    log "deployed $RELEASE: healthy $(elapsed "$start") s after the switch"
+    prune
+    return
+  fi
+  if [ -z "$live" ]; then
+    die "first release failed its health check and there is nothing to roll back to"
+  fi
+  log "ROLLBACK to $live"
+  [ -z "$earlier" ] || point previous "$earlier"
+  start=$(date +%s%N)
+  since="$(switch_and_reload "$live")" || since=$(date +%s)
+  if wait_health "$HEALTH_URL" "$(release_version "$live" "$live_version")" "$ROLLBACK_TIMEOUT" "$since"; then
+    log "rolled back to $live: healthy $(elapsed "$start") s after the switch back"
+  else
+    log "the previous release is not healthy either"
+  fi
+  die "release $RELEASE failed its health check; rolled back to $live"
+}
+
+rollback() {
+  local live target
+  live="$(readlink current || true)"
+  target="$(readlink previous || true)"
+  if [ -z "$target" ] || [ ! -d "$target" ]; then
+    die "no previous release to roll back to"
+  fi
+  load_env
+  local start since
+  start=$(date +%s%N)
+  point previous "$live"
+  since="$(switch_and_reload "$target")"
+  wait_health "$HEALTH_URL" "$(release_version "$target" "")" "$ROLLBACK_TIMEOUT" "$since"
+  log "rolled back to $target: healthy $(elapsed "$start") s after the switch"
+}
+
+main() {
+  local command="${1:-}"
+  shift || true
+  parse_args "$@"
+  mkdir -p "$APP_ROOT/releases" "$APP_ROOT/venvs"
+  cd "$APP_ROOT"
+  exec 9>.deploy.lock
+  flock -n 9 || die "another deploy is running in $APP_ROOT"
+  case "$command" in
+    activate) activate ;;
+    rollback) rollback ;;
+    *) die "usage: remote.sh activate|rollback --path DIR [options]" ;;
+  esac
+}
+
+main "$@"
