@@ -1,16 +1,47 @@
-"""Hot-path queries compiled once per dialect and run on the session's DBAPI cursor.
+"""Hot-path SQL run on the session's DBAPI cursor, compiled once per dialect.
 
 For the few statements nearly every request runs (the bearer token's session
-check, one row by id), SQLAlchemy's per-execution bookkeeping costs more than
-the query itself. The SQL is still SQLAlchemy's, rendered for the database in
-use; errors still become SQLAlchemy exceptions (so 503s and 409s stay in the one
-problem handler); the session's connection and transaction are the ones used.
-Parameters go to the driver as given: use plain ints and strings.
+check, one row by id) and for bulk inserts, SQLAlchemy's per-execution and
+per-row bookkeeping costs more than the database work. The session's
+connection and transaction are still the ones used, and driver errors still
+become SQLAlchemy exceptions, so 503s and 409s stay in the one problem handler.
+Parameters go to the driver as given: use plain ints, floats and strings.
 """
 
 from sqlalchemy.exc import DBAPIError
 
 from myapp.db import db
+
+
+def run(sql, args):
+    """Execute driver-level SQL on the session's connection; all rows, or None."""
+    connection = db.session.connection()
+    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, args)
+        return cursor.fetchall() if cursor.description else None
+    except dialect.loaded_dbapi.Error as error:
+        gone = dialect.is_disconnect(error, dbapi_connection, cursor)
+        if gone:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql,
+            args,
+            error,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=gone,
+            dialect=dialect,
+        ) from error
+    finally:
+        cursor.close()
+
+
+def paramstyle():
+    """The session's database and its driver's placeholder: ('sqlite', '?')."""
+    dialect = db.session.get_bind().dialect
+    return dialect.name, "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 class Prepared:
@@ -33,34 +64,15 @@ class Prepared:
 
     def first(self, **params):
         """The first row as a tuple (result types applied), or None."""
-        connection = db.session.connection()
-        dialect = connection.dialect
+        dialect = db.session.get_bind().dialect
         sql, names, processors = self._by_dialect.get(dialect.name) or self._compile(
             dialect
         )
         args = tuple(params[name] for name in names) if names is not None else params
-        dbapi_connection = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(sql, args)
-            row = cursor.fetchone()
-        except dialect.loaded_dbapi.Error as error:
-            gone = dialect.is_disconnect(error, dbapi_connection, cursor)
-            if gone:
-                connection.invalidate(error)
-            raise DBAPIError.instance(
-                sql,
-                args,
-                error,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=gone,
-                dialect=dialect,
-            ) from error
-        finally:
-            cursor.close()
-        if row is None:
+        rows = run(sql, args)
+        if not rows:
             return None
         return tuple(
             process(value) if process else value
-            for process, value in zip(processors, row)
+            for process, value in zip(processors, rows[0])
         )

@@ -1,11 +1,12 @@
 """Reading rules and queries: deduplicated bulk upload, keyset pages, stats, export."""
 
+from operator import itemgetter
+
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, not_found
-from myapp.prepared import Prepared
+from myapp.prepared import Prepared, paramstyle, run
 from myapp.readings.checks import INT_MAX, prepare
 from myapp.readings.models import Reading, to_micros
 
@@ -15,8 +16,6 @@ T = TABLE.c
 RECORDED = sa.type_coerce(T.recorded_at, sa.BigInteger)
 CREATED = sa.type_coerce(T.created_at, sa.BigInteger)
 COLUMNS = (T.id, T.sensor, RECORDED, T.data, T.client_id, CREATED)
-# The ids of one bulk insert; RETURNING without the data keeps answers small.
-_RETURNED = (T.id, T.client_id)
 
 
 def prepare_rows(*, items, now_micros, in_batch=True):
@@ -37,9 +36,9 @@ def prepare_rows(*, items, now_micros, in_batch=True):
 def store_readings(*, user_id, rows, now_micros):
     """Store rows all or nothing; (id per row, created per row) in input order.
 
-    A client_id already stored for the user, earlier in the same rows, or by a
-    concurrent request (the unique constraint plus ON CONFLICT DO NOTHING decide
-    the winner) maps to the id of the reading stored first.
+    One INSERT .. ON CONFLICT (user_id, client_id) DO NOTHING stores every new
+    row; a client_id it skips (stored before, or by a concurrent request that
+    won the race) is then looked up, so it maps to the reading stored first.
     """
     slots = []  # per row: the index of its first occurrence in fresh
     fresh = []
@@ -52,19 +51,11 @@ def store_readings(*, user_id, rows, now_micros):
             first_slot[client_id] = len(fresh)
         slots.append(len(fresh))
         fresh.append((sensor, micros, text, client_id))
-    existing = _stored_ids(user_id, list(first_slot))
     # Key order: racing batches then wait on each other's keys without deadlock.
-    to_insert = sorted(
-        (row for row in fresh if row[3] not in existing),
-        key=lambda row: (row[3] is None, row[3] or ""),
-    )
-    inserted = _insert(user_id, to_insert, now_micros)
-    lost = [
-        row[3] for row in to_insert if row[3] is not None and row[3] not in inserted
-    ]
-    if lost:
-        # Another request stored these client_ids between our read and our insert.
-        existing.update(_stored_ids(user_id, lost))
+    ordered = sorted(fresh, key=lambda row: (row[3] is None, row[3] or ""))
+    inserted = _insert(user_id, ordered, now_micros)
+    skipped = [client_id for client_id in first_slot if client_id not in inserted]
+    existing = _stored_ids(user_id, skipped)
     db.session.commit()
     ids, created = [], []
     seen = set()
@@ -105,54 +96,26 @@ def _insert(user_id, rows, now_micros):
     inserted = {None: []}
     if not rows:
         return inserted
-    params = [
-        {
-            "user_id": user_id,
-            "sensor": sensor,
-            "recorded_at": micros,
-            "data": text,
-            "client_id": client_id,
-            "created_at": now_micros,
-        }
-        for sensor, micros, text, client_id in rows
-    ]
-    result = db.session.execute(_insert_statement(), params)
-    for reading_id, client_id in sorted(result.all()):
+    dialect, mark = paramstyle()
+    # data arrives as checked JSON text; PostgreSQL parses it into JSONB once.
+    data = f"CAST({mark} AS JSONB)" if dialect == "postgresql" else mark
+    row_sql = f"({mark}, {mark}, {mark}, {data}, {mark}, {mark})"
+    args = []
+    for sensor, micros, text, client_id in rows:
+        args += (user_id, sensor, micros, text, client_id, now_micros)
+    returned = run(
+        "INSERT INTO readings (user_id, sensor, recorded_at, data, client_id,"
+        " created_at) VALUES "
+        + ", ".join([row_sql] * len(rows))
+        + " ON CONFLICT (user_id, client_id) DO NOTHING RETURNING id, client_id",
+        args,
+    )
+    for reading_id, client_id in sorted(returned, key=itemgetter(0)):
         if client_id is None:
             inserted[None].append(reading_id)
         else:
             inserted[client_id] = reading_id
     return inserted
-
-
-_STATEMENTS = {}
-
-
-def _insert_statement():
-    """The bulk insert for this database, built once (it binds data as JSON text)."""
-    dialect = db.session.get_bind().dialect.name
-    statement = _STATEMENTS.get(dialect)
-    if statement is None:
-        data = sa.bindparam("data", type_=sa.Text)
-        if dialect == "postgresql":
-            insert, data = postgresql.insert, sa.cast(data, postgresql.JSONB)
-        else:
-            insert = sqlite.insert
-        statement = (
-            insert(TABLE)
-            .values(
-                user_id=sa.bindparam("user_id", type_=sa.Integer),
-                sensor=sa.bindparam("sensor", type_=sa.String),
-                recorded_at=sa.bindparam("recorded_at", type_=sa.BigInteger),
-                data=data,
-                client_id=sa.bindparam("client_id", type_=sa.String),
-                created_at=sa.bindparam("created_at", type_=sa.BigInteger),
-            )
-            .on_conflict_do_nothing(index_elements=[T.user_id, T.client_id])
-            .returning(*_RETURNED)
-        )
-        _STATEMENTS[dialect] = statement
-    return statement
 
 
 def now_micros():

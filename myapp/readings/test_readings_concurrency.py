@@ -64,27 +64,27 @@ def test_concurrent_overlapping_batches_over_http_agree_on_every_id(
     assert count_rows() == 300 + 4 * 20
 
 
-def test_a_client_id_stored_between_the_check_and_the_insert_maps_to_the_winner(
+def test_a_client_id_committed_by_a_racer_just_before_the_insert_maps_to_the_winner(
     alice, count_rows, monkeypatch
 ):
     contested, free = new_client_id(), new_client_id()
-    real_stored_ids = service._stored_ids
-    calls = []
+    real_insert = service._insert
+    raced = []
 
-    def check_then_lose_the_race(user_id, client_ids):
-        calls.append(list(client_ids))
-        if len(calls) == 1:
-            # Another request commits the same client_id right after our check.
+    def insert_right_after_a_racer(user_id, rows, now_micros):
+        if not raced:
+            raced.append("racing")
+            # Another request commits the same client_id between our validation
+            # and our INSERT: ON CONFLICT DO NOTHING must skip it, not fail.
             winner = alice.client.post(
                 READINGS,
                 json=reading(data={"winner": True}, client_id=contested),
                 headers=alice.headers,
             )
-            assert winner.status_code == 201
-            return {}
-        return real_stored_ids(user_id, client_ids)
+            raced[0] = winner.json["id"]
+        return real_insert(user_id, rows, now_micros)
 
-    monkeypatch.setattr(service, "_stored_ids", check_then_lose_the_race)
+    monkeypatch.setattr(service, "_insert", insert_right_after_a_racer)
     items = [
         reading(data={"n": 0}),
         reading(data={"n": 1}, client_id=contested),
@@ -95,7 +95,7 @@ def test_a_client_id_stored_between_the_check_and_the_insert_maps_to_the_winner(
     monkeypatch.undo()
     assert response.status_code == 201 and response.json["created"] == 3
     ids = response.json["ids"]
-    assert calls[-1] == [contested]
+    assert ids[1] == raced[0]
     assert alice.get(f"{READINGS}{ids[1]}").json["data"] == {"winner": True}
     assert [
         alice.get(f"{READINGS}{i}").json["data"] for i in (ids[0], ids[2], ids[3])
