@@ -172,6 +172,13 @@ def _where(query, *, user_id, sensor=None, since=None, until=None):
 
 
 def _page_query(*, user_id, sensor, since, until, order, after, limit, columns=COLUMNS):
+    if after is not None:
+        # A cursor inside the range already bounds that side; keeping the looser
+        # bound too makes SQLite range-scan from it, re-reading every earlier page.
+        if order == "desc" and until is not None and after[0] < to_micros(until):
+            until = None
+        if order == "asc" and since is not None and after[0] >= to_micros(since):
+            since = None
     query = _where(
         sa.select(*columns), user_id=user_id, sensor=sensor, since=since, until=until
     )

@@ -183,6 +183,28 @@ def test_walking_every_page_while_readings_arrive_finds_each_exactly_once(
     assert [i for i in seen if i in set(original)] == expected
 
 
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_walking_a_time_range_returns_exactly_the_readings_inside_it(
+    alice, post_batch, order
+):
+    ids = post_batch(alice, [reading(recorded_at=at(m // 3)) for m in range(300)])
+    inside = [i for m, i in enumerate(ids) if 20 <= m // 3 < 80]
+    seen, pages = walk(alice, f"&order={order}&since={at(20)}&until={at(80)}", 33)
+    assert sorted(seen) == inside and pages == 6
+
+
+def test_narrowing_the_range_with_an_old_cursor_still_honours_the_range(
+    alice, post_batch
+):
+    ids = post_batch(alice, [reading(recorded_at=at(m)) for m in range(10)])
+    cursor = alice.get(f"{READINGS}?limit=2").json["next_cursor"]
+    narrowed = alice.get(f"{READINGS}?cursor={cursor}&until={at(3)}").json
+    assert [item["id"] for item in narrowed["items"]] == ids[2::-1]
+    asc = alice.get(f"{READINGS}?order=asc&limit=2").json["next_cursor"]
+    later = alice.get(f"{READINGS}?order=asc&cursor={asc}&since={at(7)}").json
+    assert [item["id"] for item in later["items"]] == ids[7:]
+
+
 def test_walking_a_sensor_filtered_listing_returns_exactly_its_readings(
     alice, post_batch
 ):
