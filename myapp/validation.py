@@ -1,6 +1,7 @@
 """JSON Schemas: compiled once, used to validate bodies and to document them."""
 
 import copy
+import json
 
 import fastjsonschema
 from flask import request
@@ -62,7 +63,8 @@ def pointer(path):
 
 
 def _pointer_sort_key(text):
-    return [int(p) if p.isdigit() else p for p in text.split("/")]
+    """Array indexes in numeric order; a key like "0" never compares to a name."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in text.split("/")]
 
 
 def _describe(error):
@@ -80,11 +82,52 @@ def _describe(error):
             return [
                 {
                     "pointer": pointer(base + [key]),
-                    "message": f"'{key}' is not an allowed property",
+                    "message": "is not an allowed property",
                 }
                 for key in extras
             ]
-    return [{"pointer": pointer(base), "message": error.message}]
+    return [{"pointer": pointer(base), "message": _message(error)}]
+
+
+def _plural(count, noun):
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _rule_messages(rule):
+    kinds = " or ".join(rule) if isinstance(rule, list) else rule
+    return {
+        "type": lambda: f"must be of type {kinds}",
+        "minLength": lambda: (
+            "must not be empty"
+            if rule == 1
+            else f"must be at least {_plural(rule, 'character')} long"
+        ),
+        "maxLength": lambda: f"must be at most {_plural(rule, 'character')} long",
+        "pattern": lambda: f"must match the pattern {rule}",
+        "minimum": lambda: f"must be at least {rule}",
+        "maximum": lambda: f"must be at most {rule}",
+        "exclusiveMinimum": lambda: f"must be greater than {rule}",
+        "exclusiveMaximum": lambda: f"must be less than {rule}",
+        "multipleOf": lambda: f"must be a multiple of {rule}",
+        "enum": lambda: "must be one of " + ", ".join(json.dumps(v) for v in rule),
+        "const": lambda: f"must be {json.dumps(rule)}",
+        "minItems": lambda: f"must have at least {_plural(rule, 'item')}",
+        "maxItems": lambda: f"must have at most {_plural(rule, 'item')}",
+        "uniqueItems": lambda: "must not contain duplicates",
+        "minProperties": lambda: f"must have at least {_plural(rule, 'member')}",
+        "maxProperties": lambda: f"must have at most {_plural(rule, 'member')}",
+        "format": lambda: f"must be a valid {rule}",
+    }
+
+
+def _message(error):
+    """Why a value is invalid, never echoing it: it may be a password, or huge."""
+    make = _rule_messages(error.validator_value).get(error.validator)
+    if make is not None:
+        return make()
+    if error.validator in ("required", "dependentRequired"):
+        return error.message  # names properties from the schema, not the value
+    return f"does not satisfy the schema's {error.validator!r} rule"
 
 
 _SWAGGER_DROP = {"$schema", "$id", "$comment", "const"}

@@ -426,3 +426,50 @@ def test_oversized_input_is_rejected_with_the_documented_status(
     if expected["query"]:
         assert response.json["errors"][0]["query"] == expected["query"]
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "path, body, secret",
+    [
+        (
+            "/api/v1/auth/register",
+            {"username": "echoes", "email": "e@example.com", "password": "Sh0rt!"},
+            "Sh0rt!",
+        ),
+        (
+            "/api/v1/auth/login",
+            {"username": "echoes", "password": "L0ng-" + "q" * 1100},
+            "L0ng-",
+        ),
+        (
+            "/api/v1/users/me",
+            {"current_password": PASSWORD, "password": "tiny-pw"},
+            "tiny-pw",
+        ),
+    ],
+    ids=["short password", "long login password", "short new password"],
+)
+def test_validation_errors_never_echo_a_submitted_password(
+    path, body, secret, alice, http
+):
+    method = "PATCH" if path.endswith("/me") else "POST"
+    response = http.request(method, path, body, token=alice.account.access_token)
+    assert response.status == 400
+    assert secret not in response.body.decode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/goals/"]
+    + ["/api/v1/readings/", "/api/v1/readings/batch"],
+)
+def test_numeric_member_names_beside_missing_fields_answer_400_not_500(
+    path, alice, http
+):
+    """Found by fuzzing: sorting the pointers /0 and /name together crashed."""
+    response = http.request(
+        "POST", path, {"0": None, "b": True}, token=alice.account.access_token
+    )
+    assert response.status == 400, response.body
+    pointers = [e["pointer"] for e in response.json["errors"]]
+    assert "/0" in pointers and "/b" in pointers
