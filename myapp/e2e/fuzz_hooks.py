@@ -83,3 +83,17 @@ def map_case(context, case):
         if body.get("parent_id") is not None:
             body["parent_id"] = None
     return case
+
+
+# What no response may contain, whatever the status (OWASP API8, and API3's
+# "never any password material").
+FORBIDDEN = ("Traceback (most recent call last)", 'File "/', "$argon2", "password_hash")
+
+
+@schemathesis.check
+def no_traceback_or_password_material(ctx, response, case):
+    """Every fuzzed response body is free of tracebacks and password material."""
+    text = response.content.decode("utf-8", "replace")
+    for needle in FORBIDDEN + (_env("FUZZ_PASSWORD"),):
+        if needle in text:
+            raise AssertionError(f"{needle!r} in a {response.status_code} body")
