@@ -145,7 +145,8 @@ class UserList(Resource):
         }
 
 
-@users_ns.route("/<int:user_id>", endpoint="user")
+# Ids are 32-bit; a larger number names no user (PostgreSQL would reject it).
+@users_ns.route("/<int(max=2147483647):user_id>", endpoint="user")
 class UserItem(Resource):
     @users_ns.response(200, "The user", schemas.USER.model(users_ns))
     @secured(users_ns, 404)

@@ -240,3 +240,12 @@ def test_prune_sessions_cli_deletes_only_expired_sessions(app, alice, in_app):
     assert "Pruned 1 expired" in result.output
     assert in_app(lambda: AuthSession.query.count()) == 1
     assert alice.get(ME).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_user_ids_beyond_32_bits_answer_404_not_500(admin, method):
+    response = admin.client.open(
+        "/api/v1/users/4840702566201825427456", method=method, headers=admin.headers
+    )
+    assert response.status_code == 404
+    assert response.content_type == "application/problem+json"
