@@ -100,7 +100,9 @@ try:
         sock.settimeout(5)
         sock.connect(path)
         data = b"".join(iter(lambda: sock.recv(65536), b""))
-    workers = [w for w in json.loads(data)["workers"] if w["pid"] > 0]
+    # The master's cwd may be a pruned release: uWSGI then prints raw bytes.
+    stats = json.loads(data.decode("utf-8", "replace"), strict=False)
+    workers = [w for w in stats["workers"] if w["pid"] > 0]
 except Exception as error:
     print(f"stats unreadable: {error}")
     sys.exit(1)
