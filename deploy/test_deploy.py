@@ -2,7 +2,8 @@
 
 Only the service manager is replaced: the reload command is a small script that
 starts uWSGI from current/myapp.ini the first time and touches its chain-reload
-file afterwards (what ExecReload does under systemd).
+file afterwards (what ExecReload does under systemd). The releases are the
+project's committed HEAD plus one edit each, so uncommitted work is not deployed.
 """
 
 import http.client
