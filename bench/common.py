@@ -30,7 +30,7 @@ def free_port():
 class Server:
     """uWSGI serving myapp.ini (2 processes, its thread count) on a loopback port."""
 
-    def __init__(self, name, database_url, app_dir=ROOT, extra_env=None):
+    def __init__(self, name, database_url, app_dir=ROOT, extra_env=None, uwsgi_args=()):
         self.name = name
         self.port = free_port()
         env = dict(os.environ)
@@ -51,7 +51,7 @@ class Server:
         self.log = open(self.log_path, "w")
         # The same ini for every app: only the directory holding wsgi.py differs.
         self.process = subprocess.Popen(
-            [UWSGI, "--ini", os.path.join(ROOT, "myapp.ini")],
+            [UWSGI, "--ini", os.path.join(ROOT, "myapp.ini"), *uwsgi_args],
             cwd=app_dir,
             env=env,
             stdout=self.log,

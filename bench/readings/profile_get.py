@@ -48,8 +48,10 @@ def layer(filename):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        common.RESULTS, "readings-data", "big.sqlite"
+    path = (
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else os.path.join(common.RESULTS, "readings-data", "big.sqlite")
     )
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
     os.environ.update(

@@ -43,7 +43,9 @@ def build_databases(rebuild):
     """The 1M and 10k tables are reused between runs unless the seed changed."""
     os.makedirs(DATA, exist_ok=True)
     marker = os.path.join(DATA, "version")
-    fresh = not rebuild and os.path.exists(marker) and open(marker).read() == SEED_VERSION
+    fresh = (
+        not rebuild and os.path.exists(marker) and open(marker).read() == SEED_VERSION
+    )
     if not fresh:
         started = time.monotonic()
         common.say("seeding 1,000,000 readings (sqlite3 executemany) ...")
@@ -73,30 +75,37 @@ def check(server, path, token=None):
     return body
 
 
-def bench_get_by_id(app, bare, token, rounds, duration):
-    """wrk with 8 connections, random ids of user 1, rounds alternating A/B."""
+def bench_get_by_id(servers, token, rounds, duration):
+    """wrk with 8 connections on random ids of user 1, servers taking turns."""
     script = os.path.join(LUA, "get_by_id.lua")
-    mine = check(app, "/api/v1/readings/1", token)
-    floor = check(bare, "/api/v1/readings/1")
-    assert mine == floor, (mine, floor)
-    runs = {"app": [], "bare": []}
-    for _ in range(rounds):
-        for name, server, extra in (("bare", bare, []), ("app", app, [token])):
-            figures = common.wrk(
-                server.url,
-                script,
-                ["/api/v1/readings/", "1", "10000", *extra],
-                duration=duration,
-            )
-            assert figures["non_2xx"] == 0 and not figures["socket_errors"], figures
-            runs[name].append(figures)
-            common.say(f"  GET by id {name:4}: {figures}")
-    return runs
+    answers = [
+        check(server, "/api/v1/readings/1", token) for server in servers.values()
+    ]
+    assert all(answer == answers[0] for answer in answers), answers
+
+    def job(name, server):
+        extra = [] if name == "bare" else [token]
+        figures = common.wrk(
+            server.url,
+            script,
+            ["/api/v1/readings/", "1", "10000", *extra],
+            duration=duration,
+        )
+        assert figures["non_2xx"] == 0, figures
+        return figures
+
+    return alternate(
+        rounds,
+        {
+            name: (lambda n=name, s=server: job(n, s))
+            for name, server in servers.items()
+        },
+    )
 
 
-def median_run(runs):
-    ordered = sorted(runs, key=lambda f: f["requests_per_s"])
-    return ordered[len(ordered) // 2]
+def median_run(runs, key):
+    """The run whose figure `key` is the median of all runs."""
+    return sorted(runs, key=lambda figures: figures[key])[len(runs) // 2]
 
 
 def bench_list(server, token, duration, sensor=None):
@@ -235,7 +244,7 @@ def bench_floor(bodies, warmup):
 
 
 def statements_per_list_request():
-    """SQL statements of one GET /readings/ page, captured in-process."""
+    """Every SQL statement SQLite runs for one GET /readings/ page, and its plan."""
     import sqlalchemy as sa
 
     from myapp import create_app
@@ -249,10 +258,12 @@ def statements_per_list_request():
     ).json["access_token"]
     with app.app_context():
         engine = db.engine
+        engine.dispose()
 
-    @sa.event.listens_for(engine, "before_cursor_execute")
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(" ".join(statement.split()))
+    @sa.event.listens_for(engine, "connect")
+    def trace(dbapi_connection, record):
+        # SQLite reports each statement as run, raw DBAPI ones included.
+        dbapi_connection.set_trace_callback(seen.append)
 
     response = client.get(
         "/api/v1/readings/?limit=100&since=2026-01-02T00:00:00Z"
@@ -260,9 +271,25 @@ def statements_per_list_request():
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200
+    statements = [" ".join(s.split()) for s in seen if not s.startswith("PRAGMA")]
+    page = next(s for s in statements if "FROM readings" in s)
     with app.app_context():
-        plan = db.session.execute(sa.text("EXPLAIN QUERY PLAN " + seen[-1]), {})
-    return seen, plan
+        plan = db.session.execute(sa.text("EXPLAIN QUERY PLAN " + page)).all()
+    return statements, [row[-1] for row in plan]
+
+
+def alternate(rounds, jobs, key):
+    """Run named jobs in turns, rounds times; the run with the median result each.
+
+    Taking turns spreads the machine's background load evenly over the jobs.
+    """
+    runs = {name: [] for name in jobs}
+    for _ in range(rounds):
+        for name, job in jobs.items():
+            figures = job()
+            runs[name].append(figures)
+            common.say(f"  {name:22} {figures}")
+    return {name: median_run(found, key) for name, found in runs.items()}, runs
 
 
 def main():
@@ -289,61 +316,92 @@ def main():
     build_databases(options.rebuild)
     SERVER_ENV.update(item.split("=", 1) for item in options.env)
     results["env"] = dict(SERVER_ENV)
+    servers = []
 
-    app = common.Server("readings-big", url(BIG), extra_env=SERVER_ENV)
+    def serve(name, path, **kwargs):
+        kwargs.setdefault("extra_env", SERVER_ENV)
+        servers.append(common.Server(name, url(path), **kwargs))
+        return servers[-1]
+
     try:
+        app = serve("readings-big", BIG)
         token = login(app)
         if "get" in only:
             common.say("== GET /readings/<id>: myapp vs bare Flask + sqlite3 (1M rows)")
-            bare = common.Server(
-                "readings-bare", url(BIG), app_dir=os.path.join(HERE, "bare")
+            bare = serve(
+                "readings-bare", BIG, extra_env={}, app_dir=os.path.join(HERE, "bare")
             )
-            try:
-                runs = bench_get_by_id(app, bare, token, rounds, duration)
-            finally:
-                bare.stop()
-            results["get_by_id"] = {
-                "app": median_run(runs["app"]),
-                "bare": median_run(runs["bare"]),
-                "runs": runs,
-            }
+            # myapp.ini recycles a worker every ~5000 requests; a reload of this
+            # app costs seconds of CPU, of the bare app almost nothing.
+            steady = serve("readings-steady", BIG, uwsgi_args=["--max-requests", "0"])
+            results["get_by_id"], results["get_by_id_runs"] = bench_get_by_id(
+                {"app": app, "bare": bare, "app_no_recycle": steady},
+                token,
+                rounds,
+                duration,
+            )
+            for server in (bare, steady):
+                server.stop()
+                servers.remove(server)
         if "list" in only:
-            common.say("== GET /readings/?since&until&limit=100 on 1,000,000 rows")
-            results["list_big"] = bench_list(app, token, duration)
-            results["list_big_sensor"] = bench_list(app, token, duration, "gps")
-            common.say(f"  {results['list_big']}\n  {results['list_big_sensor']}")
+            common.say(
+                "== GET /readings/?since&until&limit=100: 1,000,000 vs 10,000 rows"
+            )
+            small = serve("readings-small", SMALL)
+            small_token = login(small)
+            median, _ = alternate(
+                rounds,
+                {
+                    "list_big": lambda: bench_list(app, token, duration),
+                    "list_small": lambda: bench_list(small, small_token, duration),
+                    "list_big_sensor": lambda: bench_list(app, token, duration, "gps"),
+                    "list_small_sensor": lambda: bench_list(
+                        small, small_token, duration, "gps"
+                    ),
+                },
+                "p50_ms",
+            )
+            results.update(median)
+            results["list_statements"], results["list_plan"] = (
+                statements_per_list_request()
+            )
         if "stats" in only:
             common.say("== GET /readings/stats over 100,000 readings of one sensor")
             results["stats"] = bench_stats(app, login(app, "bench2"), duration + 4)
             common.say(f"  {results['stats']}")
+        if "ingest" in only:
+            common.say("== POST /readings/batch (1000 readings a request, one client)")
+            per_round = 4 if options.quick else 12
+            bodies = ingest_bodies(per_round * rounds + 2)
+            ingest = serve("readings-ingest", INGEST)
+            ingest_token = login(ingest)
+            bench_ingest(ingest, ingest_token, bodies[:2], 0)  # warm-up
+            chunks = iter(
+                [
+                    bodies[2 + n * per_round : 2 + (n + 1) * per_round]
+                    for n in range(rounds)
+                ]
+            )
+            floors = iter(
+                [
+                    bodies[2 + n * per_round : 2 + (n + 1) * per_round]
+                    for n in range(rounds)
+                ]
+            )
+            median, _ = alternate(
+                rounds,
+                {
+                    "ingest": lambda: bench_ingest(
+                        ingest, ingest_token, next(chunks), 0
+                    ),
+                    "ingest_floor": lambda: bench_floor(next(floors), 0),
+                },
+                "readings_per_s",
+            )
+            results.update(median)
     finally:
-        app.stop()
-
-    if "list" in only:
-        common.say("== GET /readings/?since&until&limit=100 on 10,000 rows")
-        small = common.Server("readings-small", url(SMALL), extra_env=SERVER_ENV)
-        try:
-            token = login(small)
-            results["list_small"] = bench_list(small, token, duration)
-            results["list_small_sensor"] = bench_list(small, token, duration, "gps")
-            common.say(f"  {results['list_small']}\n  {results['list_small_sensor']}")
-        finally:
-            small.stop()
-        statements, plan = statements_per_list_request()
-        results["list_statements"] = statements
-        results["list_plan"] = [str(tuple(row)) for row in plan]
-
-    if "ingest" in only:
-        common.say("== POST /readings/batch (1000 readings a request, one client)")
-        count, warmup = (12, 2) if options.quick else (42, 2)
-        bodies = ingest_bodies(count)
-        server = common.Server("readings-ingest", url(INGEST), extra_env=SERVER_ENV)
-        try:
-            results["ingest"] = bench_ingest(server, login(server), bodies, warmup)
-        finally:
+        for server in servers:
             server.stop()
-        results["ingest_floor"] = bench_floor(bodies, warmup)
-        common.say(f"  app {results['ingest']}\n  floor {results['ingest_floor']}")
     if only == {"get", "list", "stats", "ingest"}:
         report(results)
 
@@ -352,16 +410,26 @@ def report(results):
     get = results["get_by_id"]
     ingest, floor = results["ingest"], results["ingest_floor"]
     big, small = results["list_big"], results["list_small"]
-    rows = [
-        (
-            "GET /readings/<id>, 8 connections",
-            f"{get['app']['requests_per_s']:.0f} req/s, p50 {get['app']['p50_ms']:.2f}"
-            f" ms, p99 {get['app']['p99_ms']:.2f} ms",
-            f"bare Flask+sqlite3: {get['bare']['requests_per_s']:.0f} req/s, p50 "
-            f"{get['bare']['p50_ms']:.2f} ms, p99 {get['bare']['p99_ms']:.2f} ms",
-            f"{get['app']['requests_per_s'] / get['bare']['requests_per_s']:.2f}x",
+    big_gps, small_gps = results["list_big_sensor"], results["list_small_sensor"]
+    stats = results["stats"]
+    bare = get["bare"]
+
+    def by_id(label, figures):
+        errors = figures["socket_errors"]
+        return (
+            label,
+            f"{figures['requests_per_s']:.0f} req/s, p50 {figures['p50_ms']:.2f} ms,"
+            f" p99 {figures['p99_ms']:.2f} ms"
+            + (f", {errors} socket errors" if errors else ""),
+            f"bare Flask+sqlite3: {bare['requests_per_s']:.0f} req/s, p50 "
+            f"{bare['p50_ms']:.2f} ms, p99 {bare['p99_ms']:.2f} ms",
+            f"{figures['requests_per_s'] / bare['requests_per_s']:.2f}x",
             ">= 0.50x",
-        ),
+        )
+
+    rows = [
+        by_id("GET /readings/<id>, 8 connections (myapp.ini as is)", get["app"]),
+        by_id("  same, workers not recycled (--max-requests 0)", get["app_no_recycle"]),
         (
             "POST /readings/batch, 1000/request, 1 client",
             f"{ingest['readings_per_s']:.0f} readings/s, p50 {ingest['p50_ms']:.1f} ms,"
@@ -379,15 +447,15 @@ def report(results):
         ),
         (
             "  same with &sensor=gps",
-            f"p50 {results['list_big_sensor']['p50_ms']:.2f} ms",
-            f"10k rows: p50 {results['list_small_sensor']['p50_ms']:.2f} ms",
-            f"{results['list_big_sensor']['p50_ms'] / results['list_small_sensor']['p50_ms']:.2f}x",
+            f"p50 {big_gps['p50_ms']:.2f} ms",
+            f"10k rows: p50 {small_gps['p50_ms']:.2f} ms",
+            f"{big_gps['p50_ms'] / small_gps['p50_ms']:.2f}x",
             "",
         ),
         (
             "GET /readings/stats, 100,000 readings, bucket 1h, 1 connection",
-            f"p50 {results['stats']['p50_ms']:.1f} ms, p99 "
-            f"{results['stats']['p99_ms']:.1f} ms ({results['stats']['buckets']} buckets)",
+            f"p50 {stats['p50_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms"
+            f" ({stats['buckets']} buckets)",
             "",
             "",
             "< 300 ms",
@@ -402,7 +470,9 @@ def report(results):
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines += ["", "SQL of one GET /readings/ page (no COUNT):"]
     lines += [f"    {statement}" for statement in results["list_statements"]]
-    lines += ["", "Its plan on SQLite:"] + [f"    {row}" for row in results["list_plan"]]
+    lines += ["", "Its plan on SQLite:"] + [
+        f"    {row}" for row in results["list_plan"]
+    ]
     text = "\n".join(lines) + "\n"
     with open(os.path.join(common.RESULTS, "readings.md"), "w") as handle:
         handle.write(text)

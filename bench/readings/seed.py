@@ -29,9 +29,13 @@ def migrated(path):
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
-    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    app = create_app(
+        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
+    )
     with app.app_context():
-        flask_migrate.upgrade(directory=os.path.join(ROOT, "migrations"), revision="heads")
+        flask_migrate.upgrade(
+            directory=os.path.join(ROOT, "migrations"), revision="heads"
+        )
         db.engine.dispose()
     return app
 

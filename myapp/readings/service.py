@@ -5,7 +5,7 @@ from operator import itemgetter
 import sqlalchemy as sa
 
 from myapp.db import db, utcnow
-from myapp.errors import ValidationFailed, not_found
+from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.prepared import Prepared, paramstyle, run
 from myapp.readings.checks import INT_MAX, prepare
 from myapp.readings.models import Reading, to_micros
@@ -52,10 +52,20 @@ def store_readings(*, user_id, rows, now_micros):
         slots.append(len(fresh))
         fresh.append((sensor, micros, text, client_id))
     # Key order: racing batches then wait on each other's keys without deadlock.
-    ordered = sorted(fresh, key=lambda row: (row[3] is None, row[3] or ""))
-    inserted = _insert(user_id, ordered, now_micros)
-    skipped = [client_id for client_id in first_slot if client_id not in inserted]
-    existing = _stored_ids(user_id, skipped)
+    pending = sorted(fresh, key=lambda row: (row[3] is None, row[3] or ""))
+    inserted, existing = {None: []}, {}
+    for _ in range(3):
+        batch = _insert(user_id, pending, now_micros)
+        inserted[None] += batch.pop(None)
+        inserted.update(batch)
+        skipped = {row[3] for row in pending if row[3] is not None} - batch.keys()
+        existing.update(_stored_ids(user_id, list(skipped)))
+        # A skipped reading deleted before we could read it: store ours after all.
+        pending = [row for row in pending if row[3] in skipped - existing.keys()]
+        if not pending:
+            break
+    else:
+        raise conflict("Concurrent changes to these client_ids; retry the request.")
     db.session.commit()
     ids, created = [], []
     seen = set()
@@ -119,6 +129,7 @@ def _insert(user_id, rows, now_micros):
 
 
 def now_micros():
+    """The server's time as stored: microseconds since 1970-01-01 UTC."""
     return to_micros(utcnow())
 
 

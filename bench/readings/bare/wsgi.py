@@ -26,9 +26,9 @@ def connection():
 
 
 def rfc3339(micros):
-    return (EPOCH + timedelta(microseconds=micros)).isoformat(
-        timespec="microseconds"
-    )[:-6] + "Z"
+    return (EPOCH + timedelta(microseconds=micros)).isoformat(timespec="microseconds")[
+        :-6
+    ] + "Z"
 
 
 @app.get("/api/v1/health")
