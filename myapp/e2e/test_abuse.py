@@ -17,7 +17,7 @@ import jwt
 import pytest
 
 from conftest import PASSWORD
-from myapp.e2e.conftest import unsigned_copy
+from myapp.e2e.conftest import Http, register_over_http, unsigned_copy
 
 READING = {"sensor": "secret/kitchen", "data": {"celsius": 21.5}}
 GOAL = {"name": "alice private goal", "description": "nobody else's business"}
@@ -498,3 +498,26 @@ def test_a_request_head_over_uwsgis_buffer_never_reaches_the_app(
     except (ConnectionError, http_client.HTTPException):
         pass
     assert http.request("GET", "/api/v1/health").status == 200
+
+
+def test_goal_trees_are_capped_in_depth_and_count_over_http(uwsgi, snapshot):
+    server = uwsgi({"MYAPP_GOALS_MAX_DEPTH": "3", "MYAPP_GOALS_MAX_PER_USER": "4"})
+    owner = register_over_http(Http(server))
+    parent = None
+    for level in range(3):
+        made = owner.request(
+            "POST", "/api/v1/goals/", {"name": f"level {level}", "parent_id": parent}
+        )
+        assert made.status == 201, made.body
+        parent = made.json["id"]
+    before = snapshot()
+    too_deep = owner.request(
+        "POST", "/api/v1/goals/", {"name": "level 3", "parent_id": parent}
+    )
+    assert too_deep.status == 400
+    assert too_deep.json["errors"][0]["pointer"] == "/parent_id"
+    assert snapshot() == before
+    assert owner.request("POST", "/api/v1/goals/", {"name": "4th"}).status == 201
+    before = snapshot()
+    assert owner.request("POST", "/api/v1/goals/", {"name": "5th"}).status == 409
+    assert snapshot() == before
