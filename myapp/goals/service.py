@@ -41,6 +41,11 @@ def _utc_text_postgresql(element, compiler, **kw):
     return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
+# Deeper than any tree can be (a user has far fewer goals): only a cycle, which
+# the write lock prevents, would reach it, and then the walk ends instead of
+# running forever.
+_WALK_LIMIT = 100_000
+
 # Row layout of every tree read; schemas.goal_node relies on it.
 _NODE_COLUMNS = [
     GOALS.c.id,
@@ -73,7 +78,9 @@ def _tree_query(*, user_id, root_id):
     child = GOALS.alias("child")
     tree = tree.union_all(
         sa.select(child.c.id, tree.c.depth + 1).where(
-            child.c.user_id == user_id, child.c.parent_id == tree.c.id
+            child.c.user_id == user_id,
+            child.c.parent_id == tree.c.id,
+            tree.c.depth < _WALK_LIMIT,
         )
     )
     return (
@@ -175,23 +182,27 @@ def _find_goal(*, user_id, goal_id):
 
 
 def _path_to_top(*, user_id, goal_id):
-    """The goal's id and its ancestors' ids, nearest first; [] if not the user's."""
+    """Ids of the goal and all its ancestors; empty if it is not the user's goal.
+
+    UNION (not UNION ALL) in this and the other walks: they end even on a cycle,
+    should one ever exist, instead of running forever.
+    """
     path = (
-        sa.select(GOALS.c.id, GOALS.c.parent_id, sa.literal(0).label("up"))
+        sa.select(GOALS.c.id, GOALS.c.parent_id)
         .where(GOALS.c.user_id == user_id, GOALS.c.id == goal_id)
         .cte("path", recursive=True)
     )
     parent = GOALS.alias("parent")
-    path = path.union_all(
-        sa.select(parent.c.id, parent.c.parent_id, path.c.up + 1).where(
+    path = path.union(
+        sa.select(parent.c.id, parent.c.parent_id).where(
             parent.c.id == path.c.parent_id
         )
     )
-    return list(db.session.execute(sa.select(path.c.id).order_by(path.c.up)).scalars())
+    return set(db.session.execute(sa.select(path.c.id)).scalars())
 
 
-def _subtree_height(*, goal_id):
-    """Levels in the goal's subtree, the goal itself being one."""
+def _subtree_height(*, goal_id, limit):
+    """Levels in the goal's subtree (the goal is one), counted up to limit + 1."""
     sub = (
         sa.select(GOALS.c.id, sa.literal(1).label("level"))
         .where(GOALS.c.id == goal_id)
@@ -199,15 +210,17 @@ def _subtree_height(*, goal_id):
     )
     child = GOALS.alias("child")
     sub = sub.union_all(
-        sa.select(child.c.id, sub.c.level + 1).where(child.c.parent_id == sub.c.id)
+        sa.select(child.c.id, sub.c.level + 1).where(
+            child.c.parent_id == sub.c.id, sub.c.level <= limit
+        )
     )
     return db.session.execute(sa.select(sa.func.max(sub.c.level))).scalar_one()
 
 
 def _parent_path(*, user_id, parent_id):
-    """The would-be parent's path to the top; 400 at /parent_id unless it is theirs."""
+    """The would-be parent and its ancestors; 400 at /parent_id unless it is theirs."""
     if parent_id is None:
-        return []
+        return set()
     path = _path_to_top(user_id=user_id, goal_id=parent_id)
     if not path:
         raise ValidationFailed.at("/parent_id", "is not one of your goals")
@@ -234,7 +247,7 @@ def _reopen_upward(*, goal_id, now):
         .cte("chain", recursive=True)
     )
     parent = GOALS.alias("parent")
-    chain = chain.union_all(
+    chain = chain.union(
         sa.select(parent.c.id, parent.c.parent_id).where(
             parent.c.id == chain.c.parent_id, parent.c.completed_at.is_not(None)
         )
@@ -258,7 +271,7 @@ def _complete_downward(*, goal_id, now):
         .cte("sub", recursive=True)
     )
     child = GOALS.alias("child")
-    sub = sub.union_all(
+    sub = sub.union(
         sa.select(child.c.id).where(
             child.c.parent_id == sub.c.id, child.c.completed_at.is_(None)
         )
@@ -333,7 +346,10 @@ def update_goal(
         path = _parent_path(user_id=user_id, parent_id=parent_id)
         if goal.id in path:
             raise conflict("A goal cannot move under itself or its own descendant.")
-        _check_depth(parent_path=path, height=_subtree_height(goal_id=goal.id))
+        height = _subtree_height(
+            goal_id=goal.id, limit=current_app.config["GOALS_MAX_DEPTH"]
+        )
+        _check_depth(parent_path=path, height=height)
         goal.parent_id, changed = parent_id, True
     was_open = goal.completed_at is None
     if changed:
