@@ -3,7 +3,9 @@
     .venv/bin/python bench/readings/profile_get.py [database.sqlite] [requests]
 
 Calls the WSGI app directly (production config, a real token, the 1M-row table
-of bench/run.sh readings) and groups own time by the layer it is spent in.
+of bench/run.sh readings) and groups own time by the layer it is spent in. Then
+measures CPU per request with platform settings changed by config alone, to
+show what each shared layer costs (what-ifs; nothing is changed for real).
 """
 
 import cProfile
@@ -47,56 +49,102 @@ def layer(filename):
     return "Python stdlib / other"
 
 
-def main():
-    path = (
-        sys.argv[1]
-        if len(sys.argv) > 1
-        else os.path.join(common.RESULTS, "readings-data", "big.sqlite")
-    )
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
-    os.environ.update(
+WHAT_IFS = [
+    ("as deployed (production config)", {}),
+    ("Flask-Limiter's per-request check off", {"RATELIMIT_ENABLED": False}),
+    ("no pool pre-ping (SELECT 1 per checkout)", {"SQLALCHEMY_ENGINE_OPTIONS": {}}),
+    ("CORS off", {"CORS_ORIGINS": ""}),
+    (
+        "all three",
         {
-            "MYAPP_CONFIG": "production",
-            "SECRET_KEY": common.SECRET_KEY,
-            "CORS_ORIGINS": "https://dashboard.example.com",
-            "DATABASE_URL": f"sqlite:///{os.path.abspath(path)}",
-        }
-    )
+            "RATELIMIT_ENABLED": False,
+            "SQLALCHEMY_ENGINE_OPTIONS": {},
+            "CORS_ORIGINS": "",
+        },
+    ),
+]
+
+
+def build(path, **overrides):
+    """The app as deployed, with config overrides; (app, one GET environ per id)."""
     from werkzeug.test import EnvironBuilder
 
     from myapp import create_app
 
-    app = create_app()
-    client = app.test_client()
-    token = client.post(
-        "/api/v1/auth/login", json={"username": "bench1", "password": seed.PASSWORD}
-    ).json["access_token"]
+    config = {
+        "ENV_NAME": "production",
+        "SECRET_KEY": common.SECRET_KEY,
+        "CORS_ORIGINS": "https://dashboard.example.com",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{os.path.abspath(path)}",
+    }
+    config.update(overrides)
+    app = create_app(config)
+    token = (
+        app.test_client()
+        .post(
+            "/api/v1/auth/login",
+            json={"username": "bench1", "password": seed.PASSWORD},
+        )
+        .json["access_token"]
+    )
     environs = [
         EnvironBuilder(
             path=f"/api/v1/readings/{1 + (n * 7919) % 10000}",
             headers={"Authorization": f"Bearer {token}"},
         ).get_environ()
-        for n in range(count)
+        for n in range(3000)
     ]
+    return app, environs
 
+
+def serve_all(app, environs):
     def start_response(status, headers, exc_info=None):
         assert status.startswith("200"), status
 
-    def serve(environ):
+    for environ in environs:
         body = app(dict(environ), start_response)
         b"".join(body)
         getattr(body, "close", lambda: None)()
 
-    for environ in environs[:200]:
-        serve(environ)
-    started = time.process_time()
-    for environ in environs:
-        serve(environ)
-    plain = (time.process_time() - started) / count * 1e6
+
+def cpu_per_request(app, environs, repeats=5):
+    """Best of a few passes: CPU microseconds of this process per request."""
+    serve_all(app, environs[:300])
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.process_time()
+        serve_all(app, environs)
+        best = min(best, time.process_time() - started)
+    return best / len(environs) * 1e6
+
+
+def bare_cpu_per_request(path):
+    """The same GET on the bare Flask + sqlite3 app, in-process."""
+    from werkzeug.test import EnvironBuilder
+
+    os.environ["DATABASE_URL"] = f"sqlite:///{os.path.abspath(path)}"
+    sys.path.insert(0, os.path.join(HERE, "bare"))
+    import wsgi
+
+    environs = [
+        EnvironBuilder(path=f"/api/v1/readings/{1 + (n * 7919) % 10000}").get_environ()
+        for n in range(3000)
+    ]
+    return cpu_per_request(wsgi.app, environs)
+
+
+def main():
+    path = (
+        sys.argv[1]
+        if len(sys.argv) > 1 and sys.argv[1].endswith(".sqlite")
+        else (os.path.join(common.RESULTS, "readings-data", "big.sqlite"))
+    )
+    app, environs = build(path)
+    count = len(environs)
+    plain = cpu_per_request(app, environs)
     profiler = cProfile.Profile()
     profiler.enable()
-    for environ in environs:
-        serve(environ)
+    serve_all(app, environs)
     profiler.disable()
     stats = pstats.Stats(profiler)
     by_layer = defaultdict(float)
@@ -104,18 +152,20 @@ def main():
     for (filename, _, _), (_, _, own, _, _) in stats.stats.items():
         by_layer[layer(filename)] += own
         total += own
-    print(f"GET /readings/<id> in-process: {plain:.0f} us CPU a request, no profiler")
+    print(f"GET /readings/<id> in-process: {plain:.0f} us CPU a request (no profiler)")
     print(f"own time by layer under cProfile ({count} requests):")
     for name, seconds in sorted(by_layer.items(), key=lambda kv: -kv[1]):
-        print(f"  {name:45} {seconds / count * 1e6:7.0f} us  {seconds / total:6.1%}")
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
-    print(out.getvalue())
-    if "--others" in sys.argv:
+        print(f"  {name:45} {seconds / total:6.1%}")
+    if "--cumulative" in sys.argv:
         out = io.StringIO()
-        others = pstats.Stats(profiler, stream=out).sort_stats("tottime")
-        others.print_stats("(?!.*site-packages)", 25)
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
         print(out.getvalue())
+    print("\nCPU per request, best of 5 passes over 3000 requests:")
+    floor = bare_cpu_per_request(path)
+    print(f"  {'bare Flask + sqlite3 (the floor)':45} {floor:5.0f} us")
+    for label, overrides in WHAT_IFS:
+        app, environs = build(path, **overrides)
+        print(f"  {label:45} {cpu_per_request(app, environs):5.0f} us")
 
 
 if __name__ == "__main__":

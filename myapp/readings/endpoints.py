@@ -10,7 +10,7 @@ from myapp.db import db
 from myapp.docs import secured
 from myapp.pagination import decode_cursor, encode_cursor, page_limit, page_parser
 from myapp.query import query_parser, timestamp
-from myapp.readings import export, schemas, service
+from myapp.readings import export, schemas, service, stats
 from myapp.readings.schemas import field_name, one_of, sensor_name
 from myapp.validation import json_body
 
@@ -44,7 +44,7 @@ _stats_args.add_argument(
     "field", type=field_name, required=True, help="Top-level key of data (required)"
 )
 _stats_args.add_argument(
-    "bucket", type=one_of(*service.BUCKETS), default="1h", help="Bucket width"
+    "bucket", type=one_of(*stats.BUCKETS), default="1h", help="Bucket width"
 )
 
 
@@ -152,7 +152,7 @@ class ReadingStats(Resource):
     def get(self):
         """count/min/max/avg of a numeric data field per UTC-aligned time bucket."""
         args = _stats_args.parse_args()
-        rows = service.reading_stats(
+        rows = stats.reading_stats(
             user_id=current_principal().user_id,
             sensor=args["sensor"],
             field=args["field"],

@@ -1,0 +1,90 @@
+"""GET /readings/stats: count/min/max/avg per UTC-aligned bucket in one SQL query."""
+
+import sqlalchemy as sa
+
+from myapp.db import db
+from myapp.errors import ValidationFailed
+from myapp.readings.service import RECORDED, T, filtered
+
+BUCKETS = {
+    "1m": 60,
+    "5m": 300,
+    "15m": 900,
+    "1h": 3600,
+    "6h": 21600,
+    "1d": 86400,
+}
+
+
+def _postgresql_values(query, field):
+    """Rows of (start, value) where data's top-level field is a JSON number."""
+    key = sa.bindparam("field", field, type_=sa.Text)
+    is_number = sa.func.jsonb_typeof(T.data.op("->")(key)) == "number"
+    value = sa.case((is_number, sa.cast(T.data.op("->>")(key), sa.Float)))
+    return query.add_columns(value.label("value")).where(is_number).subquery()
+
+
+def _sqlite_values(query, field):
+    """Rows of (start, value) where data's top-level field is a JSON number.
+
+    json_extract parses the document once per row (LIMIT -1 keeps SQLite from
+    flattening the subquery and parsing again per use); only an extracted 0 or
+    1 needs json_type, to tell a number from JSON true or false.
+    """
+    path = sa.bindparam("path", '$."' + field + '"', type_=sa.Text)
+    inner = (
+        query.add_columns(sa.func.json_extract(T.data, path).label("value"), T.data)
+        .limit(-1)
+        .subquery()
+    )
+    kind = sa.func.typeof(inner.c.value)
+    is_number = sa.or_(
+        kind == "real",
+        sa.and_(
+            kind == "integer",
+            sa.or_(
+                inner.c.value.not_in([0, 1]),
+                sa.func.json_type(inner.c.data, path) == "integer",
+            ),
+        ),
+    )
+    return sa.select(inner.c.start, inner.c.value).where(is_number).subquery()
+
+
+def reading_stats(
+    *, user_id, sensor, field, bucket, since=None, until=None, max_buckets
+):
+    """count/min/max/avg of data[field] per UTC-aligned bucket, in one SQL query.
+
+    Too many buckets for one answer is a 400 rather than an unbounded response.
+    """
+    width = BUCKETS[bucket] * 1_000_000
+    # Floor to the bucket also for times before 1970 (SQL % truncates toward 0).
+    start = (RECORDED - ((RECORDED % width) + width) % width).label("start")
+    rows = filtered(
+        sa.select(start), user_id=user_id, sensor=sensor, since=since, until=until
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        values = _postgresql_values(rows, field)
+    else:
+        values = _sqlite_values(rows, field)
+    query = (
+        sa.select(
+            values.c.start,
+            sa.func.count(values.c.value),
+            sa.func.min(values.c.value),
+            sa.func.max(values.c.value),
+            sa.func.avg(values.c.value),
+        )
+        .group_by(values.c.start)
+        .order_by(values.c.start)
+        .limit(max_buckets + 1)
+    )
+    found = db.session.execute(query).all()
+    if len(found) > max_buckets:
+        raise ValidationFailed.query(
+            "bucket",
+            f"gives more than {max_buckets} buckets; choose a larger bucket "
+            "or a narrower since/until",
+        )
+    return found
