@@ -15,11 +15,13 @@ export FUZZ_SEED="${FUZZ_SEED:-$RANDOM$RANDOM}"
 mkdir -p test-output
 echo "== schemathesis: $FUZZ_MAX_EXAMPLES examples per operation, seed $FUZZ_SEED"
 
+status=0
 echo "== fuzzing on SQLite"
-env -u TEST_DATABASE_URL pytest -q -p no:cacheprovider myapp/e2e/test_contract.py "$@"
+env -u TEST_DATABASE_URL pytest -q -p no:cacheprovider myapp/e2e/test_contract.py "$@" || status=1
 if [ "${SKIP_POSTGRES:-0}" = 1 ]; then
   echo "!! SKIPPED: fuzzing on PostgreSQL (SKIP_POSTGRES=1)" >&2
-  exit 0
+  exit "$status"
 fi
 echo "== fuzzing on PostgreSQL"
-scripts/pg-throwaway.sh pytest -q -p no:cacheprovider myapp/e2e/test_contract.py "$@"
+scripts/pg-throwaway.sh pytest -q -p no:cacheprovider myapp/e2e/test_contract.py "$@" || status=1
+exit "$status"

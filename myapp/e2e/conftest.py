@@ -59,14 +59,12 @@ class Http:
     def __init__(self, server, token=None):
         self.server = server
         self.token = token
-        self.sent = 0
 
     def request(self, method, path, body=None, headers=None, raw=None, token=None):
         headers = dict(headers or {})
         token = token if token is not None else self.token
         if token:
             headers.setdefault("Authorization", f"Bearer {token}")
-        self.sent += 1
         response = self.server.request(method, path, body, headers=headers, raw=raw)
         return assert_clean(response)
 
@@ -228,22 +226,11 @@ def figures(database_url):
             json.dump(found, handle, indent=2, sort_keys=True)
 
 
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def unsigned_copy(token):
     """The same claims under {"alg": "none"} and no signature."""
     claims = token.split(".")[1]
-    header = b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
-    return f"{header}.{claims}."
-
-
-def free_ports(count):
-    ports = set()
-    while len(ports) < count:
-        ports.add(free_port())
-    return sorted(ports)
+    header = json.dumps({"alg": "none", "typ": "JWT"}).encode()
+    return base64.urlsafe_b64encode(header).rstrip(b"=").decode() + f".{claims}."
 
 
 def wait_until(predicate, timeout, interval=0.2):
