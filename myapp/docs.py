@@ -53,10 +53,14 @@ def errors(ns, *codes):
 
 
 def secured(ns, *codes):
-    """Mark an operation as needing a bearer token and declare its errors."""
+    """Mark an operation as needing a bearer token and declare its errors.
+
+    Checking the token reads its login session from the database, so every
+    secured operation can also answer 503 when the database is unreachable.
+    """
 
     def decorate(func):
-        func = errors(ns, 401, *codes)(func)
+        func = errors(ns, 401, 503, *codes)(func)
         return ns.doc(security="Bearer")(func)
 
     return decorate

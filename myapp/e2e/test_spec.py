@@ -33,6 +33,11 @@ def test_every_secured_operation_declares_401(spec):
             assert "401" in operation["responses"], f"{method} {path}"
 
 
+def test_every_operation_declares_503_for_an_unreachable_database(spec):
+    for path, method, operation in operations(spec):
+        assert "503" in operation["responses"], f"{method} {path}"
+
+
 def test_every_operation_on_an_id_declares_404(spec):
     for path, method, operation in operations(spec):
         if "{" in path:

@@ -34,7 +34,7 @@ def _login_username_key():
 class Register(Resource):
     @auth_ns.expect(schemas.REGISTER.model(auth_ns))
     @auth_ns.response(201, "Account created", schemas.USER.model(auth_ns))
-    @errors(auth_ns, 400, 409, 413, 415)
+    @errors(auth_ns, 400, 409, 413, 415, 503)
     def post(self):
         """Create an account."""
         user = service.register(**json_body(schemas.REGISTER))
@@ -51,7 +51,7 @@ class Login(Resource):
 
     @auth_ns.expect(schemas.LOGIN.model(auth_ns))
     @auth_ns.response(200, "Tokens", schemas.TOKENS.model(auth_ns))
-    @errors(auth_ns, 400, 401, 413, 415, 429)
+    @errors(auth_ns, 400, 401, 413, 415, 429, 503)
     def post(self):
         """Log in with username (or email) and password."""
         body = json_body(schemas.LOGIN)
