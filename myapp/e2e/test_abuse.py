@@ -521,3 +521,79 @@ def test_goal_trees_are_capped_in_depth_and_count_over_http(uwsgi, snapshot):
     before = snapshot()
     assert owner.request("POST", "/api/v1/goals/", {"name": "5th"}).status == 409
     assert snapshot() == before
+
+
+# --- NUL and control characters: PostgreSQL cannot store or compare NUL ------
+
+NUL = "a\u0000b"
+NUL_BODIES = [
+    ("POST", "/api/v1/auth/register", {"username": NUL, "email": "n@e.co"}),
+    ("POST", "/api/v1/auth/register", {"username": "nulmail", "email": NUL}),
+    ("POST", "/api/v1/auth/login", {"username": NUL, "password": PASSWORD}),
+    ("PATCH", "/api/v1/users/me", {"email": NUL, "current_password": PASSWORD}),
+    ("POST", "/api/v1/readings/", {"sensor": NUL, "data": {}}),
+    ("POST", "/api/v1/readings/", {"sensor": "s", "data": {NUL: 1}}),
+    ("POST", "/api/v1/readings/", {"sensor": "s", "data": {"k": NUL}}),
+    ("POST", "/api/v1/readings/", {"sensor": "s", "data": {}, "client_id": NUL}),
+    ("POST", "/api/v1/readings/", {"sensor": "s", "data": {}, "recorded_at": NUL}),
+    ("POST", "/api/v1/readings/batch", {"readings": [{"sensor": NUL, "data": {}}]}),
+    ("POST", "/api/v1/goals/", {"name": NUL}),
+    ("POST", "/api/v1/goals/", {"name": "n", "description": NUL}),
+    ("POST", "/api/v1/goals/", {"name": "n", "started_at": NUL}),
+    ("PATCH", "/api/v1/goals/{goal}", {"name": NUL}),
+]
+# Passwords are hashed, never stored or compared as text: a NUL is just wrong.
+NUL_PASSWORDS = [
+    ("POST", "/api/v1/auth/login", {"username": "nobody", "password": NUL}, 401),
+    ("PATCH", "/api/v1/users/me", {"current_password": NUL}, 403),
+    ("DELETE", "/api/v1/users/me", {"current_password": NUL}, 403),
+]
+NUL_QUERIES = [
+    "/api/v1/readings/?sensor=a%00b",
+    "/api/v1/readings/?since=a%00b",
+    "/api/v1/readings/?cursor=a%00b",
+    "/api/v1/readings/?order=a%00b",
+    "/api/v1/readings/export?sensor=a%00b",
+    "/api/v1/readings/export?format=a%00b",
+    "/api/v1/readings/stats?sensor=a%00b&field=x",
+    "/api/v1/readings/stats?sensor=s&field=a%00b",
+    "/api/v1/readings/stats?sensor=s&field=x&bucket=a%00b",
+    "/api/v1/goals/?flat=a%00b",
+    "/api/v1/goals/?user_id=a%00b",
+    "/api/v1/users/?cursor=a%00b",
+]
+
+
+@pytest.mark.parametrize(
+    "method, template, body",
+    NUL_BODIES,
+    ids=[f"{m} {p} {sorted(b)}" for m, p, b in NUL_BODIES],
+)
+def test_nul_in_any_body_string_is_a_400_on_every_database(
+    method, template, body, alice, http, snapshot
+):
+    """Found by this suite: a NUL in the login name was a 500 on PostgreSQL."""
+    body = dict(body, password=PASSWORD) if template.endswith("register") else body
+    before = snapshot()
+    response = http.request(
+        method, template.format(**alice.ids), body, token=alice.account.access_token
+    )
+    assert response.status == 400, response.body
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("method, path, body, status", NUL_PASSWORDS)
+def test_nul_in_a_password_is_just_a_wrong_password(
+    method, path, body, status, alice, http, snapshot
+):
+    before = snapshot()
+    response = http.request(method, path, body, token=alice.account.access_token)
+    assert response.status == status, response.body
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("path", NUL_QUERIES)
+def test_nul_in_any_query_parameter_is_a_400_on_every_database(path, alice, http):
+    token = alice.admin.access_token if "/users/" in path else None
+    response = http.request("GET", path, token=token or alice.account.access_token)
+    assert response.status == 400, response.body

@@ -42,6 +42,9 @@ LOGIN = Schema(
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 254,
+                # No control characters: no username or email has one, and
+                # PostgreSQL cannot even compare text holding a NUL.
+                "pattern": "^[^\\u0000-\\u001f\\u007f]+$",
                 "description": "Username or email",
             },
             "password": ANY_PASSWORD,
