@@ -597,3 +597,23 @@ def test_nul_in_any_query_parameter_is_a_400_on_every_database(path, alice, http
     token = alice.admin.access_token if "/users/" in path else None
     response = http.request("GET", path, token=token or alice.account.access_token)
     assert response.status == 400, response.body
+
+
+def test_stats_over_huge_finite_values_answer_200_not_an_overflow_500(alice, http):
+    """Found by this suite: summing two 1e308 readings overflowed to a 500."""
+    token = alice.account.access_token
+    for _ in range(2):
+        stored = http.request(
+            "POST",
+            "/api/v1/readings/",
+            {"sensor": "huge", "data": {"x": 1e308}},
+            token=token,
+        )
+        assert stored.status == 201
+    response = http.request(
+        "GET", "/api/v1/readings/stats?sensor=huge&field=x&bucket=1d", token=token
+    )
+    assert response.status == 200, response.body
+    (bucket,) = response.json["buckets"]
+    assert bucket["count"] == 2 and bucket["max"] == 1e308
+    assert b"Infinity" not in response.body and b"NaN" not in response.body
