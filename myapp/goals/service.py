@@ -359,7 +359,7 @@ def update_goal(
         _complete_downward(goal_id=goal.id, now=now)
     elif completed is False and not was_open:
         _reopen_upward(goal_id=goal.id, now=now)
-    elif moved and was_open and parent_id is not None and completed is not True:
+    elif moved and was_open and parent_id is not None:
         _reopen_upward(goal_id=parent_id, now=now)
     db.session.commit()
 
