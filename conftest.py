@@ -62,6 +62,8 @@ def drop_everything():
             for table in reversed(meta.sorted_tables):
                 conn.execute(sa.text(f'DROP TABLE "{table.name}"'))
             conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    # The pragma above sticks to its pooled connection: start over with fresh ones.
+    db.engine.dispose()
 
 
 def empty_tables():

@@ -222,3 +222,25 @@ def test_production_without_cors_origins_sends_no_cors_headers():
     )
     response = app.test_client().get("/", headers={"Origin": "https://a.example"})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"username": "x\\ud800", "email": "a@b.co", "password": "12345678"}',
+        b'{"username": "abc", "email": "a@b.co", "\\udc00": 1}',
+    ],
+    ids=["lone surrogate value", "lone surrogate key"],
+)
+def test_json_with_a_lone_surrogate_answers_400_not_500(client, raw):
+    response = client.post(REGISTER, data=raw, content_type="application/json")
+    assert_problem(response, 400)
+
+
+def test_json_with_a_valid_surrogate_pair_is_accepted(client):
+    raw = (
+        '{"username": "emoji", "email": "e@example.com",'
+        ' "password": "pw \\ud83d\\ude00 long"}'
+    )
+    response = client.post(REGISTER, data=raw, content_type="application/json")
+    assert response.status_code == 201

@@ -29,4 +29,6 @@ def format_timestamp(value):
     """UTC, microseconds kept, 'Z' suffix."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    value = value.astimezone(timezone.utc)
+    # strftime's %Y drops the zero padding of years below 1000 on glibc.
+    return f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S.%fZ")
