@@ -45,7 +45,8 @@ class Config:
 
     CORS_ORIGINS = "*"
 
-    # Goals: per-user limits.
+    # Goals: per-user limits. Keep the depth well below ~450: the nested JSON
+    # answer is encoded recursively and deeper trees exhaust Python's stack.
     GOALS_MAX_PER_USER = 10000
     GOALS_MAX_DEPTH = 100
 
