@@ -31,7 +31,6 @@ LAYERS = [
     ("flask_jwt_extended", "flask-jwt-extended"),
     ("sqlalchemy/orm", "SQLAlchemy ORM (session)"),
     ("sqlalchemy", "SQLAlchemy Core/engine"),
-    ("sqlite3", "sqlite3 driver"),
     ("flask_restx", "flask-restx"),
     ("flask_limiter", "Flask-Limiter"),
     ("limits/", "Flask-Limiter"),
@@ -42,11 +41,17 @@ LAYERS = [
 ]
 
 
-def layer(filename):
+def layer(filename, function):
+    if filename == "~":
+        if "sqlite3" in function:
+            return "sqlite3 driver (C): the queries themselves"
+        return "C builtins (isinstance, dict, str ...)"
     for needle, name in LAYERS:
         if needle in filename:
             return name
-    return "Python stdlib / other"
+    if "/lib/python3" in filename and "site-packages" not in filename:
+        return "Python stdlib (inspect, enum, threading ...)"
+    return "other"
 
 
 WHAT_IFS = [
@@ -149,8 +154,8 @@ def main():
     stats = pstats.Stats(profiler)
     by_layer = defaultdict(float)
     total = 0.0
-    for (filename, _, _), (_, _, own, _, _) in stats.stats.items():
-        by_layer[layer(filename)] += own
+    for (filename, _, function), (_, _, own, _, _) in stats.stats.items():
+        by_layer[layer(filename, function)] += own
         total += own
     print(f"GET /readings/<id> in-process: {plain:.0f} us CPU a request (no profiler)")
     print(f"own time by layer under cProfile ({count} requests):")
