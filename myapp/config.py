@@ -59,6 +59,9 @@ def normalize_database_url(uri):
 def engine_options(config):
     """The engine options, with a bounded connect wait on PostgreSQL."""
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file connection never goes stale: skip the SELECT 1 on every checkout.
+        options["pool_pre_ping"] = False
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         connect_args = dict(options.get("connect_args") or {})
         connect_args.setdefault("connect_timeout", config["DATABASE_CONNECT_TIMEOUT"])
