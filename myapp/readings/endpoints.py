@@ -169,9 +169,9 @@ class ReadingStats(Resource):
                 {
                     "start": schemas.format_micros(start),
                     "count": count,
-                    "min": float(low),
-                    "max": float(high),
-                    "avg": float(avg),
+                    "min": low,
+                    "max": high,
+                    "avg": avg,
                 }
                 for start, count, low, high, avg in rows
             ],

@@ -1,11 +1,14 @@
 """GET /readings/stats: count/min/max/avg per UTC-aligned bucket in one SQL query."""
 
+import math
+
 import sqlalchemy as sa
 
 from myapp.db import db
 from myapp.errors import ValidationFailed
 from myapp.readings.service import RECORDED, T, filtered
 
+SCALE = 2.0**-64
 BUCKETS = {
     "1m": 60,
     "5m": 300,
@@ -20,7 +23,8 @@ def _postgresql_values(query, field):
     """Rows of (start, value) where data's top-level field is a JSON number."""
     key = sa.bindparam("field", field, type_=sa.Text)
     is_number = sa.func.jsonb_typeof(T.data.op("->")(key)) == "number"
-    value = sa.case((is_number, sa.cast(T.data.op("->>")(key), sa.Float)))
+    # numeric, not float8: a sum of large values must not overflow into an error.
+    value = sa.case((is_number, sa.cast(T.data.op("->>")(key), sa.Numeric)))
     return query.add_columns(value.label("value")).where(is_number).subquery()
 
 
@@ -54,9 +58,10 @@ def _sqlite_values(query, field):
 def reading_stats(
     *, user_id, sensor, field, bucket, since=None, until=None, max_buckets
 ):
-    """count/min/max/avg of data[field] per UTC-aligned bucket, in one SQL query.
+    """(start, count, min, max, avg) of data[field] per UTC-aligned bucket.
 
-    Too many buckets for one answer is a 400 rather than an unbounded response.
+    One SQL query; too many buckets for one answer is a 400 rather than an
+    unbounded response. min, max and avg are floats (finite: inputs are).
     """
     width = BUCKETS[bucket] * 1_000_000
     # Floor to the bucket also for times before 1970 (SQL % truncates toward 0).
@@ -75,6 +80,9 @@ def reading_stats(
             sa.func.min(values.c.value),
             sa.func.max(values.c.value),
             sa.func.avg(values.c.value),
+            # SQLite averages in doubles: two values near 1e308 sum to infinity,
+            # so an average of the values scaled down (exactly, by 2**-64) too.
+            sa.func.avg(values.c.value * SCALE),
         )
         .group_by(values.c.start)
         .order_by(values.c.start)
@@ -87,4 +95,12 @@ def reading_stats(
             f"gives more than {max_buckets} buckets; choose a larger bucket "
             "or a narrower since/until",
         )
-    return found
+    return [
+        (start, count, float(low), float(high), _finite_average(avg, scaled))
+        for start, count, low, high, avg, scaled in found
+    ]
+
+
+def _finite_average(avg, scaled):
+    avg = float(avg)
+    return avg if math.isfinite(avg) else float(scaled) / SCALE

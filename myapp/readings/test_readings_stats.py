@@ -178,6 +178,15 @@ def test_only_numbers_count_and_empty_buckets_are_left_out(alice, post_batch):
     ]
 
 
+def test_averages_of_the_largest_numbers_stay_finite(alice, post_batch):
+    post_batch(alice, [reading(data={"v": 1.7e308}) for _ in range(3)])
+    response = alice.get(f"{STATS}?sensor=kitchen/temp&field=v&bucket=1d")
+    assert response.status_code == 200
+    assert b"Infinity" not in response.data
+    (bucket,) = response.json["buckets"]
+    assert bucket["max"] == 1.7e308 and bucket["avg"] == pytest.approx(1.7e308)
+
+
 def test_fields_with_dots_and_spaces_are_plain_top_level_keys(alice, post_batch):
     post_batch(alice, [reading(data={"a.b c": 2, "a": {"b c": 9}})])
     buckets = alice.client.get(
