@@ -148,5 +148,25 @@ def _rollback():
         current_app.logger.debug("rollback failed", exc_info=True)
 
 
+def end_session_quietly(exc):
+    """Close the request's session; a database gone mid-request must not cut the reply.
+
+    Flask-SQLAlchemy's own teardown rolls back on close, and when the server
+    died after the handler's last query that ROLLBACK raises after the status
+    and headers are out, so clients got a 200 with no body. Teardowns run in
+    reverse order of registration: this one (registered after db.init_app)
+    closes the session first and leaves Flask-SQLAlchemy nothing to do.
+    """
+    from myapp.db import db
+
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        log.warning("closing the session failed: %s", error.orig)
+        db.session.registry().invalidate()  # drop the connection, no second ROLLBACK
+        db.session.registry.clear()
+
+
 def init_app(app):
     app.register_error_handler(Exception, handle_exception)
+    app.teardown_appcontext(end_session_quietly)
