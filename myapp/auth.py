@@ -14,7 +14,6 @@ from flask_jwt_extended import JWTManager
 from sqlalchemy import bindparam, select
 
 from myapp.errors import InvalidToken, forbidden
-from myapp import prepared
 from myapp.prepared import Prepared
 
 jwt_manager = JWTManager()
@@ -33,7 +32,6 @@ class Principal:
 
 def init_app(app):
     jwt_manager.init_app(app)
-    prepared.init_app(app)
 
 
 @functools.lru_cache(maxsize=4096)

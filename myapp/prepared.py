@@ -1,68 +1,23 @@
-"""Hot-path SQL on DBAPI cursors, compiled once per dialect.
+"""Hot-path SQL run on the session's DBAPI cursor, compiled once per dialect.
 
 For the few statements nearly every request runs (the bearer token's session
 check, one row by id) and for bulk inserts, SQLAlchemy's per-execution and
-per-row bookkeeping costs more than the database work. Writes run on the
-session's connection, inside its transaction; hot-path reads run on one pooled
-connection per request (checked out on first use, returned at app-context
-teardown), which skips the ORM session's set-up and tear-down. Driver errors
-still become SQLAlchemy exceptions, so 503s and 409s stay in the one problem
-handler. Parameters go to the driver as given: use plain ints, floats, strings.
+per-row bookkeeping costs more than the database work. The session's
+connection and transaction are still the ones used, and driver errors still
+become SQLAlchemy exceptions, so 503s and 409s stay in the one problem handler.
+Parameters go to the driver as given: use plain ints, floats and strings.
 """
 
-from flask import g
 from sqlalchemy.exc import DBAPIError
 
 from myapp.db import db
 
-_READER = "_prepared_dbapi_connection"
-
-
-def init_app(app):
-    app.teardown_appcontext(release_reader)
-
-
-def release_reader(exception=None):
-    """Return this request's read connection to the pool (it rolls back)."""
-    connection = g.pop(_READER, None)
-    if connection is not None:
-        connection.close()
-
-
-def _reader():
-    connection = g.get(_READER)
-    if connection is None:
-        connection = db.engine.raw_connection()
-        setattr(g, _READER, connection)
-    return connection
-
 
 def run(sql, args):
-    """Execute driver-level SQL in the session's transaction; all rows, or None."""
+    """Execute driver-level SQL on the session's connection; all rows, or None."""
     connection = db.session.connection()
-    return _execute(
-        connection.dialect,
-        connection.connection.dbapi_connection,
-        sql,
-        args,
-        connection.invalidate,
-    )
-
-
-def read(sql, args):
-    """Execute a driver-level SELECT on this request's read connection."""
-    connection = _reader()
-
-    def invalidate(error):
-        g.pop(_READER, None)
-        connection.invalidate(error)
-
-    return _execute(
-        db.engine.dialect, connection.dbapi_connection, sql, args, invalidate
-    )
-
-
-def _execute(dialect, dbapi_connection, sql, args, invalidate):
+    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(sql, args)
@@ -70,7 +25,7 @@ def _execute(dialect, dbapi_connection, sql, args, invalidate):
     except dialect.loaded_dbapi.Error as error:
         gone = dialect.is_disconnect(error, dbapi_connection, cursor)
         if gone:
-            invalidate(error)
+            connection.invalidate(error)
         raise DBAPIError.instance(
             sql,
             args,
@@ -85,12 +40,12 @@ def _execute(dialect, dbapi_connection, sql, args, invalidate):
 
 def paramstyle():
     """The session's database and its driver's placeholder: ('sqlite', '?')."""
-    dialect = db.engine.dialect
+    dialect = db.session.get_bind().dialect
     return dialect.name, "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 class Prepared:
-    """One read-only SELECT of at most one row of interest, by named parameters."""
+    """One SELECT returning at most one row of interest, by named parameters."""
 
     def __init__(self, statement):
         self.statement = statement
