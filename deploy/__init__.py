@@ -1,0 +1,1 @@
+"""Deployment files and the end-to-end deploy test."""
