@@ -172,8 +172,30 @@ def uwsgi(app, database_url):
 
     yield start
     for server in servers:
-        if server.process.poll() is None:
-            stop_uwsgi(server)
+        stop_server(server)
+
+
+def stop_server(server):
+    """stop_uwsgi, then SIGKILL any worker that outlived its master.
+
+    A worker stuck on shutdown (seen once: a futex wait after SIGTERM) would
+    otherwise be orphaned when stop_uwsgi kills the master after 15 s.
+    """
+    if server.process.poll() is not None:
+        return
+    try:
+        workers = worker_pids(server)
+    except FileNotFoundError:  # the master exited just now
+        workers = []
+    stop_uwsgi(server)
+    for pid in workers:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if b"uwsgi" not in handle.read():
+                    continue
+            os.kill(pid, signal.SIGKILL)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
 
 
 def launch_uwsgi(env, name="uwsgi"):

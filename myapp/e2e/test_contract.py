@@ -12,7 +12,13 @@ import sys
 import pytest
 
 from conftest import PASSWORD, ROOT
-from myapp.e2e.conftest import OUTPUT, create_admin, register_over_http, run
+from myapp.e2e.conftest import (
+    OUTPUT,
+    create_admin,
+    register_over_http,
+    run,
+    stop_server,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.environ.get("FUZZ_SEED", "6")
@@ -23,13 +29,13 @@ TAGS = ["health", "auth", "users", "readings", "goals"]
 @pytest.fixture(scope="module")
 def fuzz_server(app, database_url):
     """A server of its own: every fuzzed case logs in, so lift the login limit."""
-    from conftest import start_uwsgi, stop_uwsgi
+    from conftest import start_uwsgi
 
     server = start_uwsgi(
         database_url, {"MYAPP_LOGIN_RATE_LIMIT": "1000000 per minute"}, processes=2
     )
     yield server
-    stop_uwsgi(server)
+    stop_server(server)
 
 
 @pytest.fixture

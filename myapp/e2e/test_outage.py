@@ -20,8 +20,13 @@ from collections import Counter
 
 import pytest
 
-from conftest import stop_uwsgi
-from myapp.e2e.conftest import Http, launch_uwsgi, register_over_http, wait_until
+from myapp.e2e.conftest import (
+    Http,
+    launch_uwsgi,
+    register_over_http,
+    stop_server,
+    wait_until,
+)
 
 CLIENT_TIMEOUT = 20  # LiveServer waits 30 s; an answer must come well before
 
@@ -101,7 +106,7 @@ def test_an_unresponsive_database_answers_503_within_the_connect_timeout():
         assert (status, kind) == (503, "application/problem+json")
         assert seconds < 10
     finally:
-        stop_uwsgi(server)
+        stop_server(server)
         hole.close()
 
 

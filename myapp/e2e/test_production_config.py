@@ -5,8 +5,7 @@ import time
 
 import pytest
 
-from conftest import stop_uwsgi
-from myapp.e2e.conftest import launch_uwsgi
+from myapp.e2e.conftest import launch_uwsgi, stop_server
 
 STRONG_SECRET = "a-production-secret-that-is-long-enough-0123456789"
 
@@ -24,7 +23,7 @@ def serve_production(tmp_path, **env_overrides):
     server = launch_uwsgi(env, "uwsgi-production")
     code = wait_for_exit_or_service(server)
     if code is None:
-        stop_uwsgi(server)
+        stop_server(server)
     with open(server.log_path) as log:
         return code, log.read()
 
@@ -40,7 +39,7 @@ def wait_for_exit_or_service(server, timeout=30):
                 return None
         except OSError:
             time.sleep(0.2)
-    stop_uwsgi(server)
+    stop_server(server)
     raise AssertionError("uWSGI neither exited nor served within 30 s")
 
 
