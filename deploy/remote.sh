@@ -93,15 +93,23 @@ workers_fresh() {
     return 0
   fi
   "$PYTHON" - "$STATS" "$1" <<'EOF'
-import json, socket, sys
+import json, re, socket, sys
 path, since = sys.argv[1], int(sys.argv[2])
 try:
     with socket.socket(socket.AF_UNIX) as sock:
         sock.settimeout(5)
         sock.connect(path)
         data = b"".join(iter(lambda: sock.recv(65536), b""))
-    # The master's cwd may be a pruned release: uWSGI then prints raw bytes.
-    stats = json.loads(data.decode("utf-8", "replace"), strict=False)
+    # The master's cwd may be a pruned release: uWSGI then prints raw bytes and
+    # backslashes it does not escape; keep them as text instead of failing.
+    text = data.decode("utf-8", "replace")
+    text = re.sub(
+        r"\\(.)",
+        lambda m: m[0] if m[1] in '\\"/bfnrtu' else "\\\\" + m[1],
+        text,
+        flags=re.S,
+    )
+    stats = json.loads(text, strict=False)
     workers = [w for w in stats["workers"] if w["pid"] > 0]
 except Exception as error:
     print(f"stats unreadable: {error}")

@@ -106,7 +106,6 @@ def test_name_and_description_at_their_maximum_length_are_accepted(alice):
         ({"name": 5}, "/name"),
         ({"name": "a\u0000b"}, "/name"),
         ({"name": "x", "description": "d" * 2001}, "/description"),
-        ({"name": "x", "description": "\ud800"}, "/description"),
         ({"name": "x", "parent_id": "1"}, "/parent_id"),
         ({"name": "x", "parent_id": 0}, "/parent_id"),
         ({"name": "x", "parent_id": 2**31}, "/parent_id"),
