@@ -24,6 +24,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.environ.get("FUZZ_SEED", "6")
 MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "25")
 TAGS = ["health", "auth", "users", "readings", "goals"]
+# Bugs in a finished feature, reported to its owner: (check code, operation).
+# Like xfail(strict=True) but narrower: any other failure still fails the run,
+# and the run fails once the bug is fixed, so the entry gets removed.
+KNOWN_FAILURES = {
+    "readings": {
+        # recorded_at's pattern admits "0000-00-00T00:00:00Z", which is a 400:
+        # the spec must also say "format": "date-time" (or a tighter pattern).
+        ("ST202", "POST /readings/"),
+        ("ST202", "POST /readings/batch"),
+    }
+}
 
 
 @pytest.fixture(scope="module")
@@ -105,5 +116,13 @@ def test_schemathesis_finds_no_failure_in_the_live_spec(
         "cases": summary["test_cases"]["generated"],
     }
     assert summary["operations"]["tested"] > 0, f"no operation tagged {tag}"
+    found = {(f["code"], op) for f in summary["failures"] for op in f["operations"]}
+    known = KNOWN_FAILURES.get(tag, set())
+    if known:
+        assert (
+            found
+        ), f"the known {tag} failures are fixed: drop them from KNOWN_FAILURES"
+        assert found <= known and not summary["errors"], result.stdout[-6000:]
+        pytest.xfail(f"known {tag} spec bug, reported to its owner: {sorted(found)}")
     assert (summary["failures"], summary["errors"]) == ([], []), result.stdout[-6000:]
     assert result.returncode == 0, result.stdout[-6000:]
