@@ -5,6 +5,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from myapp.errors import ValidationFailed
 from myapp.query import page_size, query_parser, token
+from myapp.validation import Schema
 
 
 def page_parser():
@@ -39,3 +40,19 @@ def decode_cursor(scope, token):
         return _serializer(scope).loads(token)
     except BadSignature:
         raise ValidationFailed.query("cursor", "is not a valid cursor") from None
+
+
+def page_schema(name, item):
+    """The read model of one keyset page of item (a Schema)."""
+    return Schema(
+        name,
+        {
+            "type": "object",
+            "required": ["items", "next_cursor"],
+            "additionalProperties": False,
+            "properties": {
+                "items": {"type": "array", "items": item.schema},
+                "next_cursor": {"type": ["string", "null"]},
+            },
+        },
+    )

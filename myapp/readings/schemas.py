@@ -1,5 +1,6 @@
 """What clients may write as readings, and what they read back."""
 
+from myapp.pagination import page_schema
 from myapp.readings.models import from_micros
 from myapp.timestamps import RFC3339_PATTERN
 from myapp.validation import Schema
@@ -83,18 +84,7 @@ READING_PUBLIC = Schema(
     },
 )
 
-READING_PAGE = Schema(
-    "ReadingPage",
-    {
-        "type": "object",
-        "required": ["items", "next_cursor"],
-        "additionalProperties": False,
-        "properties": {
-            "items": {"type": "array", "items": READING_PUBLIC.schema},
-            "next_cursor": {"type": ["string", "null"]},
-        },
-    },
-)
+READING_PAGE = page_schema("ReadingPage", READING_PUBLIC)
 
 BATCH_RESULT = Schema(
     "ReadingBatchResult",

@@ -1,5 +1,6 @@
 """What clients may write about accounts, and what they read back."""
 
+from myapp.pagination import page_schema
 from myapp.validation import Schema
 
 USERNAME = {
@@ -92,18 +93,7 @@ USER = Schema(
     },
 )
 
-USER_PAGE = Schema(
-    "UserPage",
-    {
-        "type": "object",
-        "required": ["items", "next_cursor"],
-        "additionalProperties": False,
-        "properties": {
-            "items": {"type": "array", "items": USER.schema},
-            "next_cursor": {"type": ["string", "null"]},
-        },
-    },
-)
+USER_PAGE = page_schema("UserPage", USER)
 
 TOKENS = Schema(
     "Tokens",
