@@ -7,6 +7,7 @@ import time
 from flask import current_app, json
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import (
     BadRequest,
     Conflict,
@@ -48,8 +49,6 @@ class InvalidToken(Unauthorized):
 
 
 def _bearer_challenge():
-    from werkzeug.datastructures import WWWAuthenticate
-
     return WWWAuthenticate("Bearer", {"realm": "api"})
 
 

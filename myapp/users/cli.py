@@ -2,6 +2,7 @@
 
 import click
 from flask.cli import AppGroup
+from werkzeug.exceptions import Conflict
 
 from myapp.errors import ValidationFailed
 from myapp.users import schemas, service
@@ -32,10 +33,8 @@ def create_admin(username, email, password):
         user = service.register(**body, is_admin=True)
     except ValidationFailed as error:
         raise click.ClickException(error.errors[0]["message"])
-    except Exception as error:
-        if getattr(error, "code", None) == 409:
-            raise click.ClickException(error.description)
-        raise
+    except Conflict as error:
+        raise click.ClickException(error.description)
     click.echo(f"Created admin {user.username} (id {user.id}).")
 
 
