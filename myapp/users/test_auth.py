@@ -234,3 +234,20 @@ def test_login_still_works_and_is_limited_when_redis_is_unreachable(
     client = broken.test_client()
     statuses = [login(client, "nobody", "wrong").status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
+
+
+def test_an_app_wide_default_limit_set_by_the_operator_is_enforced(
+    app, restore_limiter
+):
+    from myapp import create_app
+
+    limited = create_app(
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "RATELIMIT_DEFAULT": "2 per minute",
+        }
+    )
+    client = limited.test_client()
+    statuses = [client.get("/api/v1/health").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
