@@ -3,6 +3,7 @@
 import os
 
 from flask import Flask
+from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from default_config import CONFIGS
@@ -12,6 +13,7 @@ from myapp import config as config_checks
 def create_app(test_config=None):
     """Build the app: config, extensions, API, error handlers and CLI."""
     app = Flask(__name__, instance_relative_config=True)
+    app.session_interface = NoCookieSessions()
     load_config(app, test_config)
     config_checks.finalize(app)
 
@@ -47,3 +49,17 @@ def load_config(app, test_config):
     config_checks.apply_environment(app.config, os.environ)
     if test_config:
         app.config.update(test_config)
+
+
+class NoCookieSessions(SessionInterface):
+    """Bearer tokens authenticate every request, so Flask's cookie session is off.
+
+    Flask then hands out a NullSession, which refuses writes, instead of building
+    a signing serializer on every request to read a cookie nobody sends.
+    """
+
+    def open_session(self, app, request):
+        return None
+
+    def save_session(self, app, session, response):
+        """Nothing to save: the session is always Flask's NullSession."""

@@ -74,3 +74,13 @@ def test_production_reads_secret_from_environment(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 8)
     with pytest.raises(UnsafeConfigError, match="shorter"):
         create_app({"ENV_NAME": "production", "CORS_ORIGINS": ""})
+
+
+def test_the_api_has_no_cookie_session_to_write_to():
+    from flask import session
+
+    app = create_app({"ENV_NAME": "testing"})
+    with app.test_request_context("/api/v1/health"):
+        with pytest.raises(RuntimeError, match="session is unavailable"):
+            session["user_id"] = 1
+    assert "Set-Cookie" not in app.test_client().get("/api/v1/health").headers
