@@ -208,6 +208,12 @@ def test_cors_ignores_an_origin_not_configured(cors_app):
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
+def test_a_request_without_origin_is_not_a_cors_request(cors_app):
+    response = cors_app.test_client().get("/api/v1/health")
+    assert response.status_code == 200
+    assert not [name for name in response.headers.keys() if "Access-Control" in name]
+
+
 def test_cors_headers_are_on_error_responses_too(cors_app):
     response = cors_app.test_client().get(
         "/api/v1/users/me", headers={"Origin": "https://app.example.com"}
