@@ -13,9 +13,9 @@ from sqlalchemy.exc import DBAPIError
 from myapp.db import db
 
 
-def run(sql, args):
+def run(sql, args, connection=None):
     """Execute driver-level SQL on the session's connection; all rows, or None."""
-    connection = db.session.connection()
+    connection = connection or db.session.connection()
     dialect = connection.dialect
     dbapi_connection = connection.connection.dbapi_connection
     cursor = dbapi_connection.cursor()
@@ -64,12 +64,13 @@ class Prepared:
 
     def first(self, **params):
         """The first row as a tuple (result types applied), or None."""
-        dialect = db.session.get_bind().dialect
+        connection = db.session.connection()
+        dialect = connection.dialect
         sql, names, processors = self._by_dialect.get(dialect.name) or self._compile(
             dialect
         )
         args = tuple(params[name] for name in names) if names is not None else params
-        rows = run(sql, args)
+        rows = run(sql, args, connection)
         if not rows:
             return None
         return tuple(
