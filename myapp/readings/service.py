@@ -61,7 +61,8 @@ def store_readings(*, user_id, rows, now_micros):
         skipped = {row[3] for row in pending if row[3] is not None} - batch.keys()
         existing.update(_stored_ids(user_id, list(skipped)))
         # A skipped reading deleted before we could read it: store ours after all.
-        pending = [row for row in pending if row[3] in skipped - existing.keys()]
+        vanished = skipped - existing.keys()
+        pending = [row for row in pending if row[3] in vanished]
         if not pending:
             break
     else:
