@@ -99,6 +99,25 @@ def client(app):
 
 
 @pytest.fixture
+def app_with(app, database_url):
+    """make(**config): another app on the test database with config overrides.
+
+    Each new app re-binds the shared limiter; it is given back afterwards.
+    """
+    from myapp.limiter import limiter
+
+    state = dict(limiter.__dict__)
+
+    def make(**config):
+        base = {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url}
+        return create_app({**base, **config})
+
+    yield make
+    limiter.__dict__.clear()
+    limiter.__dict__.update(state)
+
+
+@pytest.fixture
 def in_app(app):
     """Run code in a fresh app context (as a request would), e.g. to inspect rows."""
 

@@ -165,14 +165,8 @@ def test_integrity_error_becomes_409_in_one_place(app, client, alice, in_app):
 
 
 @pytest.fixture
-def cors_app(app):
-    return create_app(
-        {
-            "ENV_NAME": "testing",
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "CORS_ORIGINS": "https://app.example.com, https://admin.example.com",
-        }
-    )
+def cors_app(app_with):
+    return app_with(CORS_ORIGINS="https://app.example.com, https://admin.example.com")
 
 
 def test_cors_preflight_allows_configured_origin_with_auth_headers(cors_app):

@@ -207,47 +207,16 @@ def test_login_rate_limit_per_username_holds_across_addresses(app, client, alice
         app.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
 
 
-@pytest.fixture
-def restore_limiter():
-    """Apps made in a test re-bind the shared limiter; give it back afterwards."""
-    from myapp.limiter import limiter
-
-    state = dict(limiter.__dict__)
-    yield
-    limiter.__dict__.clear()
-    limiter.__dict__.update(state)
-
-
-def test_login_still_works_and_is_limited_when_redis_is_unreachable(
-    app, restore_limiter
-):
-    from myapp import create_app
-
-    broken = create_app(
-        {
-            "ENV_NAME": "testing",
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": "redis://127.0.0.1:1/0",
-            "LOGIN_RATE_LIMIT": "2 per minute",
-        }
+def test_login_still_works_and_is_limited_when_redis_is_unreachable(app_with):
+    broken = app_with(
+        REDIS_URL="redis://127.0.0.1:1/0", LOGIN_RATE_LIMIT="2 per minute"
     )
     client = broken.test_client()
     statuses = [login(client, "nobody", "wrong").status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
 
 
-def test_an_app_wide_default_limit_set_by_the_operator_is_enforced(
-    app, restore_limiter
-):
-    from myapp import create_app
-
-    limited = create_app(
-        {
-            "ENV_NAME": "testing",
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "RATELIMIT_DEFAULT": "2 per minute",
-        }
-    )
-    client = limited.test_client()
+def test_an_app_wide_default_limit_set_by_the_operator_is_enforced(app_with):
+    client = app_with(RATELIMIT_DEFAULT="2 per minute").test_client()
     statuses = [client.get("/api/v1/health").status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
