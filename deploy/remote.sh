@@ -100,15 +100,10 @@ try:
         sock.settimeout(5)
         sock.connect(path)
         data = b"".join(iter(lambda: sock.recv(65536), b""))
-    # The master's cwd may be a pruned release: uWSGI then prints raw bytes and
-    # backslashes it does not escape; keep them as text instead of failing.
+    # The master's cwd may be a pruned release: uWSGI then prints leftover bytes,
+    # quotes and backslashes unescaped. Only workers matter: blank the paths.
     text = data.decode("utf-8", "replace")
-    text = re.sub(
-        r"\\(.)",
-        lambda m: m[0] if m[1] in '\\"/bfnrtu' else "\\\\" + m[1],
-        text,
-        flags=re.S,
-    )
+    text = re.sub(r'("(?:cwd|chdir)":").*?(",?\n)', r"\1\2", text, flags=re.S)
     stats = json.loads(text, strict=False)
     workers = [w for w in stats["workers"] if w["pid"] > 0]
 except Exception as error:
