@@ -42,11 +42,13 @@ def parse(text):
     key_end = value_end = None  # where trailing whitespace began, if it did
 
     def push():
-        name = key[:key_end] if key_end is not None else key
-        if not is_utf8(name) or not is_utf8(value or ""):
+        name = key[:key_end]
+        # Only an unquoted value ending the assignment loses trailing whitespace.
+        text = (value or "")[: value_end if state == "value" else None]
+        if not is_utf8(name) or not is_utf8(text):
             raise ValueError(f"invalid UTF-8 in the assignment of {name!r}")
         if VALID_NAME.match(name):
-            found[name] = value or ""
+            found[name] = text
 
     for c in text:
         if state == "pre_key":
@@ -60,10 +62,7 @@ def parse(text):
             elif c == "=":
                 state, value, value_end = "pre_value", None, None
             else:
-                if c not in WHITESPACE:
-                    key_end = None
-                elif key_end is None:
-                    key_end = len(key)
+                key_end = trailing_whitespace(key, key_end, c)
                 key += c
         elif state == "pre_value":
             if c in NEWLINE:
@@ -79,17 +78,12 @@ def parse(text):
                 state, value = "value", (value or "") + c
         elif state == "value":
             if c in NEWLINE:
-                if value_end is not None:
-                    value = value[:value_end]
                 push()
                 state = "pre_key"
             elif c == "\\":
                 state, value_end = "value_escape", None
             else:
-                if c not in WHITESPACE:
-                    value_end = None
-                elif value_end is None:
-                    value_end = len(value)
+                value_end = trailing_whitespace(value, value_end, c)
                 value += c
         elif state == "value_escape":
             state = "value"
@@ -121,10 +115,15 @@ def parse(text):
         elif state == "comment_escape":
             state = "pre_key" if c in NEWLINE else "comment"
     if state not in ("pre_key", "key", "comment", "comment_escape"):
-        if state == "value" and value_end is not None:
-            value = value[:value_end]
         push()
     return found
+
+
+def trailing_whitespace(text, start, c):
+    """Where the whitespace ending text + c begins (None: it ends in another char)."""
+    if c not in WHITESPACE:
+        return None
+    return len(text) if start is None else start
 
 
 def is_utf8(text):
