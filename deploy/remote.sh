@@ -59,13 +59,14 @@ parse_args() {
   case "$KEEP" in '' | *[!0-9]* | 0 | 1) die "--keep must be a number >= 2" ;; esac
   case "$BACKUPS" in '' | *[!0-9]*) die "--backups must be a number (0: none)" ;; esac
   case "$ENV_FILE" in /*) ;; *) ENV_FILE="$PWD/$ENV_FILE" ;; esac
+  SERVICE_ENV=("$PYTHON" "$TOOLS/envfile.py" --unit MYAPP_CONFIG=production "$ENV_FILE")
 }
 
 # Runs a command with the service's environment: the unit's Environment= for
 # MYAPP_CONFIG, overridden by the env file read as systemd reads it (never
 # sourced: `$`, `&`, quotes and spaces in values stay what systemd makes of them).
 service_env() {
-  "$PYTHON" "$TOOLS/envfile.py" --unit MYAPP_CONFIG=production "$ENV_FILE" "$@"
+  "${SERVICE_ENV[@]}" "$@"
 }
 
 # Migrations and the canary run in production, so a release that production
@@ -184,7 +185,9 @@ canary() {
   local rel="$APP_ROOT/$1" port pid version="" log_file="$1.canary.log"
   port="$("$PYTHON" "$TOOLS/health.py" free-port)"
   log "canary: uWSGI from $1/myapp.ini on 127.0.0.1:$port"
-  service_env -u MYAPP_SOCKET -u MYAPP_RELOAD_FILE -u MYAPP_STATS \
+  # Not through the function: $! must be uWSGI's master (envfile.py execs it),
+  # not a subshell, or the kill below misses it and the canary lives on.
+  "${SERVICE_ENV[@]}" -u MYAPP_SOCKET -u MYAPP_RELOAD_FILE -u MYAPP_STATS \
     MYAPP_DIR="$rel" MYAPP_HTTP="127.0.0.1:$port" MYAPP_PROCESSES=1 MYAPP_THREADS=1 \
     "$rel/.venv/bin/uwsgi" --ini "$rel/myapp.ini" >"$log_file" 2>&1 </dev/null 9>&- &
   pid=$!

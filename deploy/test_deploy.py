@@ -160,9 +160,19 @@ class Host:
             returncode = process.wait(timeout=600)
         log = "".join(lines)
         print(log)
-        return SimpleNamespace(
-            returncode=returncode, log=log, seconds=time.monotonic() - started
-        )
+        seconds = time.monotonic() - started
+        assert self.canaries_gone(), "a canary uWSGI outlived its deploy"
+        return SimpleNamespace(returncode=returncode, log=log, seconds=seconds)
+
+    def canaries_gone(self, patience=10):
+        """No process runs from a release's own path (the service uses current/)."""
+        mark = os.path.join(self.root, "releases", "").encode()
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            if not any(mark in cmdline for cmdline in command_lines()):
+                return True
+            time.sleep(0.2)
+        return False
 
     def live(self):
         return os.path.basename(os.readlink(os.path.join(self.root, "current")))
@@ -202,6 +212,16 @@ class Host:
                 return
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
+
+
+def command_lines():
+    """The command line of every process, as bytes."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                yield handle.read()
+        except OSError:  # it exited meanwhile
+            continue
 
 
 class Releases:
