@@ -385,7 +385,7 @@ def test_deploying_release_b_under_load_fails_no_request_and_b_answers_after(
     assert host.version() == new
     assert load.versions()[-1] == new
     assert load.failures() == []
-    deploy_figures.append(f"A -> B ({before} -> {new}): " + load.figures(run))
+    deploy_figures.append(f"B under load ({before} -> {new}): " + load.figures(run))
     if host.sqlite:
         # Taken before migrating, of the database the service uses (whose path
         # has every character a shell would mangle), named for the switch.
