@@ -15,7 +15,8 @@
 # Layout under --path: releases/<sha>/ (code; .venv -> ../../venvs/<key>),
 # venvs/<key>/, current -> releases/<sha>, previous -> releases/<sha>.
 # This script only orchestrates; what needs Python is in the stdlib-only modules
-# beside it (health.py, envfile.py, backup.py), run with --python.
+# beside it (health.py, envfile.py, backup.py: run with --python; stamp.py: run
+# with the release's venv).
 set -euo pipefail
 
 # Physical: `current` moves during a rollback, this release's tools must not.
