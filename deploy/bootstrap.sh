@@ -54,8 +54,10 @@ install -d -o root -g myapp -m 0750 /etc/myapp
 if [ ! -f /etc/myapp/myapp.env ]; then
   umask 077
   cat >/etc/myapp/myapp.env <<EOF
-# Read by systemd (EnvironmentFile) and by deploy/remote.sh for migrations.
-# KEY=value lines; quote values with spaces.
+# Read by systemd (EnvironmentFile) and, the same way, by deploy/envfile.py for
+# the migrations and the canary. KEY=value lines, taken literally: no \$ or &
+# expansion; a value in '...' is verbatim; a backslash escapes the next character.
+MYAPP_CONFIG=production
 DATABASE_URL=$DATABASE_URL
 SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
 # Comma-separated browser origins allowed by CORS; none by default.

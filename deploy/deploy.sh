@@ -23,6 +23,7 @@
 #   --env-file FILE      DEPLOY_ENV_FILE   /etc/myapp/myapp.env (on the server)
 #   --python PY          DEPLOY_PYTHON     python3 (on the server, builds the venvs)
 #   --keep N             DEPLOY_KEEP       5 releases
+#   --backups N          DEPLOY_BACKUPS    5 SQLite backups taken before migrating (0: none)
 #   --stats SOCKET       DEPLOY_STATS      /run/myapp/stats.sock (uWSGI's, on the server)
 #   --rollback-timeout S, --canary-timeout S   120, 60
 set -euo pipefail
@@ -43,6 +44,7 @@ REMOTE_ARGS=()
 [ -z "${DEPLOY_ENV_FILE+x}" ] || REMOTE_ARGS+=(--env-file "$DEPLOY_ENV_FILE")
 [ -z "${DEPLOY_PYTHON:-}" ] || REMOTE_ARGS+=(--python "$DEPLOY_PYTHON")
 [ -z "${DEPLOY_KEEP:-}" ] || REMOTE_ARGS+=(--keep "$DEPLOY_KEEP")
+[ -z "${DEPLOY_BACKUPS:-}" ] || REMOTE_ARGS+=(--backups "$DEPLOY_BACKUPS")
 [ -z "${DEPLOY_STATS+x}" ] || REMOTE_ARGS+=(--stats "$DEPLOY_STATS")
 COMMAND=activate
 
@@ -59,7 +61,7 @@ while [ $# -gt 0 ]; do
     --revision) REVISION="$2" ;;
     --source) SOURCE="$2" ;;
     --reload-cmd | --health-url | --health-timeout | --env-file | --python | --keep | \
-      --stats | --rollback-timeout | --canary-timeout)
+      --backups | --stats | --rollback-timeout | --canary-timeout)
       REMOTE_ARGS+=("$1" "$2") ;;
     --rollback) COMMAND=rollback; shift; continue ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -93,16 +95,18 @@ trap cleanup EXIT
 chmod +x "$WORK/ssh"
 TARGET="$USER_NAME@$HOST"
 
+# Runs the server half from a release on the server: the deploy code that goes
+# with the release it deploys, its Python modules beside it.
 remote() {
-  local command="$1" line
-  shift
-  line="bash -c \"\$(cat)\" remote.sh $(quote "$command") $(quote --path) $(quote "$APP_ROOT")"
-  for arg in "$@" "${REMOTE_ARGS[@]}"; do line+=" $(quote "$arg")"; done
-  "$WORK/ssh" "$TARGET" "$line" <"$HERE/remote.sh"
+  local release="$1" command="$2" line
+  shift 2
+  line="bash $(quote "$APP_ROOT/$release/deploy/remote.sh") $(quote "$command")"
+  for arg in --path "$APP_ROOT" "$@" "${REMOTE_ARGS[@]}"; do line+=" $(quote "$arg")"; done
+  "$WORK/ssh" "$TARGET" "$line" </dev/null
 }
 
 if [ "$COMMAND" = rollback ]; then
-  remote rollback
+  remote current rollback
   exit
 fi
 
@@ -112,11 +116,14 @@ mkdir "$WORK/release"
 git -C "$SOURCE" archive --format=tar "$SHA" | tar -x -C "$WORK/release"
 
 "$WORK/ssh" "$TARGET" "mkdir -p $(quote "$APP_ROOT/releases")"
-# Unchanged files are hard links to the live release; the protect filters keep
-# what the server added (venv link, version stamp) when the same sha is sent again.
-rsync -a --delete --rsh="$WORK/ssh" \
+# Unchanged files are hard links to the live release, judged by content
+# (--checksum): git archive stamps every file with its commit's time, so a
+# same-size edit committed in the same second as the live release would pass
+# rsync's size-and-time check and ship stale. The protect filters keep what the
+# server added (venv link, version stamp) when the same sha is sent again.
+rsync -a --checksum --delete --rsh="$WORK/ssh" \
   --filter='P /.venv' --filter='P /.version' --filter='P /instance/' --filter='P __pycache__/' \
   --link-dest="$APP_ROOT/current/" \
   "$WORK/release/" "$TARGET:$APP_ROOT/releases/$SHA/"
 
-remote activate --release "$SHA"
+remote "releases/$SHA" activate --release "$SHA"

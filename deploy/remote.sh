@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
-# Server half of a deploy. deploy.sh sends it over ssh; it also works by hand:
-#   remote.sh activate --path /srv/myapp --release SHA [options]
-#       venv (cached by requirements.txt), migrations, a canary start on a side
-#       port, atomic switch of `current`, reload, health wait, rollback on failure
-#   remote.sh rollback --path /srv/myapp [options]
+# Server half of a deploy, run from the release it belongs to (deploy.sh ships
+# the release first); it also works by hand:
+#   bash releases/SHA/deploy/remote.sh activate --path /srv/myapp --release SHA [options]
+#       venv (from requirements.lock, cached), SQLite backup, migrations, a canary
+#       start on a side port, atomic switch of `current`, reload, health wait,
+#       rollback on failure
+#   bash current/deploy/remote.sh rollback --path /srv/myapp [options]
 #       point `current` back at `previous`, reload, wait for health
-# Options: --python python3  --env-file /etc/myapp/myapp.env  --keep 5
+# Options: --python python3  --env-file /etc/myapp/myapp.env  --keep 5  --backups 5
 #   --reload-cmd 'sudo -n systemctl reload-or-restart myapp.service'
 #   --health-url http://127.0.0.1:8081/api/v1/health  --health-timeout 60
 #   --stats /run/myapp/stats.sock (uWSGI's; '' to rely on health answers alone)
 #   --rollback-timeout 120  --canary-timeout 60
 # Layout under --path: releases/<sha>/ (code; .venv -> ../../venvs/<key>),
 # venvs/<key>/, current -> releases/<sha>, previous -> releases/<sha>.
+# This script only orchestrates; what needs Python is in the stdlib-only modules
+# beside it (health.py, envfile.py, backup.py: run with --python; stamp.py: run
+# with the release's venv).
 set -euo pipefail
 
+# Physical: `current` moves during a rollback, this release's tools must not.
+TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 PYTHON=python3
 ENV_FILE=/etc/myapp/myapp.env
 KEEP=5
+BACKUPS=5
 RELOAD_CMD="sudo -n systemctl reload-or-restart myapp.service"
 HEALTH_URL=http://127.0.0.1:8081/api/v1/health
 HEALTH_TIMEOUT=60
@@ -37,6 +45,7 @@ parse_args() {
       --python) PYTHON="$2" ;;
       --env-file) ENV_FILE="$2" ;;
       --keep) KEEP="$2" ;;
+      --backups) BACKUPS="$2" ;;
       --reload-cmd) RELOAD_CMD="$2" ;;
       --health-url) HEALTH_URL="$2" ;;
       --health-timeout) HEALTH_TIMEOUT="$2" ;;
@@ -49,39 +58,34 @@ parse_args() {
   done
   [ -n "$APP_ROOT" ] || die "--path is required"
   case "$KEEP" in '' | *[!0-9]* | 0 | 1) die "--keep must be a number >= 2" ;; esac
+  case "$BACKUPS" in '' | *[!0-9]*) die "--backups must be a number (0: none)" ;; esac
+  case "$ENV_FILE" in /*) ;; *) ENV_FILE="$PWD/$ENV_FILE" ;; esac
+  SERVICE_ENV=("$PYTHON" "$TOOLS/envfile.py" --unit MYAPP_CONFIG=production "$ENV_FILE")
 }
 
-# The app's secrets and settings, as the service gets them (systemd EnvironmentFile).
-load_env() {
-  if [ -n "$ENV_FILE" ]; then
-    [ -r "$ENV_FILE" ] || die "cannot read $ENV_FILE"
-    set -a
-    # shellcheck disable=SC1090
-    . "$ENV_FILE"
-    set +a
-  fi
-  [ -n "${DATABASE_URL:-}" ] || die "DATABASE_URL is unset: each release would get its own empty SQLite file"
+# Runs a command with the service's environment: the unit's Environment= for
+# MYAPP_CONFIG, overridden by the env file read as systemd reads it (never
+# sourced: `$`, `&`, quotes and spaces in values stay what systemd makes of them).
+service_env() {
+  "${SERVICE_ENV[@]}" "$@"
+}
+
+# Migrations and the canary run in production, so a release that production
+# refuses (unsafe settings) is refused before the switch.
+check_env() {
+  local config
+  [ -r "$ENV_FILE" ] || die "cannot read $ENV_FILE"
+  config="$(service_env printenv MYAPP_CONFIG)" || die "$ENV_FILE is not a valid EnvironmentFile"
+  [ "$config" = production ] ||
+    die "MYAPP_CONFIG=$config in $ENV_FILE: the service runs production; remove the line"
+  [ -n "$(service_env printenv DATABASE_URL)" ] ||
+    die "DATABASE_URL is unset: each release would get its own empty SQLite file"
 }
 
 # Prints the version /api/v1/health reports at $1; exits 0 once it says ok (and,
 # given $2, names exactly that version), 2 when it answers but not ok, 1 when silent.
 probe() {
-  "$PYTHON" - "$1" "${2:-}" <<'EOF'
-import json, sys, urllib.error, urllib.request
-url, want = sys.argv[1], sys.argv[2]
-try:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        body = json.load(response)
-except urllib.error.HTTPError as error:
-    print(f"answered {error.code}")
-    sys.exit(2)
-except Exception as error:
-    print(f"no answer: {error}")
-    sys.exit(1)
-version = body.get("version", "")
-print(version)
-sys.exit(0 if body.get("status") == "ok" and (not want or version == want) else 2)
-EOF
+  "$PYTHON" "$TOOLS/health.py" probe "$1" "${2:-}"
 }
 
 # Prints how many uWSGI workers were forked at or after epoch second $1 (so run
@@ -92,27 +96,7 @@ workers_fresh() {
     echo "no stats socket"
     return 0
   fi
-  "$PYTHON" - "$STATS" "$1" <<'EOF'
-import json, re, socket, sys
-path, since = sys.argv[1], int(sys.argv[2])
-try:
-    with socket.socket(socket.AF_UNIX) as sock:
-        sock.settimeout(5)
-        sock.connect(path)
-        data = b"".join(iter(lambda: sock.recv(65536), b""))
-    # The master's cwd may be a pruned release: uWSGI then prints leftover bytes,
-    # quotes and backslashes unescaped. Only workers matter: blank the paths.
-    text = data.decode("utf-8", "replace")
-    text = re.sub(r'("(?:cwd|chdir)":").*?(",?\n)', r"\1\2", text, flags=re.S)
-    stats = json.loads(text, strict=False)
-    workers = [w for w in stats["workers"] if w["pid"] > 0]
-except Exception as error:
-    print(f"stats unreadable: {error}")
-    sys.exit(1)
-fresh = [w for w in workers if w["last_spawn"] >= since and w["accepting"]]
-print(f"{len(fresh)}/{len(workers)} workers started after the switch")
-sys.exit(0 if workers and len(fresh) == len(workers) else 1)
-EOF
+  "$PYTHON" "$TOOLS/health.py" workers "$STATS" "$1"
 }
 
 # Healthy: STEADY answers in a row are ok and name version $2 (when given), and
@@ -146,23 +130,25 @@ wait_health() {
   return 1
 }
 
-# One virtualenv per requirements.txt (and Python), shared by the releases that use it.
+# One virtualenv per requirements.lock (and Python), shared by the releases that
+# use it; --require-hashes: exactly the files CI tested, nothing resolved here.
 build_venv() {
-  local rel="$1" key venv
-  key="$( (cat "$rel/requirements.txt"; "$PYTHON" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-16)"
+  local rel="$1" key venv static
+  [ -f "$rel/requirements.lock" ] || die "$rel has no requirements.lock"
+  key="$( (cat "$rel/requirements.lock"; "$PYTHON" -VV) | sha256sum | cut -c1-16)"
   venv="venvs/$key"
   if [ -f "$venv/.complete" ]; then
-    log "venv: reusing $venv (requirements.txt unchanged)"
+    log "venv: reusing $venv (requirements.lock unchanged)"
   else
-    log "venv: building $venv"
+    log "venv: building $venv from requirements.lock"
     rm -rf "$venv"
     "$PYTHON" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-      -r "$rel/requirements.txt" </dev/null
+      --require-hashes -r "$rel/requirements.lock" </dev/null
     # A stable path for nginx to serve Swagger UI's assets from.
-    ln -sfn "$("$venv/bin/python" -c \
-      'import flask_restx, os; print(os.path.join(os.path.dirname(flask_restx.__file__), "static"))')" \
-      "$venv/swaggerui"
+    static="$(cd "$venv"/lib/python3*/site-packages/flask_restx/static && pwd -P)" ||
+      die "flask_restx's static folder is missing from $venv"
+    ln -sfn "$static" "$venv/swaggerui"
     touch "$venv/.complete"
   fi
   ln -sfn "../../$venv" "$rel/.venv"
@@ -170,20 +156,8 @@ build_venv() {
 
 # The release's version plus its commit, so /api/v1/health names the live release.
 stamp_release() {
-  local rel="$1"
-  mkdir -p "$rel/instance"
-  (cd "$rel" && .venv/bin/python - "$RELEASE" <<'EOF'
-import sys
-from default_config import Config
-
-version = f"{Config.VERSION}+{sys.argv[1][:12]}"
-with open("instance/config.py", "w") as out:
-    out.write("# Written by deploy/remote.sh: /api/v1/health names the release.\n")
-    out.write(f"VERSION = {version!r}\n")
-with open(".version", "w") as out:
-    out.write(version + "\n")
-EOF
-  )
+  mkdir -p "$1/instance"
+  (cd "$1" && .venv/bin/python -m deploy.stamp "$RELEASE" >/dev/null)
 }
 
 # The version a release's health check reports (stamped at deploy), else $2.
@@ -191,19 +165,31 @@ release_version() {
   cat "$1/.version" 2>/dev/null || printf '%s' "$2"
 }
 
-migrate() {
-  log "migrations: flask db upgrade heads"
-  (cd "$1" && FLASK_APP=wsgi .venv/bin/flask db upgrade heads </dev/null)
+# Migrations cannot be undone on SQLite: a consistent copy first (none for
+# PostgreSQL). $2 names the backup: which release was live, which came next.
+backup_database() {
+  local said
+  said="$(cd "$1" && service_env "$PYTHON" "$TOOLS/backup.py" take --keep "$BACKUPS" --label "$2")" ||
+    return 1
+  log "backup: $said"
 }
 
-# Serve the release once with its own myapp.ini on a free loopback port: a release
-# that cannot load or is unhealthy fails here, before it gets any traffic.
+migrate() {
+  log "migrations: flask db upgrade heads"
+  (cd "$1" && service_env FLASK_APP=wsgi .venv/bin/flask db upgrade heads </dev/null)
+}
+
+# Serve the release once with its own myapp.ini on a free loopback port, with the
+# service's environment: a release that cannot load, that production refuses or
+# that is unhealthy fails here, before it gets any traffic.
 canary() {
   local rel="$APP_ROOT/$1" port pid version="" log_file="$1.canary.log"
-  port="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  port="$("$PYTHON" "$TOOLS/health.py" free-port)"
   log "canary: uWSGI from $1/myapp.ini on 127.0.0.1:$port"
-  env -u MYAPP_SOCKET -u MYAPP_RELOAD_FILE -u MYAPP_STATS MYAPP_DIR="$rel" MYAPP_HTTP="127.0.0.1:$port" \
-    MYAPP_PROCESSES=1 MYAPP_THREADS=1 \
+  # Not through the function: $! must be uWSGI's master (envfile.py execs it),
+  # not a subshell, or the kill below misses it and the canary lives on.
+  "${SERVICE_ENV[@]}" -u MYAPP_SOCKET -u MYAPP_RELOAD_FILE -u MYAPP_STATS \
+    MYAPP_DIR="$rel" MYAPP_HTTP="127.0.0.1:$port" MYAPP_PROCESSES=1 MYAPP_THREADS=1 \
     "$rel/.venv/bin/uwsgi" --ini "$rel/myapp.ini" >"$log_file" 2>&1 </dev/null 9>&- &
   pid=$!
   # Up to CANARY_TIMEOUT to start; once it answers, 5 s to answer ok.
@@ -292,39 +278,25 @@ prune() {
   done
 }
 
-activate() {
-  [ -n "$RELEASE" ] || die "--release is required"
-  local rel="releases/$RELEASE" live live_version start earlier
-  [ -f "$rel/myapp.ini" ] || die "$APP_ROOT/$rel is missing or incomplete"
-  load_env
-  live="$(readlink current || true)"
-  earlier="$(readlink previous || true)"
-  if [ "$live" = "$rel" ]; then
-    log "$rel is already live; checking health"
-    wait_health "$HEALTH_URL" "" "$HEALTH_TIMEOUT"
-    return
-  fi
-  live_version="$(probe "$HEALTH_URL")" || live_version=""
-  log "live: ${live:-nothing} (${live_version:-not answering})"
+# What a host needs before the migrations (once per deploy) and its canary.
+prepare() {
+  build_venv "$1"
+  stamp_release "$1"
+}
 
-  build_venv "$rel"
-  stamp_release "$rel"
-  migrate "$rel" || die "migrations failed; nothing was switched"
-  canary "$rel" || die "the new release is unhealthy; nothing was switched, ${live:-nothing} stays live"
-
+# Switch `current` from $2 to release $1, reload and wait for health; on failure
+# switch back to $2 (and `previous` back to $3) and fail.
+go_live() {
+  local rel="$1" live="$2" earlier="$3" live_version="$4" start since
   start=$(date +%s%N)
   touch "$rel"
   [ -z "$live" ] || point previous "$live"
-  local since
   if since="$(switch_and_reload "$rel")" &&
     wait_health "$HEALTH_URL" "$CANARY_VERSION" "$HEALTH_TIMEOUT" "$since"; then
     log "deployed $RELEASE: healthy $(elapsed "$start") s after the switch"
-    prune
-    return
+    return 0
   fi
-  if [ -z "$live" ]; then
-    die "first release failed its health check and there is nothing to roll back to"
-  fi
+  [ -n "$live" ] || die "first release failed its health check and there is nothing to roll back to"
   log "ROLLBACK to $live"
   [ -z "$earlier" ] || point previous "$earlier"
   start=$(date +%s%N)
@@ -337,6 +309,30 @@ activate() {
   die "release $RELEASE failed its health check; rolled back to $live"
 }
 
+activate() {
+  [ -n "$RELEASE" ] || die "--release is required"
+  local rel="releases/$RELEASE" live live_version earlier
+  [ -f "$rel/myapp.ini" ] || die "$APP_ROOT/$rel is missing or incomplete"
+  check_env
+  live="$(readlink current || true)"
+  earlier="$(readlink previous || true)"
+  if [ "$live" = "$rel" ]; then
+    log "$rel is already live; checking health"
+    wait_health "$HEALTH_URL" "" "$HEALTH_TIMEOUT"
+    return
+  fi
+  live_version="$(probe "$HEALTH_URL")" || live_version=""
+  log "live: ${live:-nothing} (${live_version:-not answering})"
+
+  prepare "$rel"
+  backup_database "$rel" "$(basename "${live:-none}" | cut -c1-12)-to-${RELEASE:0:12}" ||
+    die "the database backup failed; nothing was migrated or switched"
+  migrate "$rel" || die "migrations failed; nothing was switched"
+  canary "$rel" || die "the new release is unhealthy; nothing was switched, ${live:-nothing} stays live"
+  go_live "$rel" "$live" "$earlier" "$live_version"
+  prune
+}
+
 rollback() {
   local live target
   live="$(readlink current || true)"
@@ -344,7 +340,6 @@ rollback() {
   if [ -z "$target" ] || [ ! -d "$target" ]; then
     die "no previous release to roll back to"
   fi
-  load_env
   local start since
   start=$(date +%s%N)
   point previous "$live"

@@ -1,9 +1,11 @@
 """End to end: deploy/deploy.sh over ssh+rsync into a temp "server", under load.
 
 Only the service manager is replaced: the reload command is a small script that
-starts uWSGI from current/myapp.ini the first time and touches its chain-reload
-file afterwards (what ExecReload does under systemd). The releases are the
-project's committed HEAD plus one edit each, so uncommitted work is not deployed.
+starts uWSGI from current/myapp.ini the first time, with the unit's environment
+and the env file read as systemd reads it, and touches its chain-reload file
+afterwards (what ExecReload does under systemd). The releases are the project's
+committed HEAD plus one edit each, so uncommitted app code is not deployed; their
+deploy/ folder is this checkout's, so the deploy code under test is the one here.
 """
 
 import http.client
@@ -11,12 +13,15 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -40,7 +45,8 @@ def base_python():
 
 
 SERVICE = """#!/bin/sh
-# Stands in for systemd: start uWSGI from current/myapp.ini, or chain-reload it.
+# Stands in for systemd: start uWSGI from current/myapp.ini with the unit's
+# Environment= and the EnvironmentFile read as systemd reads it; or chain-reload.
 set -e
 cd "$(dirname "$0")"
 if [ -f run/uwsgi.pid ] && kill -0 "$(cat run/uwsgi.pid)" 2>/dev/null; then
@@ -48,13 +54,11 @@ if [ -f run/uwsgi.pid ] && kill -0 "$(cat run/uwsgi.pid)" 2>/dev/null; then
 fi
 mkdir -p run
 touch run/reload
-set -a
-. ./myapp.env
-set +a
-MYAPP_DIR="$PWD/current" MYAPP_RELOAD_FILE="$PWD/run/reload" \\
-MYAPP_STATS="$PWD/run/stats.sock" \\
-MYAPP_HTTP=127.0.0.1:{port} MYAPP_PROCESSES=2 MYAPP_THREADS=2 \\
-  exec current/.venv/bin/uwsgi --ini current/myapp.ini \\
+exec {python} current/deploy/envfile.py --unit MYAPP_CONFIG=production \\
+  --unit MYAPP_DIR="$PWD/current" --unit MYAPP_RELOAD_FILE="$PWD/run/reload" \\
+  --unit MYAPP_STATS="$PWD/run/stats.sock" --unit MYAPP_HTTP=127.0.0.1:{port} \\
+  --unit MYAPP_PROCESSES=2 --unit MYAPP_THREADS=2 myapp.env \\
+  current/.venv/bin/uwsgi --ini current/myapp.ini \\
   --pidfile run/uwsgi.pid --daemonize run/uwsgi.log
 """
 
@@ -70,13 +74,19 @@ def broken_health():
 """
 
 
-SLOW_START = """
+HANG_UNTIL_GATE = """
 
-# A release that needs a long warm-up before it can serve.
-time.sleep(8)
+# Under the service (the canary has no reload file) every worker hangs while
+# loading until the test opens the gate: never healthy within the health wait.
+if __import__("os").environ.get("MYAPP_RELOAD_FILE"):
+    while not __import__("os").path.exists({gate!r}):
+        __import__("time").sleep(0.1)
 """
 
-SLOW_IMPORT = "import time\n"
+UNSAFE_IN_PRODUCTION = ('CORS_ORIGINS = ""', 'CORS_ORIGINS = "*"')
+
+# Values a shell would mangle and systemd keeps: `$`, `&`, quotes, spaces, `#`.
+NASTY_DIR = "data $db & 'q' #1"
 
 
 class Host:
@@ -86,26 +96,38 @@ class Host:
         self.ssh = ssh
         self.root = os.path.join(base, "srv", "myapp")
         self.port = free_port()
-        os.makedirs(os.path.join(base, "data"))
+        self.data = os.path.join(base, NASTY_DIR)
+        os.makedirs(self.data)
         os.makedirs(self.root)
         # The PostgreSQL half of the suite deploys against its database too.
-        database = os.environ.get("TEST_DATABASE_URL") or "sqlite:///" + os.path.join(
-            base, "data", "myapp.sqlite"
-        )
+        self.sqlite = None
+        database = os.environ.get("TEST_DATABASE_URL")
+        if not database:
+            self.sqlite = os.path.join(self.data, "myapp.sqlite")
+            database = "sqlite:///" + self.sqlite
+        # No MYAPP_CONFIG: like a server bootstrapped before it was written
+        # here, the unit's Environment=MYAPP_CONFIG=production applies.
         self.env_file = os.path.join(self.root, "myapp.env")
         with open(self.env_file, "w") as out:
             out.write(
-                "MYAPP_CONFIG=production\n"
-                f"SECRET_KEY={secrets.token_hex(32)}\n"
+                "# Read as systemd reads it: nothing below is expanded or split.\n"
+                f"SECRET_KEY=\"{secrets.token_hex(32)} $HOME & 'q' # kept\"\n"
                 f"DATABASE_URL={database}\n"
             )
         self.service = os.path.join(self.root, "service.sh")
         with open(self.service, "w") as out:
-            out.write(SERVICE.replace("{port}", str(self.port)))
+            out.write(
+                SERVICE.replace("{port}", str(self.port)).replace(
+                    "{python}", base_python()
+                )
+            )
         os.chmod(self.service, 0o755)
 
-    def deploy(self, source, sha, *extra, timeout=HEALTH_TIMEOUT):
-        """Run the real deploy script against this host; returns the finished run."""
+    def deploy(self, source, sha, *extra, timeout=HEALTH_TIMEOUT, on_line=None):
+        """Run the real deploy script against this host; returns the finished run.
+
+        on_line(line) sees each line of its output as it comes.
+        """
         command = [
             DEPLOY,
             "--host", "127.0.0.1",
@@ -122,18 +144,51 @@ class Host:
             "--health-url", f"http://127.0.0.1:{self.port}/api/v1/health",
             "--health-timeout", str(timeout),
             "--keep", "2",
+            "--backups", "2",
             "--stats", os.path.join(self.root, "run", "stats.sock"),
             *extra,
         ]  # fmt: skip
         started = time.monotonic()
-        run = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        run.seconds = time.monotonic() - started
-        run.log = run.stdout + run.stderr
-        print(run.log)
-        return run
+        lines = []
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as process:
+            for line in process.stdout:
+                lines.append(line)
+                if on_line:
+                    on_line(line)
+            returncode = process.wait(timeout=600)
+        log = "".join(lines)
+        print(log)
+        seconds = time.monotonic() - started
+        assert self.canaries_gone(), "a canary uWSGI outlived its deploy"
+        return SimpleNamespace(returncode=returncode, log=log, seconds=seconds)
+
+    def canaries_gone(self, patience=10):
+        """No process runs from a release's own path (the service uses current/)."""
+        mark = os.path.join(self.root, "releases", "").encode()
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            if not any(mark in cmdline for cmdline in command_lines()):
+                return True
+            time.sleep(0.2)
+        return False
 
     def live(self):
         return os.path.basename(os.readlink(os.path.join(self.root, "current")))
+
+    def previous(self):
+        return os.path.basename(os.readlink(os.path.join(self.root, "previous")))
+
+    def shipped(self, sha, name):
+        """A file of a release as it lies on the server."""
+        return os.path.join(self.root, "releases", sha, name)
+
+    def backups(self):
+        """The SQLite backups beside the database, oldest first."""
+        folder = os.path.join(self.data, "backups")
+        paths = [os.path.join(folder, name) for name in os.listdir(folder)]
+        return sorted(paths, key=os.path.getmtime)
 
     def version(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -159,6 +214,16 @@ class Host:
         os.kill(pid, signal.SIGKILL)
 
 
+def command_lines():
+    """The command line of every process, as bytes."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                yield handle.read()
+        except OSError:  # it exited meanwhile
+            continue
+
+
 class Releases:
     """A throwaway git repository: the project's committed tree, then edits of it."""
 
@@ -172,17 +237,25 @@ class Releases:
             check=True,
         )
         subprocess.run(["tar", "-x", "-C", path], input=archive.stdout, check=True)
+        shutil.rmtree(os.path.join(path, "deploy"))
+        shutil.copytree(
+            os.path.join(ROOT, "deploy"),
+            os.path.join(path, "deploy"),
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
 
-    def git(self, *args):
+    def git(self, *args, env=None):
         return subprocess.run(
             ["git", "-c", "user.name=deploy test", "-c", "user.email=t@example.com"]
             + ["-C", self.path, *args],
             capture_output=True,
             text=True,
             check=True,
+            env=env,
         ).stdout.strip()
 
-    def commit(self, message, edits=None):
+    def commit(self, message, edits=None, date=None):
+        """Commit the tree with `edits` (name -> function of the text); at `date`."""
         for name, edit in (edits or {}).items():
             path = os.path.join(self.path, name)
             with open(path) as handle:
@@ -190,7 +263,8 @@ class Releases:
             with open(path, "w") as handle:
                 handle.write(edit(text))
         self.git("add", "-A")
-        self.git("commit", "-q", "--allow-empty", "-m", message)
+        env = dict(os.environ, GIT_COMMITTER_DATE=date) if date else None
+        self.git("commit", "-q", "--allow-empty", "-m", message, env=env)
         return self.git("rev-parse", "HEAD")
 
 
@@ -256,14 +330,13 @@ class Load:
 
     def figures(self, run):
         """Requests sent, failed, the script's time and the slowest answer."""
-        switch = re.search(r"healthy ([0-9.]+) s after the switch( back)?", run.log)
+        back = re.search(r"rolled back to \S+: healthy ([0-9.]+) s", run.log)
+        new = re.search(r"deployed \S+: healthy ([0-9.]+) s", run.log)
         healthy = ""
-        if switch and switch.group(2):
-            healthy = (
-                f", old release healthy again {switch.group(1)} s after the switch back"
-            )
-        elif switch:
-            healthy = f", new release healthy {switch.group(1)} s after the switch"
+        if back:
+            healthy = f", the release before healthy again {back[1]} s after the switch"
+        elif new:
+            healthy = f", new release healthy {new[1]} s after the switch"
         return (
             f"{len(self.results)} requests sent, {len(self.failures())} failed; "
             f"deploy.sh ran {run.seconds:.1f} s{healthy}; "
@@ -300,7 +373,7 @@ def stamp(sha):
 def test_deploying_release_b_under_load_fails_no_request_and_b_answers_after(
     host, releases, release_a, deploy_figures
 ):
-    before = host.version()
+    before, live = host.version(), host.live()
     sha = releases.commit(
         "release B", {"default_config.py": set_version("1.1.0-release-b")}
     )
@@ -312,7 +385,15 @@ def test_deploying_release_b_under_load_fails_no_request_and_b_answers_after(
     assert host.version() == new
     assert load.versions()[-1] == new
     assert load.failures() == []
-    deploy_figures.append(f"A -> B ({before} -> {new}): " + load.figures(run))
+    deploy_figures.append(f"B under load ({before} -> {new}): " + load.figures(run))
+    if host.sqlite:
+        # Taken before migrating, of the database the service uses (whose path
+        # has every character a shell would mangle), named for the switch.
+        backup = host.backups()[-1]
+        assert os.path.basename(backup).endswith(f"-{live[:12]}-to-{sha[:12]}.sqlite")
+        assert len(host.backups()) <= 2
+        with sqlite3.connect(backup) as db:
+            assert db.execute("SELECT count(*) FROM alembic_version").fetchone()[0]
 
 
 def test_a_release_whose_health_check_fails_is_not_switched_to_and_no_request_fails(
@@ -335,51 +416,108 @@ def test_a_release_whose_health_check_fails_is_not_switched_to_and_no_request_fa
     )
 
 
-def test_a_release_not_healthy_in_time_after_the_switch_is_rolled_back(
-    host, releases, release_a, deploy_figures
+def test_a_release_production_would_refuse_is_refused_before_the_switch(
+    host, releases, release_a
 ):
+    # The env file does not say MYAPP_CONFIG: the unit's production applies to
+    # the migrations and the canary too, which then refuse CORS_ORIGINS="*".
     before, live = host.version(), host.live()
     sha = releases.commit(
-        "release D, slow", {"wsgi.py": lambda t: SLOW_IMPORT + t + SLOW_START}
+        "release U, unsafe in production",
+        {"default_config.py": lambda t: t.replace(*UNSAFE_IN_PRODUCTION)},
     )
     releases.git("revert", "--no-edit", "HEAD")
-    # It passes the canary (60 s to start) but not the 4 s health wait after the
-    # switch, while its first worker is still warming up.
-    with Load(host.port) as load:
-        run = host.deploy(releases.path, sha, timeout=4)
+    run = host.deploy(releases.path, sha)
     assert run.returncode != 0
-    assert "ROLLBACK" in run.log
+    assert "Refusing to start in production" in run.log
+    assert "nothing was switched" in run.log
+    assert host.live() == live
+    assert host.version() == before
+
+
+def test_a_release_not_healthy_in_time_after_the_switch_is_rolled_back(
+    host, releases, release_a, deploy_figures, tmp_path
+):
+    before, live = host.version(), host.live()
+    gate = str(tmp_path / "gate")
+    sha = releases.commit(
+        "release D, hangs", {"wsgi.py": lambda t: t + HANG_UNTIL_GATE.format(gate=gate)}
+    )
+    releases.git("revert", "--no-edit", "HEAD")
+
+    def open_gate_once_rolling_back(line):
+        if "ROLLBACK" in line:
+            open(gate, "w").close()
+
+    # It passes the canary, then its workers hang until the deploy has given up
+    # on it: the 4 s health wait cannot be won, however fast the machine.
+    with Load(host.port) as load:
+        run = host.deploy(
+            releases.path, sha, timeout=4, on_line=open_gate_once_rolling_back
+        )
+    assert run.returncode != 0
+    assert "canary: healthy" in run.log and "ROLLBACK" in run.log
     assert host.live() == live
     assert {host.version() for _ in range(20)} == {before}
     assert load.failures() == []
     deploy_figures.append(
-        f"slow release D, rolled back (exit {run.returncode}), back on {before}: "
+        f"hanging release D, rolled back (exit {run.returncode}), back on {before}: "
         + load.figures(run)
     )
 
 
-def test_rolling_back_by_hand_under_load_fails_no_request(
+def test_rolling_back_by_hand_under_load_returns_to_the_release_before(
     host, releases, release_a, deploy_figures
 ):
+    before, live = host.version(), host.live()
     sha = releases.commit("release E", {"default_config.py": set_version("1.3.0-e")})
     assert host.deploy(releases.path, sha).returncode == 0
-    before = host.version()
+    deployed = host.version()
+    assert deployed == "1.3.0-e" + stamp(sha)
     with Load(host.port) as load:
         run = host.deploy(releases.path, sha, "--rollback")
     assert run.returncode == 0, run.log
-    after = host.version()
-    assert after != before
+    assert host.live() == live
+    assert host.previous() == sha
+    assert host.version() == before
+    assert set(load.versions()) <= {deployed, before}
+    assert load.versions()[-1] == before
     assert load.failures() == []
     deploy_figures.append(
-        f"rollback by hand ({before} -> {after}): " + load.figures(run)
+        f"rollback by hand ({deployed} -> {before}): " + load.figures(run)
     )
 
 
-def test_only_the_newest_releases_and_the_venvs_they_use_are_kept(host, release_a):
+def test_a_same_size_edit_committed_in_the_same_second_ships(host, releases, release_a):
+    # git archive gives both trees the same mtimes: rsync's size-and-time check
+    # would hard-link the live default_config.py into the new release.
+    when = "2020-02-02T02:02:02+0000"
+    first = releases.commit(
+        "release F1", {"default_config.py": set_version("1.4.0-same-1")}, date=when
+    )
+    assert host.deploy(releases.path, first).returncode == 0
+    second = releases.commit(
+        "release F2", {"default_config.py": set_version("1.4.0-same-2")}, date=when
+    )
+    run = host.deploy(releases.path, second)
+    assert run.returncode == 0, run.log
+    old, new = (
+        os.stat(host.shipped(sha, "default_config.py")) for sha in (first, second)
+    )
+    assert (old.st_size, old.st_mtime) == (new.st_size, new.st_mtime)
+    assert old.st_ino != new.st_ino
+    assert host.version() == "1.4.0-same-2" + stamp(second)
+
+
+def test_only_the_newest_releases_and_the_venvs_they_use_are_kept(
+    host, releases, release_a
+):
+    shas = [releases.commit(f"release P{n}") for n in (1, 2)]
+    for sha in shas:
+        assert host.deploy(releases.path, sha).returncode == 0
     releases_dir = os.path.join(host.root, "releases")
     kept = [name for name in os.listdir(releases_dir) if not name.endswith(".log")]
-    current = os.path.basename(os.readlink(os.path.join(host.root, "current")))
-    previous = os.path.basename(os.readlink(os.path.join(host.root, "previous")))
-    assert current in kept and previous in kept
-    assert len(kept) <= 3  # --keep 2, plus current/previous if older
+    # --keep 2: the two just deployed (current and previous); release A is gone.
+    assert sorted(kept) == sorted(shas)
+    assert (host.previous(), host.live()) == tuple(shas)
     assert len(os.listdir(os.path.join(host.root, "venvs"))) == 1

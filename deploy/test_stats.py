@@ -1,4 +1,4 @@
-"""remote.sh's reading of uWSGI's stats socket, on a real uWSGI's output.
+"""The health wait's reading of uWSGI's stats socket, on a real uWSGI's output.
 
 After a deploy prunes the release the master started in, uWSGI prints its cwd
 as leftover bytes with quotes and backslashes unescaped; the health wait must
@@ -13,21 +13,10 @@ import sys
 import threading
 import time
 
+from deploy import health
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REMOTE = os.path.join(ROOT, "deploy", "remote.sh")
 UWSGI = os.path.join(os.path.dirname(sys.executable), "uwsgi")
-
-
-def stats_reader():
-    """The Python that remote.sh's workers_fresh runs, taken from the script."""
-    text = open(REMOTE).read()
-    return re.search(r"workers_fresh\(\).*?<<'EOF'\n(.*?)\nEOF\n", text, re.S)[1]
-
-
-def read_stats(path):
-    with socket.socket(socket.AF_UNIX) as sock:
-        sock.connect(path)
-        return b"".join(iter(lambda: sock.recv(65536), b""))
 
 
 def live_stats(tmp_path):
@@ -47,7 +36,7 @@ def live_stats(tmp_path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if os.path.exists(path):
-                data = read_stats(path)
+                data = health.read_stats(path)
                 if data.count(b'"accepting":1') == 2:
                     return data
             time.sleep(0.2)
@@ -72,28 +61,34 @@ def serve_once(path, data):
     threading.Thread(target=answer, daemon=True).start()
 
 
-def workers_fresh(tmp_path, data):
+def workers_fresh(tmp_path, data, since=0):
     path = str(tmp_path / "served.sock")
     serve_once(path, data)
-    return subprocess.run(
-        [sys.executable, "-", path, "0"],
-        input=stats_reader(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    return health.workers_fresh(path, since)
 
 
 def test_workers_are_read_from_a_real_uwsgi(tmp_path):
-    run = workers_fresh(tmp_path, live_stats(tmp_path))
-    assert run.stdout.strip() == "2/2 workers started after the switch"
-    assert run.returncode == 0
+    status, said = workers_fresh(tmp_path, live_stats(tmp_path))
+    assert said == "2/2 workers started after the switch"
+    assert status == health.OK
 
 
 def test_workers_are_read_when_the_cwd_is_printed_as_garbage(tmp_path):
     garbage = b'"cwd":"\x9c\x01"\\q\xff\\"x",\n'
     data = re.sub(rb'"cwd":"[^\n]*\n', lambda _: garbage, live_stats(tmp_path))
     assert garbage in data
-    run = workers_fresh(tmp_path, data)
-    assert run.stdout.strip() == "2/2 workers started after the switch"
-    assert run.returncode == 0
+    status, said = workers_fresh(tmp_path, data)
+    assert said == "2/2 workers started after the switch"
+    assert status == health.OK
+
+
+def test_workers_forked_before_the_switch_are_not_fresh(tmp_path):
+    status, said = workers_fresh(tmp_path, live_stats(tmp_path), since=2**40)
+    assert said == "0/2 workers started after the switch"
+    assert status != health.OK
+
+
+def test_a_missing_stats_socket_is_not_fresh(tmp_path):
+    status, said = health.workers_fresh(str(tmp_path / "none.sock"), 0)
+    assert status != health.OK
+    assert said.startswith("stats unreadable")
