@@ -1,0 +1,165 @@
+// Devices: create (key shown once), scopes, rotate with grace, delete, last used.
+import { api, get, withQuery } from "../api.js";
+import { ago, announce, field, formatTime, h, heading, select, table, tableRegion } from "../dom.js";
+import { attempt, onSubmit } from "../problems.js";
+import { revealSecret, secretPanel } from "../secret.js";
+
+const KEY_WARNING =
+  "The server keeps only a hash of this key: copy it into the device now. " +
+  "If it is lost, rotate the key to get a new one.";
+const GRACE_CHOICES = [
+  ["0", "none: the old key stops now"],
+  ["3600", "1 hour"],
+  ["86400", "1 day"],
+  ["604800", "7 days"],
+];
+
+/** Sensors as typed (one pattern a line) -> the API's value: null for any sensor. */
+function sensorsFrom(text) {
+  const patterns = text.split("\n").map((line) => line.trim()).filter(Boolean);
+  return patterns.length ? patterns : null;
+}
+
+function sensorsText(sensors) {
+  return sensors ? sensors.join("\n") : "";
+}
+
+function sensorsInput(sensors) {
+  return h("textarea", { name: "sensors", rows: 3, value: sensorsText(sensors), spellcheck: "false" });
+}
+
+const SENSORS_HINT = "One per line: an exact sensor name, or a prefix ending in /* (kitchen/*). Empty: any sensor.";
+
+export async function render(main) {
+  const keys = h("div", { class: "keys" });
+  const name = h("input", { name: "name", autocomplete: "off" });
+  const sensors = sensorsInput(null);
+  const createForm = h(
+    "form",
+    { class: "card", "aria-labelledby": "new-device-title" },
+    h("h2", { id: "new-device-title" }, "New device"),
+    field("Name", name, { pointer: "/name" }),
+    field("Sensors it may write", sensors, { pointer: "/sensors", hint: SENSORS_HINT }),
+    h("button", { type: "submit", class: "primary" }, "Create device"),
+  );
+  const list = table(["Name", "Sensors", "Key", "Created", "Last used", "Actions"], [], "Your devices");
+  const body = list.tBodies[0];
+  const more = h("button", { type: "button", hidden: true }, "More devices");
+  const listSection = h(
+    "section",
+    { "aria-labelledby": "devices-title" },
+    h("h2", { id: "devices-title", tabindex: "-1" }, "Your devices"),
+    tableRegion("Devices", list),
+    more,
+  );
+  main.append(
+    heading("Devices"),
+    h("p", {}, "A device uploads readings with its own key, limited to the sensors you allow."),
+    keys,
+    createForm,
+    listSection,
+  );
+
+  const showKey = (device, title) =>
+    revealSecret(keys, secretPanel(`${title}: key of ${device.name}`, device.key, KEY_WARNING));
+
+  onSubmit(createForm, async () => {
+    const device = await api("POST", "/devices/", { name: name.value, sensors: sensorsFrom(sensors.value) });
+    body.append(deviceRow(device, { keys, showKey, listSection }));
+    createForm.reset();
+    showKey(device, "New device");
+  });
+
+  let cursor = null;
+  const load = () =>
+    attempt(listSection, async () => {
+      const page = await get(withQuery("/devices/", { cursor }));
+      body.append(...page.items.map((device) => deviceRow(device, { keys, showKey, listSection })));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+    });
+  more.addEventListener("click", load);
+  await load();
+}
+
+function deviceRow(device, context) {
+  const row = h("tr", { dataset: { deviceId: device.id } });
+  const fill = (current) => {
+    row.replaceChildren(
+      h("th", { scope: "row" }, current.name),
+      h("td", {}, current.sensors ? h("ul", { class: "plain" }, current.sensors.map((p) => h("li", {}, h("code", {}, p)))) : "any sensor"),
+      h("td", {}, h("code", {}, `${current.key_prefix}…`)),
+      h("td", {}, h("time", { datetime: current.created_at }, formatTime(current.created_at))),
+      h("td", {}, ago(current.last_used_at)),
+      h("td", {}, actions(current, row, fill, context)),
+    );
+  };
+  fill(device);
+  return row;
+}
+
+function actions(device, row, fill, { showKey, listSection }) {
+  const panel = h("div", { class: "row-panel" });
+  const edit = h("button", { type: "button", "aria-label": `Edit ${device.name}` }, "Edit");
+  const rotate = h("button", { type: "button", "aria-label": `Rotate the key of ${device.name}` }, "Rotate key");
+  const remove = h("button", { type: "button", class: "danger", "aria-label": `Delete ${device.name}` }, "Delete");
+
+  edit.addEventListener("click", () => {
+    const name = h("input", { name: "name", value: device.name });
+    const sensors = sensorsInput(device.sensors);
+    const form = h(
+      "form",
+      { class: "inline-form", "aria-label": `Edit ${device.name}` },
+      field("Name", name, { pointer: "/name" }),
+      field("Sensors it may write", sensors, { pointer: "/sensors", hint: SENSORS_HINT }),
+      h("button", { type: "submit", class: "primary" }, "Save"),
+      cancelButton(panel, edit),
+    );
+    onSubmit(form, async () => {
+      const changed = await api("PATCH", `/devices/${device.id}`, { name: name.value, sensors: sensorsFrom(sensors.value) });
+      fill(changed);
+      row.querySelector("button").focus();
+      announce(`Saved ${changed.name}`);
+    });
+    panel.replaceChildren(form);
+    name.focus();
+  });
+
+  rotate.addEventListener("click", () => {
+    const grace = select(GRACE_CHOICES, "0", { name: "grace_seconds" });
+    const form = h(
+      "form",
+      { class: "inline-form", "aria-label": `Rotate the key of ${device.name}` },
+      field("The old key keeps working for", grace, { pointer: "/grace_seconds" }),
+      h("button", { type: "submit", class: "primary" }, "Rotate key"),
+      cancelButton(panel, rotate),
+    );
+    onSubmit(form, async () => {
+      const rotated = await api("POST", `/devices/${device.id}/rotate`, { grace_seconds: Number(grace.value) });
+      fill(rotated);
+      showKey(rotated, "Rotated");
+    });
+    panel.replaceChildren(form);
+    grace.focus();
+  });
+
+  remove.addEventListener("click", () =>
+    attempt(listSection, async () => {
+      if (!window.confirm(`Delete ${device.name}? Its keys stop working at once; its readings stay.`)) return;
+      await api("DELETE", `/devices/${device.id}`);
+      row.remove();
+      announce(`Deleted ${device.name}`);
+      listSection.querySelector("h2").focus();
+    }),
+  );
+  return h("div", { class: "actions" }, edit, rotate, remove, panel);
+}
+
+function cancelButton(panel, returnTo) {
+  const button = h("button", { type: "button" }, "Cancel");
+  button.addEventListener("click", () => {
+    panel.replaceChildren();
+    returnTo.focus();
+  });
+  return button;
+}
