@@ -63,6 +63,16 @@ export function announce(text) {
   }, 50);
 }
 
+/** Text for screen readers only, e.g. which row a button acts on. */
+export function hidden(text) {
+  return h("span", { class: "visually-hidden" }, text);
+}
+
+/** A button whose visible words are part of its name: "Edit" + hidden " Trip". */
+export function rowButton(visible, object, attrs = {}) {
+  return h("button", { type: "button", ...attrs }, visible, hidden(` ${object}`));
+}
+
 /** A page heading that takes focus after navigation. */
 export function heading(text) {
   return h("h1", { tabindex: "-1" }, text);

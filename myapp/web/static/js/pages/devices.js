@@ -1,6 +1,6 @@
 // Devices: create (key shown once), scopes, rotate with grace, delete, last used.
 import { api, get, withQuery } from "../api.js";
-import { ago, announce, field, formatTime, h, heading, select, table, tableRegion } from "../dom.js";
+import { ago, announce, field, formatTime, h, heading, rowButton, select, table, tableRegion } from "../dom.js";
 import { attempt, onSubmit } from "../problems.js";
 import { revealSecret, secretPanel } from "../secret.js";
 
@@ -100,9 +100,9 @@ function deviceRow(device, context) {
 
 function actions(device, row, fill, { showKey, listSection }) {
   const panel = h("div", { class: "row-panel" });
-  const edit = h("button", { type: "button", "aria-label": `Edit ${device.name}` }, "Edit");
-  const rotate = h("button", { type: "button", "aria-label": `Rotate the key of ${device.name}` }, "Rotate key");
-  const remove = h("button", { type: "button", class: "danger", "aria-label": `Delete ${device.name}` }, "Delete");
+  const edit = rowButton("Edit", device.name);
+  const rotate = rowButton("Rotate key", `of ${device.name}`);
+  const remove = rowButton("Delete", device.name, { class: "danger" });
 
   edit.addEventListener("click", () => {
     const name = h("input", { name: "name", value: device.name });

@@ -2,7 +2,7 @@
 // measured goals' value, target and streak. Every change reloads the tree, so
 // the server's cascades (completing children, reopening parents) show at once.
 import { api, get } from "../api.js";
-import { announce, field, h, heading, select, uid } from "../dom.js";
+import { announce, field, h, heading, hidden, rowButton, select, uid } from "../dom.js";
 import { sameValue } from "../json.js";
 import { attempt, onSubmit } from "../problems.js";
 
@@ -97,9 +97,9 @@ function goalItem(goal, view) {
           id: `toggle-${goal.id}`,
           "aria-expanded": String(!collapsed),
           "aria-controls": childrenId,
-          "aria-label": `${collapsed ? "Expand" : "Collapse"} ${goal.name}`,
         },
-        collapsed ? "▸" : "▾",
+        h("span", { "aria-hidden": "true" }, collapsed ? "▸" : "▾"),
+        hidden(`Sub-goals of ${goal.name}`),
       )
     : h("span", { class: "toggle-space", "aria-hidden": "true" });
   if (children.length) {
@@ -166,10 +166,10 @@ function goalActions(goal, view, panel) {
   };
   const cancel = (returnTo) =>
     h("button", { type: "button", onclick: () => (panel.replaceChildren(), returnTo.focus()) }, "Cancel");
-  const add = h("button", { type: "button", "aria-label": `Add a sub-goal to ${goal.name}` }, "Add sub-goal");
-  const move = h("button", { type: "button", "aria-label": `Move ${goal.name} to another place` }, "Move to…");
-  const edit = h("button", { type: "button", "aria-label": `Edit ${goal.name}` }, "Edit");
-  const remove = h("button", { type: "button", class: "danger", "aria-label": `Delete ${goal.name}` }, "Delete");
+  const add = rowButton("Add sub-goal", `to ${goal.name}`);
+  const move = rowButton("Move", `${goal.name} to another place`);
+  const edit = rowButton("Edit", goal.name);
+  const remove = rowButton("Delete", goal.name, { class: "danger" });
 
   add.addEventListener("click", () => {
     const name = h("input", { name: "name", autocomplete: "off" });
@@ -292,6 +292,7 @@ function targetFields(current) {
   fieldset.setAttribute("aria-describedby", error.id);
   const sync = () => {
     details.hidden = !enabled.checked;
+    fieldset.classList.toggle("closed", !enabled.checked);
   };
   enabled.addEventListener("change", sync);
   sync();

@@ -153,15 +153,14 @@ function readingsTable(state) {
         ? `Readings ${first} to ${first + items.length - 1}`
         : "No readings in this range.";
     });
-  newer.addEventListener("click", async () => {
+  // The position line is a live region: it says which readings are shown.
+  newer.addEventListener("click", () => {
     index -= 1;
-    await show();
-    announce(position.textContent);
+    return show();
   });
-  older.addEventListener("click", async () => {
+  older.addEventListener("click", () => {
     index += 1;
-    await show();
-    announce(position.textContent);
+    return show();
   });
   return {
     section,
