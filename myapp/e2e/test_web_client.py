@@ -96,8 +96,10 @@ class WebClient:
         assert_accessible(self.page, name)
 
     def settle(self):
+        """Two animation frames: layout and the chart's resize are done."""
         self.page.evaluate(
-            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+            "() => new Promise(r => requestAnimationFrame(() =>"
+            " requestAnimationFrame(r)))"
         )
 
     def assert_no_errors(self):
@@ -197,7 +199,7 @@ def test_register_shows_the_apis_message_at_the_field_then_signs_in_and_out(
 
 
 def upload_readings(account, sensor, count):
-    """count readings one minute apart, the newest a minute ago; their ids, newest first."""
+    """count readings a minute apart, the newest a minute ago; ids newest first."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     times = [now - timedelta(minutes=count - i) for i in range(count)]
     readings = [
