@@ -119,5 +119,6 @@ window.addEventListener("unhandledrejection", (event) => {
   main.prepend(h("div", { class: "problem", role: "alert" }, h("strong", {}, "Error"), ` ${event.reason}`));
 });
 
-showUser();
-route();
+// The page first; who is signed in is shown once it is drawn.
+nav.hidden = !hasSession();
+route().finally(showUser);

@@ -96,11 +96,10 @@ export async function render(main, { sensor }, query) {
     }
   });
 
-  // With a field named in the URL, the chart need not wait for the table.
-  const chartNow = state.field ? drawChart() : null;
-  const firstPage = await readings.reload();
-  offerFields(numericFields(firstPage));
-  await (chartNow || drawChart());
+  // The chart comes first; without a field in the URL the table's readings name one.
+  if (state.field) await drawChart();
+  offerFields(numericFields(await readings.reload()));
+  if (!removeChart) await drawChart();
   return () => removeChart && removeChart();
 }
 
