@@ -399,3 +399,29 @@ def test_an_expired_access_token_is_refreshed_silently(web, uwsgi):
     second = page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY)
     assert second and second != first, "the refresh token was rotated"
     client.assert_no_errors()
+
+
+def test_the_keyboard_alone_signs_in_in_a_sensible_focus_order(web, user):
+    client = web()
+    page = client.page
+    client.open("#/signin")
+
+    def focused():
+        return page.evaluate(
+            "() => document.activeElement.name || document.activeElement.textContent"
+        )
+
+    assert focused() == "Sign in", "the page's heading has focus after navigation"
+    page.keyboard.press("Shift+Tab")
+    assert focused() == "Skip to content"
+    page.keyboard.press("Enter")
+    assert focused() == "Sign in" and page.url.endswith("#/signin")
+    page.keyboard.press("Tab")
+    assert focused() == "username"
+    page.keyboard.type(user.username)
+    page.keyboard.press("Tab")
+    assert focused() == "password"
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_text(f"Signed in as {user.username}").wait_for()
+    client.assert_no_errors()

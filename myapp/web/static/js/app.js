@@ -109,6 +109,11 @@ onSessionChange((reason, failure) => {
 });
 
 document.getElementById("sign-out").addEventListener("click", () => signOut());
+// The skip link must not change the hash: the hash is the route.
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  (main.querySelector("h1") || main).focus();
+});
 window.addEventListener("hashchange", route);
 // A page error that escaped its own handling still reaches the user.
 window.addEventListener("unhandledrejection", (event) => {
