@@ -93,6 +93,11 @@ class WebClient:
             )
         self.page.set_viewport_size(DESKTOP)
         self.settle()
+        shown = self.page.evaluate(
+            "() => [...document.querySelectorAll('[hidden]')]"
+            ".filter(e => e.getClientRects().length).map(e => e.outerHTML)"
+        )
+        assert shown == [], f"{name} shows elements marked hidden: {shown}"
         assert_accessible(self.page, name)
 
     def settle(self):
