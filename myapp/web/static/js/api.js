@@ -27,7 +27,7 @@ export class ApiError extends Error {
 }
 
 /** The login session is over (revoked elsewhere): the app returns to sign-in. */
-export class SessionEnded extends ApiError {
+class SessionEnded extends ApiError {
   constructor(problem) {
     super(problem);
     this.sessionEnded = true;
@@ -147,14 +147,15 @@ export async function api(method, path, body) {
 
 export const get = (path) => api("GET", path);
 
-/** path + "?" + the query's set members. */
+/** path with the query's set members added to its query string. */
 export function withQuery(path, query) {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (value !== null && value !== undefined && value !== "") params.set(key, value);
   }
   const text = params.toString();
-  return text ? `${path}?${text}` : path;
+  if (!text) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}${text}`;
 }
 
 /** A streamed file (export) as a Blob, with the filename the server chose. */

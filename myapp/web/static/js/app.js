@@ -28,6 +28,8 @@ const nav = document.getElementById("nav");
 let notice = null;
 let user = null;
 let cleanup = null;
+// Counts navigations, so a slow page cannot outlive the one that replaced it.
+let routed = 0;
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, "") || "/";
@@ -51,8 +53,12 @@ async function route() {
   main.replaceChildren();
   const shown = notice;
   notice = null;
+  const generation = ++routed;
   try {
-    cleanup = (await page(main, params, query, shown)) || null;
+    const done = (await page(main, params, query, shown)) || null;
+    // A page the user already left only cleans up after itself.
+    if (generation === routed) cleanup = done;
+    else if (done) done();
   } finally {
     const h1 = main.querySelector("h1");
     if (h1 && !main.contains(document.activeElement)) h1.focus();

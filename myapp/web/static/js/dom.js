@@ -93,7 +93,7 @@ const UNITS = [
 ];
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
-export function timeAgo(iso) {
+function timeAgo(iso) {
   const seconds = (Date.parse(iso) - Date.now()) / 1000;
   for (const [unit, size] of UNITS) {
     if (Math.abs(seconds) >= size || unit === "second") {

@@ -2,7 +2,7 @@
 import { get, withQuery } from "./api.js";
 
 /** Map of device id -> name, every page of GET /devices/. */
-export async function deviceNames() {
+async function deviceNames() {
   const names = new Map();
   let cursor = null;
   do {

@@ -3,7 +3,7 @@
 import { h } from "./dom.js";
 
 /** Clear what showProblem left in container. */
-export function clearProblem(container) {
+function clearProblem(container) {
   for (const slot of container.querySelectorAll(".field-error")) {
     slot.hidden = true;
     slot.textContent = "";
@@ -13,7 +13,7 @@ export function clearProblem(container) {
 }
 
 /** Show error (an ApiError or any Error) at the top of container and at its fields. */
-export function showProblem(container, error) {
+function showProblem(container, error) {
   clearProblem(container);
   const problem = error.problem || { title: "Something went wrong", detail: String(error.message || error) };
   const unplaced = [];

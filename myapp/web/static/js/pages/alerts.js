@@ -1,7 +1,8 @@
 // Alert rules (threshold, silence) with their state, events and webhook deliveries.
 import { api, get, withQuery } from "../api.js";
-import { ago, announce, field, formatTime, h, heading, select, table, tableRegion, uid } from "../dom.js";
+import { ago, announce, field, formatTime, h, heading, select, uid } from "../dom.js";
 import { sameValue } from "../json.js";
+import { pagedTable } from "../paged.js";
 import { attempt, onSubmit } from "../problems.js";
 import { revealSecret, secretPanel } from "../secret.js";
 
@@ -11,12 +12,12 @@ const SECRET_WARNING =
 // A secret from the answer that created or changed a rule, shown on its page once.
 let pendingSecret = null;
 
-export function stateBadge(rule) {
+function stateBadge(rule) {
   const firing = rule.state === "firing";
   return h("span", { class: `state ${firing ? "state-firing" : "state-ok"}` }, firing ? "Firing" : "OK");
 }
 
-export function conditionText(condition) {
+function conditionText(condition) {
   if (condition.type === "silence") return `no new reading for ${duration(condition.seconds)}`;
   const parts = [];
   if (condition.above != null) parts.push(`${condition.field} > ${condition.above}`);
@@ -32,43 +33,13 @@ function duration(seconds) {
   return `${seconds} s`;
 }
 
-/** A keyset-paged table: rows come from path's pages, "More" fetches the next. */
-function pagedTable({ title, headers, path, row, empty }) {
-  const list = table(headers, []);
-  const more = h("button", { type: "button", hidden: true }, `More ${title.toLowerCase()}`);
-  const none = h("p", { hidden: true }, empty);
-  const id = uid("section");
-  const section = h("section", { "aria-labelledby": id }, h("h2", { id }, title), none, tableRegion(title, list), more);
-  let cursor = null;
-  const load = () =>
-    attempt(section, async () => {
-      const page = await get(withQuery(path, { cursor }));
-      list.tBodies[0].append(...page.items.map(row));
-      cursor = page.next_cursor;
-      more.hidden = !cursor;
-      none.hidden = list.tBodies[0].children.length > 0;
-    });
-  more.addEventListener("click", load);
-  return { section, load };
-}
-
 export async function listPage(main) {
   const rules = pagedTable({
     title: "Rules",
     headers: ["Name", "Sensor", "Condition", "Webhook", "State", "Since"],
     path: "/alerts/",
     empty: "No alert rules yet.",
-    row: (rule) =>
-      h(
-        "tr",
-        { dataset: { ruleId: rule.id } },
-        h("th", { scope: "row" }, h("a", { href: `#/alerts/${rule.id}` }, rule.name)),
-        h("td", {}, rule.sensor),
-        h("td", {}, conditionText(rule.condition)),
-        h("td", {}, rule.webhook_url ? new URL(rule.webhook_url).host : "none"),
-        h("td", {}, stateBadge(rule)),
-        h("td", {}, ago(rule.state_since)),
-      ),
+    rows: (items) => items.map(ruleRow),
   });
   main.append(
     heading("Alerts"),
@@ -77,6 +48,19 @@ export async function listPage(main) {
     rules.section,
   );
   await rules.load();
+}
+
+function ruleRow(rule) {
+  return h(
+    "tr",
+    { dataset: { ruleId: rule.id } },
+    h("th", { scope: "row" }, h("a", { href: `#/alerts/${rule.id}` }, rule.name)),
+    h("td", {}, rule.sensor),
+    h("td", {}, conditionText(rule.condition)),
+    h("td", {}, rule.webhook_url ? new URL(rule.webhook_url).host : "none"),
+    h("td", {}, stateBadge(rule)),
+    h("td", {}, ago(rule.state_since)),
+  );
 }
 
 export async function newPage(main) {
@@ -155,16 +139,19 @@ function eventsTable(ruleId) {
     headers: ["When", "State", "Value", "Reading"],
     path: withQuery("/alerts/events", { rule_id: ruleId }),
     empty: "No events yet: the rule has not changed state.",
-    row: (event) =>
-      h(
-        "tr",
-        { dataset: { eventId: event.id } },
-        h("td", {}, h("time", { datetime: event.at }, formatTime(event.at))),
-        h("td", {}, stateBadge({ state: event.state })),
-        h("td", {}, event.value == null ? "none" : String(event.value)),
-        h("td", {}, event.reading_id == null ? "none" : `#${event.reading_id}`),
-      ),
+    rows: (items) => items.map(eventRow),
   });
+}
+
+function eventRow(event) {
+  return h(
+    "tr",
+    { dataset: { eventId: event.id } },
+    h("td", {}, h("time", { datetime: event.at }, formatTime(event.at))),
+    h("td", {}, stateBadge({ state: event.state })),
+    h("td", {}, event.value == null ? "none" : String(event.value)),
+    h("td", {}, event.reading_id == null ? "none" : `#${event.reading_id}`),
+  );
 }
 
 function deliveriesTable(ruleId) {
@@ -173,17 +160,20 @@ function deliveriesTable(ruleId) {
     headers: ["Event", "Attempt", "At", "Result", "Next attempt"],
     path: `/alerts/${ruleId}/deliveries`,
     empty: "No webhook deliveries.",
-    row: (delivery) =>
-      h(
-        "tr",
-        {},
-        h("td", {}, `#${delivery.event_id}`),
-        h("td", {}, String(delivery.attempt)),
-        h("td", {}, h("time", { datetime: delivery.at }, formatTime(delivery.at))),
-        h("td", {}, delivery.status_code != null ? `HTTP ${delivery.status_code}` : delivery.error || ""),
-        h("td", {}, delivery.next_attempt_at ? formatTime(delivery.next_attempt_at) : "none (last attempt)"),
-      ),
+    rows: (items) => items.map(deliveryRow),
   });
+}
+
+function deliveryRow(delivery) {
+  return h(
+    "tr",
+    { dataset: { eventId: delivery.event_id } },
+    h("td", {}, `#${delivery.event_id}`),
+    h("td", {}, String(delivery.attempt)),
+    h("td", {}, h("time", { datetime: delivery.at }, formatTime(delivery.at))),
+    h("td", {}, delivery.status_code != null ? `HTTP ${delivery.status_code}` : delivery.error || ""),
+    h("td", {}, delivery.next_attempt_at ? formatTime(delivery.next_attempt_at) : "none (last attempt)"),
+  );
 }
 
 /** A number as typed; text that is not one goes to the API as is, to be named at its field. */

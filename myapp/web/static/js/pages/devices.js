@@ -1,6 +1,7 @@
 // Devices: create (key shown once), scopes, rotate with grace, delete, last used.
-import { api, get, withQuery } from "../api.js";
-import { ago, announce, field, formatTime, h, heading, rowButton, select, table, tableRegion } from "../dom.js";
+import { api } from "../api.js";
+import { ago, announce, field, formatTime, h, heading, rowButton, select } from "../dom.js";
+import { pagedTable } from "../paged.js";
 import { attempt, onSubmit } from "../problems.js";
 import { revealSecret, secretPanel } from "../secret.js";
 
@@ -42,16 +43,15 @@ export async function render(main) {
     field("Sensors it may write", sensors, { pointer: "/sensors", hint: SENSORS_HINT }),
     h("button", { type: "submit", class: "primary" }, "Create device"),
   );
-  const list = table(["Name", "Sensors", "Key", "Created", "Last used", "Actions"], [], "Your devices");
-  const body = list.tBodies[0];
-  const more = h("button", { type: "button", hidden: true }, "More devices");
-  const listSection = h(
-    "section",
-    { "aria-labelledby": "devices-title" },
-    h("h2", { id: "devices-title", tabindex: "-1" }, "Your devices"),
-    tableRegion("Devices", list),
-    more,
-  );
+  const context = { showKey: null, listSection: null };
+  const devices = pagedTable({
+    title: "Your devices",
+    headers: ["Name", "Sensors", "Key", "Created", "Last used", "Actions"],
+    path: "/devices/",
+    empty: "No devices yet.",
+    rows: (items) => items.map((device) => deviceRow(device, context)),
+  });
+  const listSection = devices.section;
   main.append(
     heading("Devices"),
     h("p", {}, "A device uploads readings with its own key, limited to the sensors you allow."),
@@ -60,26 +60,17 @@ export async function render(main) {
     listSection,
   );
 
-  const showKey = (device, title) =>
+  context.listSection = listSection;
+  context.showKey = (device, title) =>
     revealSecret(keys, secretPanel(`${title}: key of ${device.name}`, device.key, KEY_WARNING));
 
   onSubmit(createForm, async () => {
     const device = await api("POST", "/devices/", { name: name.value, sensors: sensorsFrom(sensors.value) });
-    body.append(deviceRow(device, { keys, showKey, listSection }));
+    devices.body.append(deviceRow(device, context));
     createForm.reset();
-    showKey(device, "New device");
+    context.showKey(device, "New device");
   });
-
-  let cursor = null;
-  const load = () =>
-    attempt(listSection, async () => {
-      const page = await get(withQuery("/devices/", { cursor }));
-      body.append(...page.items.map((device) => deviceRow(device, { keys, showKey, listSection })));
-      cursor = page.next_cursor;
-      more.hidden = !cursor;
-    });
-  more.addEventListener("click", load);
-  await load();
+  await devices.load();
 }
 
 function deviceRow(device, context) {
