@@ -56,10 +56,10 @@ export async function render(main, { sensor }, query) {
   );
 
   let removeChart = null;
+  let draws = 0;
   const drawChart = () =>
     attempt(chartSection, async () => {
-      if (removeChart) removeChart();
-      removeChart = null;
+      const draw = ++draws;
       if (!state.field) {
         caption.textContent = "No numeric field in these readings to chart.";
         return;
@@ -67,6 +67,8 @@ export async function render(main, { sensor }, query) {
       const stats = await get(
         withQuery("/readings/stats", { sensor, field: state.field, bucket: state.bucket, since: sinceOf(state.range) }),
       );
+      if (draw !== draws) return; // a newer choice is being drawn
+      if (removeChart) removeChart();
       removeChart = stats.buckets.length ? statsChart(plot, stats) : null;
       caption.textContent = describeStats(stats);
     });
@@ -97,9 +99,10 @@ export async function render(main, { sensor }, query) {
   });
 
   // The chart comes first; without a field in the URL the table's readings name one.
-  if (state.field) await drawChart();
+  const fieldGiven = Boolean(state.field);
+  if (fieldGiven) await drawChart();
   offerFields(numericFields(await readings.reload()));
-  if (!removeChart) await drawChart();
+  if (!fieldGiven) await drawChart();
   return () => removeChart && removeChart();
 }
 
@@ -135,38 +138,43 @@ function readingsTable(state) {
   let cursors = [null];
   let index = 0;
   let items = [];
+  // Fixed per reload, so every page of one walk has the same time window.
+  let since = null;
 
-  const show = () =>
-    attempt(section, async () => {
+  let shows = 0;
+  /** Show page `target`; the buttons are off while it loads, and a failure keeps the page shown. */
+  const show = async (target) => {
+    const shown = ++shows;
+    newer.disabled = older.disabled = true;
+    await attempt(section, async () => {
       const page = await get(
-        withQuery("/readings/", { sensor: state.sensor, since: sinceOf(state.range), limit: PAGE_SIZE, cursor: cursors[index] }),
+        withQuery("/readings/", { sensor: state.sensor, since, limit: PAGE_SIZE, cursor: cursors[target] }),
       );
       const names = await namesFor(page.items);
+      if (shown !== shows) return; // a newer page was asked for meanwhile
+      index = target;
       items = page.items;
       cursors[index + 1] = page.next_cursor;
       body.replaceChildren(...items.map((reading) => row(reading, names)));
-      newer.disabled = index === 0;
-      older.disabled = !page.next_cursor;
       const first = index * PAGE_SIZE + 1;
       position.textContent = items.length
         ? `Readings ${first} to ${first + items.length - 1}`
         : "No readings in this range.";
     });
+    if (shown !== shows) return;
+    newer.disabled = index === 0;
+    older.disabled = !cursors[index + 1];
+  };
   // The position line is a live region: it says which readings are shown.
-  newer.addEventListener("click", () => {
-    index -= 1;
-    return show();
-  });
-  older.addEventListener("click", () => {
-    index += 1;
-    return show();
-  });
+  newer.addEventListener("click", () => show(index - 1));
+  older.addEventListener("click", () => show(index + 1));
   return {
     section,
     async reload() {
       cursors = [null];
       index = 0;
-      await show();
+      since = sinceOf(state.range);
+      await show(0);
       return items;
     },
   };
