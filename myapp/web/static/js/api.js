@@ -52,6 +52,8 @@ function storeTokens(tokens) {
   sessionStorage.setItem(REFRESH_KEY, tokens.refresh_token);
   window.clearTimeout(refreshTimer);
   const delay = Math.max(5, tokens.expires_in - EARLY_SECONDS) * 1000;
+  // An early refresh that fails is tried again by the next request that gets a
+  // 401, which reports its error; a refused one ends the session (and says so).
   refreshTimer = window.setTimeout(() => refresh().catch(() => {}), delay);
 }
 
