@@ -430,3 +430,24 @@ def test_the_keyboard_alone_signs_in_in_a_sensible_focus_order(web, user):
     page.keyboard.press("Enter")
     page.get_by_text(f"Signed in as {user.username}").wait_for()
     client.assert_no_errors()
+
+
+def test_a_reload_keeps_the_tab_signed_in_with_one_rotation_each_time(web, user):
+    client = web()
+    page = client.page
+    client.sign_in(user.username)
+    seen = [page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY)]
+    refreshes = []
+    page.on(
+        "request",
+        lambda r: refreshes.append(r.url) if r.url.endswith("/auth/refresh") else None,
+    )
+    for _ in range(2):
+        page.reload()
+        page.get_by_text(f"Signed in as {user.username}").wait_for()
+        seen.append(page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY))
+    # Two rotated tokens, none reused (a reuse would have ended the session).
+    assert len(set(seen)) == 3 and len(refreshes) == 2
+    client.go("#/goals")
+    page.get_by_text("No goals yet").wait_for()
+    client.assert_no_errors()

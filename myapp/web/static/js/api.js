@@ -81,10 +81,20 @@ function refresh() {
 async function rotate() {
   const token = refreshTokenStored();
   if (!token) throw endSession({ status: 401, title: "Unauthorized", detail: "You are not signed in." });
-  const response = await send("POST", "/auth/refresh", undefined, token);
+  const response = await (takeEarlyRefresh() || send("POST", "/auth/refresh", undefined, token));
   if (response.status === 401) throw endSession(await problemOf(response));
   if (!response.ok) throw new ApiError(await problemOf(response));
   storeTokens(await response.json());
+}
+
+/** The refresh boot.js sent with this same token at page load, once. */
+function takeEarlyRefresh() {
+  const early = window.myappEarlyRefresh;
+  if (!early) return null;
+  delete window.myappEarlyRefresh;
+  return early.catch(() => {
+    throw networkError();
+  });
 }
 
 function endSession(problem) {
@@ -106,12 +116,16 @@ async function send(method, path, body, token, accept) {
       credentials: "omit",
     });
   } catch (error) {
-    throw new ApiError({
-      status: 0,
-      title: "Network error",
-      detail: "The server could not be reached. Check the connection and try again.",
-    });
+    throw networkError();
   }
+}
+
+function networkError() {
+  return new ApiError({
+    status: 0,
+    title: "Network error",
+    detail: "The server could not be reached. Check the connection and try again.",
+  });
 }
 
 /** The response's problem details, or one made from its status line. */
