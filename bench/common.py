@@ -30,9 +30,11 @@ def free_port():
 class Server:
     """uWSGI serving myapp.ini (2 processes, its thread count) on a loopback port."""
 
-    def __init__(self, name, database_url, app_dir=ROOT, extra_env=None, uwsgi_args=()):
+    def __init__(
+        self, name, database_url, app_dir=ROOT, extra_env=None, uwsgi_args=(), port=None
+    ):
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
         env = dict(os.environ)
         env.update(
             {

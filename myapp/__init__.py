@@ -17,7 +17,7 @@ def create_app(test_config=None):
     load_config(app, test_config)
     config_checks.finalize(app)
 
-    from myapp import api, auth, cli, cors, db, errors, jsonio, limiter
+    from myapp import api, auth, cli, cors, db, errors, jsonio, limiter, web
 
     jsonio.init_app(app)
     db.init_app(app)
@@ -26,6 +26,7 @@ def create_app(test_config=None):
     cors.init_app(app)
     errors.init_app(app)
     api.init_app(app)
+    app.register_blueprint(web.blueprint)
     cli.init_app(app)
 
     if app.config["PROXY_FIX_X_FOR"]:

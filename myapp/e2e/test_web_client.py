@@ -1,0 +1,453 @@
+"""The web client at /app/ in a real browser: Debian's chromium, real uWSGI.
+
+Every test watches the page for JavaScript errors and CSP violations (the
+network's own "Failed to load resource" lines for 4xx answers are expected where
+a test provokes one), checks the pages it visits with axe-core (no serious or
+critical violations) and saves screenshots at desktop and phone widths in
+test-output/web-<page>-<width>.png.
+"""
+
+import csv
+import io
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from conftest import PASSWORD
+from myapp.e2e.conftest import OUTPUT, Http, register_over_http
+from myapp.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+
+AXE = os.path.join(
+    os.path.dirname(os.path.dirname(__file__)), "web", "testing", "axe", "axe.min.js"
+)
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+REFRESH_KEY = "myapp.refresh_token"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is required: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+class WebClient:
+    """One browser tab on /app/, recording every JavaScript error it shows."""
+
+    def __init__(self, browser, server):
+        self.base = f"http://127.0.0.1:{server.port}"
+        self.context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.errors = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("console", self._console)
+
+    def _console(self, message):
+        # 4xx answers the test provokes are logged by the network layer, not by code.
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            self.errors.append(message.text)
+
+    def open(self, route=""):
+        self.page.goto(f"{self.base}/app/{route}")
+        self.page.locator("main h1").first.wait_for()
+
+    def field(self, label):
+        return self.page.get_by_label(label, exact=True)
+
+    def sign_in(self, username, password=PASSWORD):
+        self.open("#/signin")
+        self.field("Username or email").fill(username)
+        self.field("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.get_by_text(f"Signed in as {username}").wait_for()
+
+    def go(self, route):
+        """Navigate inside the app (no reload), as a link would."""
+        self.page.evaluate("(route) => { location.hash = route; }", route)
+
+    def heading(self, text):
+        self.page.get_by_role("heading", level=1, name=text).wait_for()
+
+    def check_page(self, name):
+        """Screenshots at both widths, no sideways scrolling on a phone, axe clean."""
+        os.makedirs(OUTPUT, exist_ok=True)
+        for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            self.page.set_viewport_size(size)
+            self.settle()
+            width = self.page.evaluate(
+                "() => document.documentElement.scrollWidth - innerWidth"
+            )
+            assert width <= 0, f"{name} scrolls sideways by {width}px at {label} width"
+            self.page.screenshot(
+                path=os.path.join(OUTPUT, f"web-{name}-{label}.png"), full_page=True
+            )
+        self.page.set_viewport_size(DESKTOP)
+        self.settle()
+        shown = self.page.evaluate(
+            "() => [...document.querySelectorAll('[hidden]')]"
+            ".filter(e => e.getClientRects().length).map(e => e.outerHTML)"
+        )
+        assert shown == [], f"{name} shows elements marked hidden: {shown}"
+        assert_accessible(self.page, name)
+
+    def settle(self):
+        """Two animation frames: layout and the chart's resize are done."""
+        self.page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() =>"
+            " requestAnimationFrame(r)))"
+        )
+
+    def assert_no_errors(self):
+        assert self.errors == [], self.errors
+
+    def close(self):
+        self.context.close()
+
+
+def assert_accessible(page, name):
+    """axe-core (vendored, injected by the test only): no serious or critical issue."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        with open(AXE) as handle:
+            page.evaluate(handle.read() + "\n;0")
+    found = page.evaluate("""async () => {
+          const result = await axe.run(document, {resultTypes: ["violations"]});
+          return result.violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5),
+          }));
+        }""")
+    bad = [v for v in found if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"axe on {name}: {bad}"
+
+
+@pytest.fixture
+def web(browser, live_server):
+    clients = []
+
+    def open_client(server=live_server):
+        client = WebClient(browser, server)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def user(live_server):
+    return register_over_http(Http(live_server))
+
+
+def error_of(page, control):
+    """The message shown at a control (the element its aria-describedby names last)."""
+    ids = control.get_attribute("aria-describedby").split()
+    return page.locator(f"#{ids[-1]}")
+
+
+def test_register_shows_the_apis_message_at_the_field_then_signs_in_and_out(
+    web, live_server
+):
+    client = web()
+    page = client.page
+    client.open()
+    client.heading("Sign in")
+    assert page.url.endswith("#/signin")
+    client.check_page("sign-in")
+
+    page.get_by_role("link", name="Register").click()
+    client.heading("Register")
+    client.field("Username").fill("ab")
+    client.field("Email").fill("ab@example.com")
+    client.field("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+
+    username = client.field("Username")
+    message = error_of(page, username)
+    message.wait_for()
+    assert "must match the pattern" in message.inner_text()
+    assert username.get_attribute("aria-invalid") == "true"
+    assert page.evaluate("() => document.activeElement.name") == "username"
+    assert "Bad Request" in page.get_by_role("alert").inner_text()
+    client.check_page("register-error")
+
+    username.fill("web_person")
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_text("Signed in as web_person").wait_for()
+    token = page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY)
+    assert token
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("You signed out.").wait_for()
+    assert page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY) is None
+    refreshed = Http(live_server).request("POST", "/api/v1/auth/refresh", token=token)
+    assert refreshed.status == 401, "signing out must end the session on the server"
+
+    client.field("Username or email").fill("web_person")
+    client.field("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    alert = page.locator(".problem")
+    alert.wait_for()
+    assert "Unauthorized" in alert.inner_text()
+    client.sign_in("web_person")
+    client.assert_no_errors()
+
+
+def upload_readings(account, sensor, count):
+    """count readings a minute apart, the newest a minute ago; ids newest first."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    times = [now - timedelta(minutes=count - i) for i in range(count)]
+    readings = [
+        {
+            "sensor": sensor,
+            "recorded_at": t.isoformat().replace("+00:00", "Z"),
+            "data": {"celsius": 20 + i % 7, "humidity": 40.5, "ok": True, "label": "x"},
+        }
+        for i, t in enumerate(times)
+    ]
+    answer = account.request("POST", "/api/v1/readings/batch", {"readings": readings})
+    assert answer.status == 201, answer.body
+    return list(reversed(answer.json["ids"])), times
+
+
+def buckets(times, seconds):
+    return len({int(t.timestamp()) // seconds for t in times})
+
+
+def chart_points(page):
+    """What the uPlot instance on the page holds, once it has drawn."""
+    page.locator(".chart[data-points]").wait_for()
+    return page.evaluate("() => document.querySelector('.chart').chart.data[0].length")
+
+
+def wait_for_points(page, expected):
+    page.wait_for_function(
+        "(n) => document.querySelector('.chart')?.chart?.data[0].length === n",
+        arg=expected,
+    )
+    return chart_points(page)
+
+
+def table_ids(page):
+    rows = page.locator("tr[data-id]")
+    rows.first.wait_for()
+    return [int(i) for i in rows.evaluate_all("(rows) => rows.map(r => r.dataset.id)")]
+
+
+def test_sensor_page_charts_buckets_pages_the_table_and_exports(web, user):
+    ids, times = upload_readings(user, "kitchen/temp", 120)
+    client = web()
+    page = client.page
+    client.sign_in(user.username)
+    client.go("#/readings/kitchen%2Ftemp")
+    client.heading("kitchen/temp")
+
+    assert chart_points(page) == buckets(times, 3600)
+    fields = page.locator("select[name=field] option").all_inner_texts()
+    assert fields == ["celsius", "humidity"]
+
+    client.field("Time range").select_option(label="Last 6 hours")
+    assert client.field("Bucket").input_value() == "5m"
+    assert wait_for_points(page, buckets(times, 300)) == buckets(times, 300)
+    client.field("Bucket").select_option("1m")
+    assert wait_for_points(page, 120) == 120
+    assert (
+        "120 buckets of 1m (120 values of celsius)"
+        in page.locator("figcaption").inner_text()
+    )
+    assert "field=celsius" in page.url and "bucket=1m" in page.url
+
+    assert table_ids(page) == ids[:50]
+    older = page.get_by_role("button", name="Older")
+    older.click()
+    page.get_by_text("Readings 51 to 100").wait_for()
+    assert table_ids(page) == ids[50:100]
+    older.click()
+    page.get_by_text("Readings 101 to 120").wait_for()
+    assert table_ids(page) == ids[100:]
+    assert older.is_disabled()
+    page.get_by_role("button", name="Newer").click()
+    page.get_by_text("Readings 51 to 100").wait_for()
+    client.check_page("sensor")
+
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download CSV").click()
+    download = caught.value
+    assert download.suggested_filename.endswith(".csv")
+    with open(download.path(), newline="") as handle:
+        rows = list(csv.DictReader(io.StringIO(handle.read())))
+    assert sorted(int(row["id"]) for row in rows) == sorted(ids)
+    client.assert_no_errors()
+
+
+def goal_row(page, name):
+    return page.locator("li.goal", has=page.get_by_text(name, exact=True)).first
+
+
+def progress_of(page, name):
+    return float(page.get_by_label(f"Progress of {name}").get_attribute("value"))
+
+
+def test_goal_tree_three_levels_completion_cascades_moves_and_cycles(web, user):
+    client = web()
+    page = client.page
+    client.sign_in(user.username)
+    client.go("#/goals")
+    client.heading("Goals")
+
+    page.get_by_label("Name", exact=True).fill("Trip")
+    page.get_by_role("button", name="Add goal").click()
+    add_sub_goal(page, "Trip", "Book")
+    add_sub_goal(page, "Book", "Flights")
+    add_sub_goal(page, "Book", "Hotel")
+    assert page.locator("ul.goals ul.goals ul.goals li.goal").count() == 2
+
+    page.get_by_label("Flights", exact=True).check()
+    page.get_by_text("Completed Flights").wait_for()
+    assert progress_of(page, "Book") == 0.5
+    assert progress_of(page, "Trip") == 0.5
+
+    page.get_by_label("Book", exact=True).check()
+    page.get_by_text("Completed Book").wait_for()
+    assert page.get_by_label("Hotel", exact=True).is_checked(), "completing cascades"
+    assert progress_of(page, "Trip") == 1.0
+
+    page.get_by_label("Hotel", exact=True).uncheck()
+    page.get_by_text("Reopened Hotel").wait_for()
+    assert not page.get_by_label("Book", exact=True).is_checked(), "reopening cascades"
+    assert progress_of(page, "Trip") == 0.5
+
+    toggle = page.get_by_role("button", name="Sub-goals of Trip")
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "false"
+    assert not page.get_by_label("Book", exact=True).is_visible()
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    assert page.get_by_label("Book", exact=True).is_visible()
+    client.check_page("goals")
+
+    page.get_by_role("button", name="Move Trip to another place").click()
+    page.get_by_label("Move Trip under").select_option(label="Trip › Book › Flights")
+    page.get_by_role("form", name="Move Trip").get_by_role(
+        "button", name="Move"
+    ).click()
+    problem = goal_row(page, "Trip").locator(".problem")
+    problem.wait_for()
+    assert "Conflict" in problem.inner_text()
+    assert "descendant" in problem.inner_text() or "itself" in problem.inner_text()
+
+    page.get_by_role("button", name="Move Hotel to another place").click()
+    page.get_by_label("Move Hotel under").select_option(label="Top level")
+    page.get_by_role("form", name="Move Hotel").get_by_role(
+        "button", name="Move"
+    ).click()
+    page.get_by_text("Moved Hotel").wait_for()
+    top_level = page.locator(".goal-tree > ul.goals > li.goal > .goal-row label")
+    assert top_level.all_inner_texts() == ["Trip", "Hotel"]
+    assert progress_of(page, "Trip") == 1.0
+    client.assert_no_errors()
+
+
+def add_sub_goal(page, parent, name):
+    page.get_by_role("button", name=f"Add sub-goal to {parent}").click()
+    page.get_by_label("Sub-goal name").fill(name)
+    page.get_by_role("button", name="Add sub-goal", exact=True).click()
+    page.get_by_label(name, exact=True).wait_for()
+
+
+def test_a_session_ended_elsewhere_is_said_plainly(web, user, live_server):
+    client = web()
+    page = client.page
+    client.sign_in(user.username)
+    client.go("#/readings/nothing-yet")
+    client.heading("nothing-yet")
+
+    # Elsewhere: the refresh token is used (and rotated), then that login logs out.
+    token = page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY)
+    http = Http(live_server)
+    rotated = http.request("POST", "/api/v1/auth/refresh", token=token)
+    assert rotated.status == 200
+    http.request("POST", "/api/v1/auth/logout", token=rotated.json["access_token"])
+
+    page.get_by_role("link", name="Goals").click()
+    notice = page.get_by_role("alert").filter(has_text="Your session ended elsewhere")
+    notice.wait_for()
+    client.heading("Sign in")
+    assert not page.locator("#nav").is_visible()
+    client.check_page("session-ended")
+    client.assert_no_errors()
+
+
+def test_an_expired_access_token_is_refreshed_silently(web, uwsgi):
+    server = uwsgi({"MYAPP_JWT_ACCESS_TOKEN_EXPIRES": "2"}, processes=1)
+    account = register_over_http(Http(server))
+    client = web(server)
+    page = client.page
+    client.sign_in(account.username)
+    first = page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY)
+    page.wait_for_timeout(2500)
+
+    client.go("#/goals")
+    client.heading("Goals")
+    page.get_by_text("No goals yet").wait_for()
+    assert not page.locator(".problem").count()
+    second = page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY)
+    assert second and second != first, "the refresh token was rotated"
+    client.assert_no_errors()
+
+
+def test_the_keyboard_alone_signs_in_in_a_sensible_focus_order(web, user):
+    client = web()
+    page = client.page
+    client.open("#/signin")
+
+    def focused():
+        return page.evaluate(
+            "() => document.activeElement.name || document.activeElement.textContent"
+        )
+
+    assert focused() == "Sign in", "the page's heading has focus after navigation"
+    page.keyboard.press("Shift+Tab")
+    assert focused() == "Skip to content"
+    page.keyboard.press("Enter")
+    assert focused() == "Sign in" and page.url.endswith("#/signin")
+    page.keyboard.press("Tab")
+    assert focused() == "username"
+    page.keyboard.type(user.username)
+    page.keyboard.press("Tab")
+    assert focused() == "password"
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_text(f"Signed in as {user.username}").wait_for()
+    client.assert_no_errors()
+
+
+def test_a_reload_keeps_the_tab_signed_in_with_one_rotation_each_time(web, user):
+    client = web()
+    page = client.page
+    client.sign_in(user.username)
+    seen = [page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY)]
+    refreshes = []
+    page.on(
+        "request",
+        lambda r: refreshes.append(r.url) if r.url.endswith("/auth/refresh") else None,
+    )
+    for _ in range(2):
+        page.reload()
+        page.get_by_text(f"Signed in as {user.username}").wait_for()
+        seen.append(page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY))
+    # Two rotated tokens, none reused (a reuse would have ended the session).
+    assert len(set(seen)) == 3 and len(refreshes) == 2
+    client.go("#/goals")
+    page.get_by_text("No goals yet").wait_for()
+    client.assert_no_errors()

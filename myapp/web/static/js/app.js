@@ -1,0 +1,135 @@
+// Start-up and routing: #/<page>/<id>?<options>, one module per page.
+import { get, hasSession, onSessionChange, signOut } from "./api.js";
+import { h } from "./dom.js";
+import * as alerts from "./pages/alerts.js";
+import * as auth from "./pages/auth.js";
+import * as devices from "./pages/devices.js";
+import * as goals from "./pages/goals.js";
+import * as readings from "./pages/readings.js";
+import * as sensor from "./pages/sensor.js";
+
+// [pattern, page, title]; a page's render(main, params, query) draws it.
+const ROUTES = [
+  [/^\/signin$/, auth.signInPage, "Sign in", { public: true }],
+  [/^\/register$/, auth.registerPage, "Register", { public: true }],
+  [/^\/readings$/, readings.render, "Readings"],
+  [/^\/readings\/(?<sensor>.+)$/, sensor.render, "Sensor"],
+  [/^\/devices$/, devices.render, "Devices"],
+  [/^\/alerts$/, alerts.listPage, "Alerts"],
+  [/^\/alerts\/new$/, alerts.newPage, "New alert rule"],
+  [/^\/alerts\/(?<id>\d+)$/, alerts.rulePage, "Alert rule"],
+  [/^\/alerts\/(?<id>\d+)\/edit$/, alerts.editPage, "Edit alert rule"],
+  [/^\/goals$/, goals.render, "Goals"],
+];
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+// Why the sign-in page is shown, when it is not the user's own doing.
+let notice = null;
+let user = null;
+let cleanup = null;
+// Counts navigations, so a slow page cannot outlive the one that replaced it.
+let routed = 0;
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/";
+  const [path, search = ""] = raw.split("?");
+  return { path, query: new URLSearchParams(search) };
+}
+
+async function route() {
+  const { path, query } = parseHash();
+  if (path === "/") return go(hasSession() ? "/readings" : "/signin");
+  const found = ROUTES.find(([pattern]) => pattern.test(path));
+  if (!found) return go(hasSession() ? "/readings" : "/signin");
+  const [pattern, page, title, options = {}] = found;
+  if (!options.public && !hasSession()) return go("/signin");
+  if (options.public && hasSession()) return go("/readings");
+  if (cleanup) cleanup();
+  cleanup = null;
+  const params = decodeParams(pattern.exec(path).groups || {});
+  document.title = `${title} · myapp`;
+  markCurrent(path);
+  main.replaceChildren();
+  const shown = notice;
+  notice = null;
+  const generation = ++routed;
+  try {
+    const done = (await page(main, params, query, shown)) || null;
+    // A page the user already left only cleans up after itself.
+    if (generation === routed) cleanup = done;
+    else if (done) done();
+  } finally {
+    const h1 = main.querySelector("h1");
+    if (h1 && !main.contains(document.activeElement)) h1.focus();
+  }
+}
+
+function decodeParams(groups) {
+  return Object.fromEntries(Object.entries(groups).map(([key, value]) => [key, decodeURIComponent(value)]));
+}
+
+function go(path) {
+  const target = `#${path}`;
+  if (location.hash === target) route();
+  else location.hash = target;
+}
+
+function markCurrent(path) {
+  for (const link of nav.querySelectorAll("a")) {
+    const current = path === link.hash.slice(1) || path.startsWith(`${link.hash.slice(1)}/`);
+    if (current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+async function showUser() {
+  nav.hidden = !hasSession();
+  const who = document.getElementById("who");
+  who.textContent = "";
+  if (!hasSession()) return;
+  try {
+    user = user || (await get("/users/me"));
+    who.textContent = `Signed in as ${user.username}`;
+  } catch (error) {
+    if (!error.sessionEnded) who.textContent = `Account unavailable: ${error.message}`;
+  }
+}
+
+onSessionChange((reason, failure) => {
+  user = null;
+  if (reason === "ended") {
+    notice = {
+      kind: "ended",
+      text:
+        "Your session ended elsewhere: it was signed out in another place, the password was " +
+        "changed, or its sign-in was used twice. Sign in again to continue.",
+    };
+  } else if (reason === "signed-out") {
+    notice = failure
+      ? { kind: "error", text: `Signed out here, but the server could not be told: ${failure.message}` }
+      : { kind: "info", text: "You signed out." };
+  }
+  showUser();
+  go(reason === "signed-in" ? "/readings" : "/signin");
+});
+
+document.getElementById("sign-out").addEventListener("click", () => signOut());
+// The skip link must not change the hash: the hash is the route.
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  (main.querySelector("h1") || main).focus();
+});
+window.addEventListener("hashchange", route);
+// A page error that escaped its own handling still reaches the user.
+window.addEventListener("unhandledrejection", (event) => {
+  if (event.reason && event.reason.sessionEnded) {
+    event.preventDefault();
+    return;
+  }
+  main.prepend(h("div", { class: "problem", role: "alert" }, h("strong", {}, "Error"), ` ${event.reason}`));
+});
+
+// The page first; who is signed in is shown once it is drawn.
+nav.hidden = !hasSession();
+route().finally(showUser);

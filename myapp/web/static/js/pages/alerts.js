@@ -1,0 +1,267 @@
+// Alert rules (threshold, silence) with their state, events and webhook deliveries.
+import { api, get, withQuery } from "../api.js";
+import { ago, announce, field, formatTime, h, heading, select, uid } from "../dom.js";
+import { sameValue } from "../json.js";
+import { pagedTable } from "../paged.js";
+import { attempt, onSubmit } from "../problems.js";
+import { revealSecret, secretPanel } from "../secret.js";
+
+const SECRET_WARNING =
+  "Your webhook receiver checks each delivery's webhook-signature with this secret " +
+  "(Standard Webhooks). The server will not show it again.";
+// A secret from the answer that created or changed a rule, shown on its page once.
+let pendingSecret = null;
+
+function stateBadge(rule) {
+  const firing = rule.state === "firing";
+  return h("span", { class: `state ${firing ? "state-firing" : "state-ok"}` }, firing ? "Firing" : "OK");
+}
+
+function conditionText(condition) {
+  if (condition.type === "silence") return `no new reading for ${duration(condition.seconds)}`;
+  const parts = [];
+  if (condition.above != null) parts.push(`${condition.field} > ${condition.above}`);
+  if (condition.below != null) parts.push(`${condition.field} < ${condition.below}`);
+  const hysteresis = condition.hysteresis ? `, hysteresis ${condition.hysteresis}` : "";
+  return parts.join(" or ") + hysteresis;
+}
+
+function duration(seconds) {
+  if (seconds % 86400 === 0) return `${seconds / 86400} d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+export async function listPage(main) {
+  const rules = pagedTable({
+    title: "Rules",
+    headers: ["Name", "Sensor", "Condition", "Webhook", "State", "Since"],
+    path: "/alerts/",
+    empty: "No alert rules yet.",
+    rows: (items) => items.map(ruleRow),
+  });
+  main.append(
+    heading("Alerts"),
+    h("p", {}, "A rule watches one sensor's readings and records an event each time its state changes."),
+    h("p", {}, h("a", { href: "#/alerts/new", class: "button primary" }, "New rule")),
+    rules.section,
+  );
+  await rules.load();
+}
+
+function ruleRow(rule) {
+  return h(
+    "tr",
+    { dataset: { ruleId: rule.id } },
+    h("th", { scope: "row" }, h("a", { href: `#/alerts/${rule.id}` }, rule.name)),
+    h("td", {}, rule.sensor),
+    h("td", {}, conditionText(rule.condition)),
+    h("td", {}, rule.webhook_url ? new URL(rule.webhook_url).host : "none"),
+    h("td", {}, stateBadge(rule)),
+    h("td", {}, ago(rule.state_since)),
+  );
+}
+
+export async function newPage(main) {
+  main.append(heading("New alert rule"));
+  main.append(
+    ruleForm(null, async (body) => {
+      const rule = await api("POST", "/alerts/", body);
+      pendingSecret = rule.webhook_secret || null;
+      location.hash = `#/alerts/${rule.id}`;
+    }),
+  );
+}
+
+export async function editPage(main, { id }) {
+  const box = h("div");
+  main.append(heading("Edit alert rule"), box);
+  await attempt(box, async () => {
+    const rule = await get(`/alerts/${id}`);
+    box.append(
+      ruleForm(rule, async (body) => {
+        // Only what changed: re-sending an unchanged condition would restart the rule.
+        const changes = Object.fromEntries(Object.entries(body).filter(([key, value]) => !sameValue(value, rule[key])));
+        const saved = Object.keys(changes).length ? await api("PATCH", `/alerts/${id}`, changes) : rule;
+        pendingSecret = saved.webhook_secret || null;
+        location.hash = `#/alerts/${id}`;
+      }),
+    );
+  });
+}
+
+export async function rulePage(main, { id }) {
+  const box = h("div");
+  main.append(heading("Alert rule"), box);
+  const secret = pendingSecret;
+  pendingSecret = null;
+  await attempt(box, async () => {
+    const rule = await get(`/alerts/${id}`);
+    main.querySelector("h1").textContent = rule.name;
+    const remove = h("button", { type: "button", class: "danger" }, "Delete rule");
+    remove.addEventListener("click", () =>
+      attempt(box, async () => {
+        if (!window.confirm(`Delete ${rule.name}, its events and pending deliveries?`)) return;
+        await api("DELETE", `/alerts/${id}`);
+        announce(`Deleted ${rule.name}`);
+        location.hash = "#/alerts";
+      }),
+    );
+    const events = eventsTable(id);
+    const deliveries = deliveriesTable(id);
+    box.append(
+      h(
+        "dl",
+        { class: "facts" },
+        fact("State", h("span", {}, stateBadge(rule), " since ", ago(rule.state_since))),
+        fact("Sensor", rule.sensor),
+        fact("Condition", conditionText(rule.condition)),
+        fact("Webhook", rule.webhook_url || "none"),
+        fact("Created", formatTime(rule.created_at)),
+      ),
+      h("div", { class: "actions" }, h("a", { href: `#/alerts/${id}/edit`, class: "button" }, "Edit rule"), remove),
+      events.section,
+      deliveries.section,
+    );
+    if (secret) revealSecret(box, secretPanel("Webhook secret", secret, SECRET_WARNING));
+    await Promise.all([events.load(), deliveries.load()]);
+  });
+}
+
+function fact(term, value) {
+  return [h("dt", {}, term), h("dd", {}, value)];
+}
+
+function eventsTable(ruleId) {
+  return pagedTable({
+    title: "Events",
+    headers: ["When", "State", "Value", "Reading"],
+    path: withQuery("/alerts/events", { rule_id: ruleId }),
+    empty: "No events yet: the rule has not changed state.",
+    rows: (items) => items.map(eventRow),
+  });
+}
+
+function eventRow(event) {
+  return h(
+    "tr",
+    { dataset: { eventId: event.id } },
+    h("td", {}, h("time", { datetime: event.at }, formatTime(event.at))),
+    h("td", {}, stateBadge({ state: event.state })),
+    h("td", {}, event.value == null ? "none" : String(event.value)),
+    h("td", {}, event.reading_id == null ? "none" : `#${event.reading_id}`),
+  );
+}
+
+function deliveriesTable(ruleId) {
+  return pagedTable({
+    title: "Deliveries",
+    headers: ["Event", "Attempt", "At", "Result", "Next attempt"],
+    path: `/alerts/${ruleId}/deliveries`,
+    empty: "No webhook deliveries.",
+    rows: (items) => items.map(deliveryRow),
+  });
+}
+
+function deliveryRow(delivery) {
+  return h(
+    "tr",
+    { dataset: { eventId: delivery.event_id } },
+    h("td", {}, `#${delivery.event_id}`),
+    h("td", {}, String(delivery.attempt)),
+    h("td", {}, h("time", { datetime: delivery.at }, formatTime(delivery.at))),
+    h("td", {}, delivery.status_code != null ? `HTTP ${delivery.status_code}` : delivery.error || ""),
+    h("td", {}, delivery.next_attempt_at ? formatTime(delivery.next_attempt_at) : "none (last attempt)"),
+  );
+}
+
+/** A number as typed; text that is not one goes to the API as is, to be named at its field. */
+function numberOrText(text) {
+  const trimmed = text.trim();
+  if (trimmed === "") return undefined;
+  const number = Number(trimmed);
+  return Number.isFinite(number) ? number : trimmed;
+}
+
+function decimalInput(name, value) {
+  return h("input", { name, inputmode: "decimal", autocomplete: "off", value: value == null ? "" : String(value) });
+}
+
+/** Create/edit form; save(body) gets {name, sensor, condition, webhook_url}. */
+function ruleForm(rule, save) {
+  const condition = (rule && rule.condition) || { type: "threshold" };
+  const name = h("input", { name: "name", value: rule ? rule.name : "", autocomplete: "off" });
+  const sensor = h("input", { name: "sensor", value: rule ? rule.sensor : "", autocomplete: "off", disabled: Boolean(rule) });
+  const type = select([["threshold", "Threshold"], ["silence", "Silence"]], condition.type, { name: "type" });
+  const fieldName = h("input", { name: "field", value: condition.field || "", autocomplete: "off" });
+  const above = decimalInput("above", condition.above);
+  const below = decimalInput("below", condition.below);
+  const hysteresis = decimalInput("hysteresis", condition.hysteresis);
+  const seconds = decimalInput("seconds", condition.seconds);
+  const webhook = h("input", { name: "webhook_url", type: "url", value: (rule && rule.webhook_url) || "", autocomplete: "off" });
+
+  const threshold = h(
+    "div",
+    { class: "group" },
+    field("Field of data", fieldName, { pointer: "/condition/field", hint: "A top-level key holding a number, e.g. celsius." }),
+    field("Fires above", above, { pointer: "/condition/above" }),
+    field("Fires below", below, { pointer: "/condition/below" }),
+    field("Hysteresis", hysteresis, { pointer: "/condition/hysteresis", hint: "Resolves only this far back inside the bounds." }),
+  );
+  const silence = h(
+    "div",
+    { class: "group" },
+    field("Seconds without a reading", seconds, { pointer: "/condition/seconds", hint: "60 to 604800." }),
+  );
+  const showType = () => {
+    threshold.hidden = type.value !== "threshold";
+    silence.hidden = type.value !== "silence";
+  };
+  type.addEventListener("change", showType);
+  showType();
+
+  const conditionError = h("p", { class: "field-error", hidden: true });
+  const conditionSet = h(
+    "fieldset",
+    { id: uid("condition"), dataset: { pointer: "/condition" } },
+    h("legend", {}, "Condition"),
+    conditionError,
+    field("Type", type, { pointer: "/condition/type" }),
+    threshold,
+    silence,
+  );
+  conditionError.id = `${conditionSet.id}-error`;
+  conditionSet.setAttribute("aria-describedby", conditionError.id);
+
+  const form = h(
+    "form",
+    { class: "card", "aria-label": rule ? `Edit ${rule.name}` : "New alert rule" },
+    field("Name", name, { pointer: "/name" }),
+    field("Sensor", sensor, {
+      pointer: "/sensor",
+      hint: rule ? "A rule's sensor cannot change; make a new rule instead." : "The exact sensor name, e.g. kitchen/temp.",
+    }),
+    conditionSet,
+    field("Webhook URL", webhook, { pointer: "/webhook_url", hint: "Optional. https:// only; empty for no webhook." }),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, rule ? "Save rule" : "Create rule"),
+      h("a", { href: rule ? `#/alerts/${rule.id}` : "#/alerts", class: "button" }, "Cancel")),
+  );
+  onSubmit(form, () => {
+    const body = { name: name.value, condition: conditionBody(type.value, { fieldName, above, below, hysteresis, seconds }) };
+    if (!rule) body.sensor = sensor.value;
+    body.webhook_url = webhook.value.trim() || null;
+    return save(body);
+  });
+  return form;
+}
+
+function conditionBody(type, inputs) {
+  if (type === "silence") return { type, seconds: numberOrText(inputs.seconds.value) };
+  const body = { type, field: inputs.fieldName.value };
+  for (const key of ["above", "below", "hysteresis"]) {
+    const value = numberOrText(inputs[key].value);
+    if (value !== undefined) body[key] = value;
+  }
+  return body;
+}
