@@ -1,6 +1,6 @@
 """The contract over real HTTP: uWSGI from myapp.ini on a loopback port."""
 
-from conftest import PASSWORD
+from testing.accounts import PASSWORD
 
 
 def test_health_and_root_over_http(live_server):

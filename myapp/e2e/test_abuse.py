@@ -5,7 +5,7 @@ API2 broken authentication: every kind of bad token is a 401.
 API3 broken object property level authorization: mass assignment.
 API4 unrestricted resource consumption: oversized bodies, batches, pages,
 nesting and strings. Every response body is scanned for tracebacks and
-password material (conftest.Http), which covers API8 misconfiguration.
+password material (testing.http.Http), which covers API8 misconfiguration.
 """
 
 import http.client as http_client
@@ -16,8 +16,9 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from conftest import PASSWORD
-from myapp.e2e.conftest import Http, register_over_http, unsigned_copy
+from testing.accounts import PASSWORD, register_over_http
+from testing.http import Http
+from testing.tokens import unsigned_copy
 
 READING = {"sensor": "secret/kitchen", "data": {"celsius": 21.5}}
 GOAL = {"name": "alice private goal", "description": "nobody else's business"}

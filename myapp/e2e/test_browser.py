@@ -12,8 +12,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import PASSWORD
-from myapp.e2e.conftest import OUTPUT, Http, register_over_http
+from testing.accounts import PASSWORD, register_over_http
+from testing.http import Http
+from testing.servers import OUTPUT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

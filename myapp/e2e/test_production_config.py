@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from myapp.e2e.conftest import launch_uwsgi, stop_server
+from testing.servers import Uwsgi
 
 STRONG_SECRET = "a-production-secret-that-is-long-enough-0123456789"
 
@@ -13,17 +13,17 @@ STRONG_SECRET = "a-production-secret-that-is-long-enough-0123456789"
 def serve_production(tmp_path, **env_overrides):
     """Run uWSGI in production mode; (exit code or None if it serves, log)."""
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MYAPP_") and k not in ("SECRET_KEY", "CORS_ORIGINS")
+        k: None
+        for k in os.environ
+        if k.startswith("MYAPP_") or k in ("SECRET_KEY", "CORS_ORIGINS")
     }
     env["MYAPP_CONFIG"] = "production"
     env["DATABASE_URL"] = "sqlite:///" + str(tmp_path / "prod.sqlite")
     env.update(env_overrides)
-    server = launch_uwsgi(env, "uwsgi-production")
+    server = Uwsgi(env, processes=1, threads=1, name="uwsgi-production")
     code = wait_for_exit_or_service(server)
     if code is None:
-        stop_server(server)
+        server.stop()
     with open(server.log_path) as log:
         return code, log.read()
 
@@ -39,7 +39,7 @@ def wait_for_exit_or_service(server, timeout=30):
                 return None
         except OSError:
             time.sleep(0.2)
-    stop_server(server)
+    server.stop()
     raise AssertionError("uWSGI neither exited nor served within 30 s")
 
 

@@ -17,8 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import PASSWORD, free_port
-from myapp.e2e.conftest import OUTPUT, Http, require_tool
+from testing.accounts import PASSWORD
+from testing.http import Http
+from testing.servers import OUTPUT, free_port, require_tool
 
 ATTEMPTS = 40  # at least this many, in rounds of 8 parallel attempts
 LOG_LINE = re.compile(
@@ -112,11 +113,10 @@ def register_only(server):
 
 def login_statuses_by_worker(server):
     """{pid: Counter(status)} of the login requests in the server's log."""
-    with open(os.path.join(OUTPUT, f"uwsgi-{server.port}.log")) as handle:
-        found = {}
-        for pid, status in LOG_LINE.findall(handle.read()):
-            found.setdefault(int(pid), Counter())[int(status)] += 1
-        return found
+    found = {}
+    for pid, status in LOG_LINE.findall(server.log()):
+        found.setdefault(int(pid), Counter())[int(status)] += 1
+    return found
 
 
 def test_login_limit_holds_exactly_across_four_workers_with_redis(

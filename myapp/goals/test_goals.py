@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from conftest import PASSWORD
-from myapp.goals.conftest import GOALS, goal_url, walk
+from testing.accounts import PASSWORD
+from testing.goals import GOALS, goal_url, walk
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 FIELDS = {

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from myapp.db import db
-from myapp.goals.conftest import GOALS, goal_url
+from testing.goals import GOALS, goal_url
 
 
 @pytest.fixture

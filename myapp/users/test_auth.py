@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import PASSWORD, bearer
+from testing.accounts import PASSWORD, bearer
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
