@@ -9,12 +9,14 @@ the deploy tests (stats socket).
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from typing import NamedTuple
 
 import pytest
 
@@ -23,6 +25,18 @@ OUTPUT = os.path.join(ROOT, "test-output")
 UWSGI = os.path.join(os.path.dirname(sys.executable), "uwsgi")
 # What uWSGI logs once a worker has loaded the app (lazy-apps: after the fork).
 APP_READY = " (default app)"
+# The line uWSGI logs for each request the app answered.
+REQUEST_LINE = re.compile(
+    r"^\[pid: (\d+)\|.*\] ([A-Z]+) (\S+) => generated .*\(HTTP/1\.[01] (\d{3})\)",
+    re.M,
+)
+
+
+class LoggedRequest(NamedTuple):
+    pid: int
+    method: str
+    uri: str
+    status: int
 
 
 def free_port():
@@ -125,6 +139,13 @@ class Uwsgi:
         """Everything uWSGI and the app have written so far."""
         with open(self.log_path, errors="replace") as handle:
             return handle.read()
+
+    def requests_logged(self):
+        """Every request the app answered so far, by worker: [LoggedRequest]."""
+        return [
+            LoggedRequest(int(pid), method, uri, int(status))
+            for pid, method, uri, status in REQUEST_LINE.findall(self.log())
+        ]
 
     def request(self, method, path, body=None, headers=None, raw=None, timeout=30):
         """One request on a new connection; the response with .body and .json."""

@@ -7,7 +7,6 @@ the log shows each worker stopping at the limit.
 """
 
 import os
-import re
 import socket
 import subprocess
 import time
@@ -22,9 +21,6 @@ from testing.http import Http
 from testing.servers import OUTPUT, free_port, require_tool
 
 ATTEMPTS = 40  # at least this many, in rounds of 8 parallel attempts
-LOG_LINE = re.compile(
-    r"\[pid: (\d+)\|.*\] POST /api/v1/auth/login => .*\(HTTP/1\.1 (\d{3})\)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +110,9 @@ def register_only(server):
 def login_statuses_by_worker(server):
     """{pid: Counter(status)} of the login requests in the server's log."""
     found = {}
-    for pid, status in LOG_LINE.findall(server.log()):
-        found.setdefault(int(pid), Counter())[int(status)] += 1
+    for line in server.requests_logged():
+        if (line.method, line.uri) == ("POST", "/api/v1/auth/login"):
+            found.setdefault(line.pid, Counter())[line.status] += 1
     return found
 
 
