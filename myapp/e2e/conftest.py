@@ -56,15 +56,15 @@ def snapshot(in_app):
 
 @pytest.fixture
 def uwsgi(app, database_url):
-    """start(extra_env, processes): more servers on the test database, all stopped.
+    """start(extra_env, processes, threads): more servers on the test database.
 
-    Single-threaded workers in testing config, ready once /api/v1/health is 200.
+    In testing config, ready once /api/v1/health is 200; all stopped afterwards.
     """
     servers = []
 
-    def start(extra_env=None, processes=2):
+    def start(extra_env=None, processes=2, threads=1):
         env = testing_env(database_url, **(extra_env or {}))
-        servers.append(start_uwsgi(env, processes=processes, threads=1))
+        servers.append(start_uwsgi(env, processes=processes, threads=threads))
         return servers[-1]
 
     yield start
