@@ -210,3 +210,40 @@ def start_uwsgi(env=None, *, health=True, timeout=60, **options):
 def testing_env(database_url, **extra):
     """The env of a uWSGI in testing config on the run's database."""
     return {"MYAPP_CONFIG": "testing", "DATABASE_URL": database_url, **extra}
+
+
+class Redis:
+    """A throwaway redis-server on a free loopback port, without persistence."""
+
+    def __init__(self, log_dir=OUTPUT):
+        binary = require_tool("redis-server", "redis-server")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        os.makedirs(log_dir, exist_ok=True)
+        self.log_path = os.path.join(log_dir, f"redis-{self.port}.log")
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+                + ["--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_until(self.answers, 15, interval=0.1, what="redis-server PONG")
+        except AssertionError:
+            self.stop()
+            raise
+
+    def answers(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"redis-server exited; see {self.log_path}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=15)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from testing.accounts import HttpAccount, create_admin, login, register_over_http
 from testing.http import Http
-from testing.servers import OUTPUT, start_uwsgi, testing_env
+from testing.servers import OUTPUT, Redis, start_uwsgi, testing_env
 
 
 @pytest.fixture
@@ -70,6 +70,14 @@ def uwsgi(app, database_url):
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    """The URL of a throwaway redis-server for this module's tests."""
+    redis = Redis()
+    yield redis.url
+    redis.stop()
 
 
 @pytest.fixture(scope="session")

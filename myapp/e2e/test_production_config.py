@@ -1,11 +1,10 @@
 """uWSGI with MYAPP_CONFIG=production refuses unsafe settings and says why."""
 
 import os
-import time
 
 import pytest
 
-from testing.servers import Uwsgi
+from testing.servers import Uwsgi, wait_until
 
 STRONG_SECRET = "a-production-secret-that-is-long-enough-0123456789"
 
@@ -30,17 +29,21 @@ def serve_production(tmp_path, **env_overrides):
 
 def wait_for_exit_or_service(server, timeout=30):
     """The exit code, or None once the server answers /api/v1/health."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def settled():
         if server.process.poll() is not None:
-            return server.process.returncode
+            return ("exited", server.process.returncode)
         try:
-            if server.request("GET", "/api/v1/health").status == 200:
-                return None
+            served = server.request("GET", "/api/v1/health").status == 200
         except OSError:
-            time.sleep(0.2)
-    server.stop()
-    raise AssertionError("uWSGI neither exited nor served within 30 s")
+            return None
+        return ("serving", None) if served else None
+
+    try:
+        return wait_until(settled, timeout, what="uWSGI exited or served")[1]
+    except AssertionError:
+        server.stop()
+        raise
 
 
 @pytest.mark.parametrize(

@@ -6,57 +6,16 @@ exactly the limit gets through. Without it each worker counts on its own
 the log shows each worker stopping at the limit.
 """
 
-import os
 import socket
-import subprocess
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from testing.accounts import PASSWORD
 from testing.http import Http
-from testing.servers import OUTPUT, free_port, require_tool
 
 ATTEMPTS = 40  # at least this many, in rounds of 8 parallel attempts
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    """A throwaway redis-server on a free loopback port, no persistence."""
-    binary = require_tool("redis-server", "redis-server")
-    port = free_port()
-    os.makedirs(OUTPUT, exist_ok=True)
-    log = open(os.path.join(OUTPUT, f"redis-{port}.log"), "w")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        + ["--appendonly", "no", "--protected-mode", "yes"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_redis(port, process)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
-
-
-def wait_for_redis(port, process, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "redis-server exited; see its log"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(64).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("redis-server did not answer PING")
 
 
 def occupy_workers(server, count):
