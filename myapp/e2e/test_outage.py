@@ -141,25 +141,37 @@ class Relay:
                 client.close()
                 continue
             with self.lock:
+                if listener is not self.sock:  # cut meanwhile
+                    client.close()
+                    server.close()
+                    return
                 self.pairs.append((client, server))
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=pump, args=(source, sink), daemon=True).start()
 
     def cut(self):
         """New connections are refused and every open one is dropped."""
-        self.sock.close()
         with self.lock:
+            listener, self.sock = self.sock, None
             pairs, self.pairs = self.pairs, []
-        for pair in pairs:
-            for sock in pair:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
+        # A listener only closed would go on accepting in the blocked accept().
+        doomed = [sock for pair in pairs for sock in pair]
+        if listener:
+            doomed.append(listener)
+        for sock in doomed:
+            drop(sock)
 
     def restore(self):
         self.listen()
+
+
+def drop(sock):
+    """Shut a socket down both ways (waking any thread blocked on it), close it."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
 
 
 def pump(source, sink):
