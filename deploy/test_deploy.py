@@ -67,11 +67,13 @@ def broken_health():
 
 SLOW_START = """
 
-# A release that needs a long warm-up before it can serve.
-time.sleep(8)
+# A release whose live workers (the service sets MYAPP_RELOAD_FILE, the canary
+# does not) cannot finish warming up until the test opens the gate.
+while os.environ.get("MYAPP_RELOAD_FILE") and not os.path.exists({gate!r}):
+    time.sleep(0.1)
 """
 
-SLOW_IMPORT = "import time\n"
+SLOW_IMPORT = "import os\nimport time\n"
 
 
 class Host:
@@ -81,6 +83,7 @@ class Host:
         self.ssh = ssh
         self.root = os.path.join(base, "srv", "myapp")
         self.port = free_port()
+        self.deployed = []  # revisions deployed successfully, oldest first
         os.makedirs(os.path.join(base, "data"))
         os.makedirs(self.root)
         # The PostgreSQL half of the suite deploys against its database too.
@@ -99,8 +102,11 @@ class Host:
             out.write(SERVICE.replace("{port}", str(self.port)))
         os.chmod(self.service, 0o755)
 
-    def deploy(self, source, sha, *extra, timeout=HEALTH_TIMEOUT):
-        """Run the real deploy script against this host; returns the finished run."""
+    def deploy(self, source, sha, *extra, timeout=HEALTH_TIMEOUT, on_line=None):
+        """Run the real deploy script against this host; returns the finished run.
+
+        on_line(line) sees each line of its output as it is written.
+        """
         command = [
             DEPLOY,
             "--host", "127.0.0.1",
@@ -121,10 +127,23 @@ class Host:
             *extra,
         ]  # fmt: skip
         started = time.monotonic()
-        run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        watchdog = threading.Timer(600, process.kill)
+        watchdog.start()
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if on_line:
+                on_line(line)
+        watchdog.cancel()
+        run = subprocess.CompletedProcess(command, process.wait(), "".join(lines))
         run.seconds = time.monotonic() - started
-        run.log = run.stdout + run.stderr
+        run.log = run.stdout
         print(run.log)
+        if run.returncode == 0 and "--rollback" not in extra:
+            self.deployed.append(sha)
         return run
 
     def live(self):
@@ -334,14 +353,23 @@ def test_a_release_not_healthy_in_time_after_the_switch_is_rolled_back(
     host, releases, release_a, deploy_figures
 ):
     before, live = host.version(), host.live()
+    gate = os.path.join(host.root, "release-d-may-start")
+    slow_start = SLOW_START.format(gate=gate)
     sha = releases.commit(
-        "release D, slow", {"wsgi.py": lambda t: SLOW_IMPORT + t + SLOW_START}
+        "release D, slow", {"wsgi.py": lambda t: SLOW_IMPORT + t + slow_start}
     )
     releases.git("revert", "--no-edit", "HEAD")
-    # It passes the canary (60 s to start) but not the 4 s health wait after the
-    # switch, while its first worker is still warming up.
+
+    def open_gate_once_rolling_back(line):
+        if "ROLLBACK" in line:
+            open(gate, "w").close()
+
+    # It passes the canary but its live workers cannot become healthy before the
+    # 4 s health wait gives up: they wait for the rollback to begin.
     with Load(host.port) as load:
-        run = host.deploy(releases.path, sha, timeout=4)
+        run = host.deploy(
+            releases.path, sha, timeout=4, on_line=open_gate_once_rolling_back
+        )
     assert run.returncode != 0
     assert "ROLLBACK" in run.log
     assert host.live() == live
@@ -356,21 +384,27 @@ def test_a_release_not_healthy_in_time_after_the_switch_is_rolled_back(
 def test_rolling_back_by_hand_under_load_fails_no_request(
     host, releases, release_a, deploy_figures
 ):
+    earlier = host.version()
     sha = releases.commit("release E", {"default_config.py": set_version("1.3.0-e")})
     assert host.deploy(releases.path, sha).returncode == 0
     before = host.version()
+    assert before == "1.3.0-e" + stamp(sha)
     with Load(host.port) as load:
         run = host.deploy(releases.path, sha, "--rollback")
     assert run.returncode == 0, run.log
     after = host.version()
-    assert after != before
+    assert after == earlier
     assert load.failures() == []
     deploy_figures.append(
         f"rollback by hand ({before} -> {after}): " + load.figures(run)
     )
 
 
-def test_only_the_newest_releases_and_the_venvs_they_use_are_kept(host, release_a):
+def test_only_the_newest_releases_and_the_venvs_they_use_are_kept(host, releases):
+    # However the tests before it ran: at least three releases went out.
+    while len(host.deployed) < 3:
+        sha = releases.commit(f"release {len(host.deployed) + 1} for pruning")
+        assert host.deploy(releases.path, sha).returncode == 0
     releases_dir = os.path.join(host.root, "releases")
     kept = [name for name in os.listdir(releases_dir) if not name.endswith(".log")]
     current = os.path.basename(os.readlink(os.path.join(host.root, "current")))
