@@ -99,8 +99,11 @@ def client(app):
 
 
 @pytest.fixture(autouse=True)
-def shared_limiter_restored():
-    """Each app built re-binds the one shared Limiter: give its state back after."""
+def shared_limiter_restored(isolated):
+    """Each app built re-binds the one shared Limiter: give its state back after.
+
+    (Before isolated's teardown, which resets the restored limiter's counters.)
+    """
     from myapp.limiter import limiter
 
     state = dict(limiter.__dict__)
