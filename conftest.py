@@ -5,14 +5,7 @@ runs the suite once on SQLite and once on a throwaway PostgreSQL). The schema is
 built once per run by the migrations; every test starts from empty tables.
 """
 
-import http.client
-import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -20,9 +13,15 @@ import sqlalchemy as sa
 
 from myapp import create_app
 from myapp.db import db
+from testing.accounts import PASSWORD, Account, create_admin, new_username
+from testing.servers import start_uwsgi, testing_env
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
-PASSWORD = "correct horse battery"
+
+def pytest_configure(config):
+    # An exception in a test's thread fails that test instead of warning.
+    config.addinivalue_line(
+        "filterwarnings", "error::pytest.PytestUnhandledThreadExceptionWarning"
+    )
 
 
 def pytest_report_header(config):
@@ -44,6 +43,9 @@ def app(database_url):
     with app.app_context():
         drop_everything()
         flask_migrate.upgrade(revision="heads")
+        # Both leave SQLite connections with foreign_keys=OFF in the pool: drop
+        # them, so every test's connection is set up by the connect hook.
+        db.engine.dispose()
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -62,8 +64,6 @@ def drop_everything():
             for table in reversed(meta.sorted_tables):
                 conn.execute(sa.text(f'DROP TABLE "{table.name}"'))
             conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    # The pragma above sticks to its pooled connection: start over with fresh ones.
-    db.engine.dispose()
 
 
 def empty_tables():
@@ -98,23 +98,29 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture
-def app_with(app, database_url):
-    """make(**config): another app on the test database with config overrides.
+@pytest.fixture(autouse=True)
+def shared_limiter_restored(isolated):
+    """Each app built re-binds the one shared Limiter: give its state back after.
 
-    Each new app re-binds the shared limiter; it is given back afterwards.
+    (Before isolated's teardown, which resets the restored limiter's counters.)
     """
     from myapp.limiter import limiter
 
     state = dict(limiter.__dict__)
+    yield
+    limiter.__dict__.clear()
+    limiter.__dict__.update(state)
+
+
+@pytest.fixture
+def app_with(app, database_url):
+    """make(**config): another app on the test database with config overrides."""
 
     def make(**config):
         base = {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url}
         return create_app({**base, **config})
 
-    yield make
-    limiter.__dict__.clear()
-    limiter.__dict__.update(state)
+    return make
 
 
 @pytest.fixture
@@ -131,57 +137,14 @@ def in_app(app):
     return run
 
 
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
-class Account:
-    """A registered user with live tokens, as a client would hold them."""
-
-    def __init__(self, client, user, tokens):
-        self.client = client
-        self.user = user
-        self.id = user["id"]
-        self.username = user["username"]
-        self.password = PASSWORD
-        self.access_token = tokens["access_token"]
-        self.refresh_token = tokens["refresh_token"]
-
-    @property
-    def headers(self):
-        return bearer(self.access_token)
-
-    def get(self, url, **kw):
-        return self.client.get(url, headers=self.headers, **kw)
-
-    def post(self, url, json=None, **kw):
-        return self.client.post(url, json=json, headers=self.headers, **kw)
-
-    def patch(self, url, json=None, **kw):
-        return self.client.patch(url, json=json, headers=self.headers, **kw)
-
-    def delete(self, url, json=None, **kw):
-        return self.client.delete(url, json=json, headers=self.headers, **kw)
-
-
 @pytest.fixture
 def make_account(app, client, in_app):
     """Register (optionally as admin) and log in a new user."""
 
     def make(username=None, admin=False):
-        username = username or "user_" + uuid.uuid4().hex[:8]
+        username = username or new_username()
         if admin:
-            from myapp.users import service
-
-            user = in_app(
-                lambda: service.register(
-                    username=username,
-                    email=f"{username}@example.com",
-                    password=PASSWORD,
-                    is_admin=True,
-                ).id
-            )
-            body = {"id": user, "username": username}
+            body = {"id": create_admin(in_app, username)[1], "username": username}
         else:
             response = client.post(
                 "/api/v1/auth/register",
@@ -233,93 +196,9 @@ def expired_token(app, in_app, alice):
     return in_app(mint)
 
 
-# --- a real uWSGI server on loopback, for end-to-end tests -----------------
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LiveServer:
-    """uWSGI serving myapp.ini on a loopback port; plain HTTP/1.1 requests."""
-
-    def __init__(self, port, process):
-        self.port = port
-        self.process = process
-
-    def request(self, method, path, body=None, headers=None, raw=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = dict(headers or {})
-        data = raw
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers.setdefault("Content-Type", "application/json")
-        conn.request(method, path, body=data, headers=headers)
-        response = conn.getresponse()
-        payload = response.read()
-        conn.close()
-        response.body = payload
-        content_type = response.getheader("Content-Type") or ""
-        response.json = (
-            json.loads(payload) if "json" in content_type and payload else None
-        )
-        return response
-
-
-def start_uwsgi(database_url, extra_env=None, processes=2):
-    """Start uWSGI from myapp.ini on a free loopback port and wait until it serves."""
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        {
-            "MYAPP_CONFIG": "testing",
-            "DATABASE_URL": database_url,
-            "MYAPP_HTTP": f"127.0.0.1:{port}",
-            "MYAPP_PROCESSES": str(processes),
-            "MYAPP_THREADS": "1",
-        }
-    )
-    env.update(extra_env or {})
-    uwsgi = os.path.join(os.path.dirname(sys.executable), "uwsgi")
-    log = open(os.path.join(ROOT, "test-output", f"uwsgi-{port}.log"), "w")
-    process = subprocess.Popen(
-        [uwsgi, "--ini", os.path.join(ROOT, "myapp.ini")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = LiveServer(port, process)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"uWSGI exited with {process.returncode}; see {log.name}"
-            )
-        try:
-            if server.request("GET", "/api/v1/health").status == 200:
-                return server
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("uWSGI did not start serving within 30 s")
-
-
-def stop_uwsgi(server):
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-
-
 @pytest.fixture(scope="session")
 def live_server(app, database_url):
-    """uWSGI with 2 workers on the test database (schema already migrated)."""
-    os.makedirs(os.path.join(ROOT, "test-output"), exist_ok=True)
-    server = start_uwsgi(database_url)
+    """uWSGI with 2 single-threaded workers on the test database (migrated)."""
+    server = start_uwsgi(testing_env(database_url), threads=1)
     yield server
-    stop_uwsgi(server)
+    server.stop()

@@ -3,114 +3,58 @@
 Each feature's bench/<feature>/run.py imports this; nothing here is feature code.
 """
 
-import http.client
-import json
 import os
 import re
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from testing.servers import ROOT, Uwsgi
+
 RESULTS = os.path.join(ROOT, "bench", "results")
-UWSGI = os.path.join(ROOT, ".venv", "bin", "uwsgi")
 # Production settings, as deployed: a strong secret and a real CORS origin list.
 SECRET_KEY = secrets.token_urlsafe(48)
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class Server(Uwsgi):
+    """uWSGI serving myapp.ini (2 processes, its thread count) in production config.
 
-
-class Server:
-    """uWSGI serving myapp.ini (2 processes, its thread count) on a loopback port."""
+    Ready once both workers have loaded the app and the port answers; its log is
+    bench/results/<name>-<port>.log.
+    """
 
     def __init__(
         self, name, database_url, app_dir=ROOT, extra_env=None, uwsgi_args=(), port=None
     ):
         self.name = name
-        self.port = port or free_port()
-        env = dict(os.environ)
-        env.update(
-            {
-                "MYAPP_CONFIG": "production",
-                "SECRET_KEY": SECRET_KEY,
-                "CORS_ORIGINS": "https://dashboard.example.com",
-                "DATABASE_URL": database_url,
-                "MYAPP_HTTP": f"127.0.0.1:{self.port}",
-                "MYAPP_PROCESSES": "2",
-            }
-        )
-        env.pop("MYAPP_THREADS", None)
-        env.update(extra_env or {})
-        os.makedirs(RESULTS, exist_ok=True)
-        self.log_path = os.path.join(RESULTS, f"uwsgi-{name}.log")
-        self.log = open(self.log_path, "w")
+        env = {
+            "MYAPP_CONFIG": "production",
+            "SECRET_KEY": SECRET_KEY,
+            "CORS_ORIGINS": "https://dashboard.example.com",
+            "DATABASE_URL": database_url,
+            "MYAPP_THREADS": None,
+            **(extra_env or {}),
+        }
         # The same ini for every app: only the directory holding wsgi.py differs.
-        self.process = subprocess.Popen(
-            [UWSGI, "--ini", os.path.join(ROOT, "myapp.ini"), *uwsgi_args],
+        super().__init__(
+            env,
+            name=f"uwsgi-{name}",
+            log_dir=RESULTS,
             cwd=app_dir,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            args=uwsgi_args,
+            port=port,
         )
-        self._wait()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def _wait(self, processes=2):
-        """Until every worker has loaded the app (lazy-apps loads after fork)."""
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"uWSGI {self.name} exited; see {self.log_path}")
-            with open(self.log_path) as log:
-                ready = log.read().count(") ready in ")
-            if ready >= processes and self._answers():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"uWSGI {self.name} did not start; see {self.log_path}")
-
-    def _answers(self):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            conn.request("GET", "/api/v1/health")
-            conn.getresponse().read()
-            conn.close()
-            return True
-        except OSError:
-            return False
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+        self.wait_ready(health=False, timeout=120)
 
 
 def request(server, method, path, body=None, headers=None):
     """One HTTP request; (status, parsed JSON or raw bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    headers = dict(headers or {})
-    if body is not None and not isinstance(body, bytes):
-        body = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    conn.request(method, path, body=body, headers=headers)
-    response = conn.getresponse()
-    payload = response.read()
-    conn.close()
-    kind = response.getheader("Content-Type") or ""
-    return response.status, (json.loads(payload) if "json" in kind else payload)
+    raw = body if isinstance(body, bytes) else None
+    response = server.request(
+        method, path, None if raw else body, headers, raw=raw, timeout=60
+    )
+    return response.status, (response.body if response.json is None else response.json)
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}

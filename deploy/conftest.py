@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from testing.servers import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = []
 
@@ -28,12 +30,6 @@ def pytest_terminal_summary(terminalreporter):
     os.makedirs(os.path.join(ROOT, "test-output"), exist_ok=True)
     with open(os.path.join(ROOT, "test-output", "deploy-figures.txt"), "w") as out:
         out.write("\n".join(FIGURES) + "\n")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def keygen(path):

@@ -15,7 +15,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,17 +24,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from testing.servers import free_port
+
 pytestmark = pytest.mark.deploy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEPLOY = os.path.join(ROOT, "deploy", "deploy.sh")
 HEALTH_TIMEOUT = 60
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def base_python():

@@ -5,45 +5,29 @@ as leftover bytes with quotes and backslashes unescaped; the health wait must
 still see the workers, or a healthy deploy times out and rolls back.
 """
 
-import os
 import re
 import socket
-import subprocess
-import sys
 import threading
-import time
 
 from deploy import health
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UWSGI = os.path.join(os.path.dirname(sys.executable), "uwsgi")
+from testing.servers import start_uwsgi, wait_until
 
 
 def live_stats(tmp_path):
     """Stats bytes of a real uWSGI from myapp.ini, once both workers accept."""
     path = str(tmp_path / "uwsgi.sock")
-    env = dict(os.environ, MYAPP_STATS=path, MYAPP_CONFIG="testing")
-    env["MYAPP_HTTP"] = "127.0.0.1:0"
+    env = {"MYAPP_STATS": path, "MYAPP_CONFIG": "testing"}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path}/stats.sqlite"
-    process = subprocess.Popen(
-        [UWSGI, "--ini", os.path.join(ROOT, "myapp.ini")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_uwsgi(env, health=False, log_dir=str(tmp_path))
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if os.path.exists(path):
-                data = health.read_stats(path)
-                if data.count(b'"accepting":1') == 2:
-                    return data
-            time.sleep(0.2)
-        raise AssertionError("uWSGI's workers did not start")
+        return wait_until(
+            lambda: (data := health.read_stats(path)).count(b'"accepting":1') == 2
+            and data,
+            timeout=60,
+            what="both uWSGI workers accepting",
+        )
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 def serve_once(path, data):

@@ -3,7 +3,6 @@
 import pytest
 import sqlalchemy as sa
 
-from myapp import create_app
 from myapp.db import db
 
 PROBLEM = "application/problem+json"
@@ -48,9 +47,9 @@ def test_health_reports_ok_with_version(client):
 
 
 @pytest.fixture
-def app_without_database(tmp_path):
+def app_without_database(app_with):
     url = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
-    return create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    return app_with(SQLALCHEMY_DATABASE_URI=url)
 
 
 def test_health_answers_503_unavailable_when_database_is_unreachable(
@@ -128,8 +127,8 @@ def test_validation_errors_list_every_violation_with_pointers(client):
 
 
 @pytest.fixture
-def failing_app():
-    app = create_app({"ENV_NAME": "testing", "PROPAGATE_EXCEPTIONS": False})
+def failing_app(app_with):
+    app = app_with(PROPAGATE_EXCEPTIONS=False)
 
     @app.route("/boom")
     def boom():
@@ -216,10 +215,8 @@ def test_cors_headers_are_on_error_responses_too(cors_app):
     assert response.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
 
 
-def test_production_without_cors_origins_sends_no_cors_headers():
-    app = create_app(
-        {"ENV_NAME": "production", "SECRET_KEY": "k" * 40, "CORS_ORIGINS": ""}
-    )
+def test_production_without_cors_origins_sends_no_cors_headers(app_with):
+    app = app_with(ENV_NAME="production", SECRET_KEY="k" * 40, CORS_ORIGINS="")
     response = app.test_client().get("/", headers={"Origin": "https://a.example"})
     assert "Access-Control-Allow-Origin" not in response.headers
 

@@ -1,6 +1,10 @@
 """The contract over real HTTP: uWSGI from myapp.ini on a loopback port."""
 
-from conftest import PASSWORD
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from testing.accounts import PASSWORD
+from testing.servers import wait_until
 
 
 def test_health_and_root_over_http(live_server):
@@ -26,15 +30,55 @@ def test_register_login_me_logout_over_http(live_server):
         "POST", "/api/v1/auth/login", {"username": "httpuser", "password": PASSWORD}
     ).json
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
-    assert live_server.request("GET", "/api/v1/users/me", headers=auth).status == 200
-    # Both workers must see the revocation: it lives in the database.
+    served = answers_by_worker(live_server, "/api/v1/users/me", auth)
+    for worker, responses in served.items():
+        assert {r.status for r in responses} == {200}, f"worker {worker}"
     assert (
         live_server.request("POST", "/api/v1/auth/logout", headers=auth).status == 204
     )
-    for _ in range(4):
-        again = live_server.request("GET", "/api/v1/users/me", headers=auth)
-        assert again.status == 401
-        assert again.getheader("WWW-Authenticate").startswith("Bearer")
+    # The revocation lives in the database: every worker that served the token
+    # must refuse it now.
+    by_worker = answers_by_worker(live_server, "/api/v1/users/me", auth)
+    for worker, responses in by_worker.items():
+        assert {r.status for r in responses} == {401}, f"worker {worker}"
+        for response in responses:
+            assert response.getheader("WWW-Authenticate").startswith("Bearer")
+
+
+def answers_by_worker(server, path, headers, rounds=50):
+    """{pid: responses} of parallel GETs of path, once every worker answered some.
+
+    Each request carries a unique query string, so uWSGI's log names the worker
+    that answered it.
+    """
+    probe = uuid.uuid4().hex
+    responses = {}
+    for round_number in range(rounds):
+        urls = [f"{path}?probe={probe}-{round_number}-{n}" for n in range(4)]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            responses.update(zip(urls, pool.map(get(server, headers), urls)))
+        logged = wait_until(
+            lambda: logged_probes(server, probe, len(responses)),
+            timeout=10,
+            interval=0.05,
+            what="uWSGI logged every request",
+        )
+        by_worker = {}
+        for line in logged:
+            by_worker.setdefault(line.pid, []).append(responses[line.uri])
+        if set(by_worker) >= set(server.worker_pids()):
+            return by_worker
+    raise AssertionError(f"requests never reached every worker: {list(by_worker)}")
+
+
+def get(server, headers):
+    return lambda url: server.request("GET", url, headers=headers)
+
+
+def logged_probes(server, probe, count):
+    """uWSGI's lines for the requests carrying probe, once all count are logged."""
+    logged = [line for line in server.requests_logged() if probe in line.uri]
+    return logged if len(logged) >= count else None
 
 
 def test_error_statuses_over_http(live_server):

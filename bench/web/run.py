@@ -38,6 +38,7 @@ import common  # noqa: E402
 import flask_migrate  # noqa: E402
 
 from myapp import create_app  # noqa: E402
+from testing.servers import free_port  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -111,13 +112,13 @@ def nginx_site(sock, port, health_port):
 
 
 def start_nginx(workdir, sock):
-    port = common.free_port()
+    port = free_port()
     folder = os.path.join(workdir, "nginx")
     os.makedirs(os.path.join(folder, "tmp"))
     shutil.copy("/etc/nginx/uwsgi_params", folder)
     shutil.copy("/etc/nginx/mime.types", folder)
     with open(os.path.join(folder, "site.conf"), "w") as handle:
-        handle.write(nginx_site(sock, port, common.free_port()))
+        handle.write(nginx_site(sock, port, free_port()))
     temp = os.path.join(folder, "tmp")
     with open(os.path.join(folder, "nginx.conf"), "w") as handle:
         handle.write(f"""{"user root;" if os.geteuid() == 0 else ""}
@@ -365,7 +366,7 @@ def main():
     with app.app_context():
         flask_migrate.upgrade(revision="heads")
     sock = os.path.join(workdir, "uwsgi.sock")
-    port = common.free_port()
+    port = free_port()
     server = common.Server(
         "web",
         url,

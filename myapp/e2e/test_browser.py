@@ -12,21 +12,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import PASSWORD
-from myapp.e2e.conftest import OUTPUT, Http, register_over_http
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 20000
+from testing.accounts import PASSWORD, register_over_http
+from testing.http import Http
+from testing.browser import TIMEOUT_MS
+from testing.servers import OUTPUT
 
 # A frontend on another origin: log in, create a goal, list goals, with fetch.
 FRONTEND = """<!doctype html>
@@ -61,23 +50,6 @@ async function runFlow(api, username, password) {
 }
 </script>
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"{CHROMIUM} is required: apt-get install -y chromium (.ci/run does)",
-            pytrace=False,
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

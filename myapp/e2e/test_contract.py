@@ -7,18 +7,13 @@ opt-in long run (scripts/fuzz.sh) raises FUZZ_MAX_EXAMPLES and picks a seed.
 
 import json
 import os
+import subprocess
 import sys
 
 import pytest
 
-from conftest import PASSWORD, ROOT
-from myapp.e2e.conftest import (
-    OUTPUT,
-    create_admin,
-    register_over_http,
-    run,
-    stop_server,
-)
+from testing.accounts import PASSWORD, create_admin, register_over_http
+from testing.servers import OUTPUT, ROOT, start_uwsgi, testing_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.environ.get("FUZZ_SEED", "6")
@@ -35,13 +30,10 @@ KNOWN_FAILURES = {}
 @pytest.fixture(scope="module")
 def fuzz_server(app, database_url):
     """A server of its own: every fuzzed case logs in, so lift the login limit."""
-    from conftest import start_uwsgi
-
-    server = start_uwsgi(
-        database_url, {"MYAPP_LOGIN_RATE_LIMIT": "1000000 per minute"}, processes=2
-    )
+    env = testing_env(database_url, MYAPP_LOGIN_RATE_LIMIT="1000000 per minute")
+    server = start_uwsgi(env, threads=1)
     yield server
-    stop_server(server)
+    server.stop()
 
 
 @pytest.fixture
@@ -50,7 +42,7 @@ def fuzz_accounts(in_app, http):
     from myapp.users.models import User
 
     user = register_over_http(http).username
-    admin = create_admin(in_app)
+    admin = create_admin(in_app)[0]
     ids = in_app(lambda: [u.id for u in User.query.all()])
     return {"FUZZ_USER": user, "FUZZ_ADMIN": admin, "ids": ids}
 
@@ -89,7 +81,14 @@ def schemathesis(server, tag, accounts, report):
         report,
     ]
     # Bounded, and generous enough for the long opt-in budgets.
-    return run(command, env=env, cwd=ROOT, timeout=max(900, 30 * int(MAX_EXAMPLES)))
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=max(900, 30 * int(MAX_EXAMPLES)),
+    )
 
 
 @pytest.mark.parametrize("tag", TAGS)

@@ -1,11 +1,10 @@
 """uWSGI with MYAPP_CONFIG=production refuses unsafe settings and says why."""
 
 import os
-import time
 
 import pytest
 
-from myapp.e2e.conftest import launch_uwsgi, stop_server
+from testing.servers import Uwsgi, wait_until
 
 STRONG_SECRET = "a-production-secret-that-is-long-enough-0123456789"
 
@@ -13,34 +12,38 @@ STRONG_SECRET = "a-production-secret-that-is-long-enough-0123456789"
 def serve_production(tmp_path, **env_overrides):
     """Run uWSGI in production mode; (exit code or None if it serves, log)."""
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MYAPP_") and k not in ("SECRET_KEY", "CORS_ORIGINS")
+        k: None
+        for k in os.environ
+        if k.startswith("MYAPP_") or k in ("SECRET_KEY", "CORS_ORIGINS")
     }
     env["MYAPP_CONFIG"] = "production"
     env["DATABASE_URL"] = "sqlite:///" + str(tmp_path / "prod.sqlite")
     env.update(env_overrides)
-    server = launch_uwsgi(env, "uwsgi-production")
+    server = Uwsgi(env, processes=1, threads=1, name="uwsgi-production")
     code = wait_for_exit_or_service(server)
     if code is None:
-        stop_server(server)
+        server.stop()
     with open(server.log_path) as log:
         return code, log.read()
 
 
 def wait_for_exit_or_service(server, timeout=30):
     """The exit code, or None once the server answers /api/v1/health."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def settled():
         if server.process.poll() is not None:
-            return server.process.returncode
+            return ("exited", server.process.returncode)
         try:
-            if server.request("GET", "/api/v1/health").status == 200:
-                return None
+            served = server.request("GET", "/api/v1/health").status == 200
         except OSError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise AssertionError("uWSGI neither exited nor served within 30 s")
+            return None
+        return ("serving", None) if served else None
+
+    try:
+        return wait_until(settled, timeout, what="uWSGI exited or served")[1]
+    except AssertionError:
+        server.stop()
+        raise
 
 
 @pytest.mark.parametrize(

@@ -6,60 +6,16 @@ exactly the limit gets through. Without it each worker counts on its own
 the log shows each worker stopping at the limit.
 """
 
-import os
-import re
 import socket
-import subprocess
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-from conftest import PASSWORD, free_port
-from myapp.e2e.conftest import OUTPUT, Http, require_tool
+from testing.accounts import PASSWORD
+from testing.http import Http
 
 ATTEMPTS = 40  # at least this many, in rounds of 8 parallel attempts
-LOG_LINE = re.compile(
-    r"\[pid: (\d+)\|.*\] POST /api/v1/auth/login => .*\(HTTP/1\.1 (\d{3})\)"
-)
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    """A throwaway redis-server on a free loopback port, no persistence."""
-    binary = require_tool("redis-server", "redis-server")
-    port = free_port()
-    os.makedirs(OUTPUT, exist_ok=True)
-    log = open(os.path.join(OUTPUT, f"redis-{port}.log"), "w")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        + ["--appendonly", "no", "--protected-mode", "yes"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_redis(port, process)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
-
-
-def wait_for_redis(port, process, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "redis-server exited; see its log"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(64).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("redis-server did not answer PING")
 
 
 def occupy_workers(server, count):
@@ -112,11 +68,11 @@ def register_only(server):
 
 def login_statuses_by_worker(server):
     """{pid: Counter(status)} of the login requests in the server's log."""
-    with open(os.path.join(OUTPUT, f"uwsgi-{server.port}.log")) as handle:
-        found = {}
-        for pid, status in LOG_LINE.findall(handle.read()):
-            found.setdefault(int(pid), Counter())[int(status)] += 1
-        return found
+    found = {}
+    for line in server.requests_logged():
+        if (line.method, line.uri) == ("POST", "/api/v1/auth/login"):
+            found.setdefault(line.pid, Counter())[line.status] += 1
+    return found
 
 
 def test_login_limit_holds_exactly_across_four_workers_with_redis(

@@ -14,9 +14,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import PASSWORD
-from myapp.e2e.conftest import OUTPUT, Http, register_over_http
-from myapp.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from testing.accounts import PASSWORD, register_over_http
+from testing.browser import TIMEOUT_MS
+from testing.http import Http
+from testing.servers import OUTPUT
 
 AXE = os.path.join(
     os.path.dirname(os.path.dirname(__file__)), "web", "testing", "axe", "axe.min.js"
@@ -24,20 +25,6 @@ AXE = os.path.join(
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 REFRESH_KEY = "myapp.refresh_token"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is required: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 class WebClient:

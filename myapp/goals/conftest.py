@@ -4,23 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from myapp.db import db
-
-GOALS = "/api/v1/goals/"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def connections_with_foreign_keys(app):
-    """Start from new pooled connections, which the connect hook sets up fully.
-
-    The root conftest's drop_everything() runs PRAGMA foreign_keys=OFF outside a
-    transaction on SQLite, so that pooled connection keeps cascades off.
-    """
-    with app.app_context():
-        db.engine.dispose()
-
-
-def goal_url(goal_id):
-    return f"{GOALS}{goal_id}"
+from testing.goals import GOALS
 
 
 @pytest.fixture
@@ -53,10 +37,3 @@ def stored_goals(in_app):
         return in_app(query)
 
     return read
-
-
-def walk(nodes):
-    """Every node of nested goal trees, parents before children."""
-    for node in nodes:
-        yield node
-        yield from walk(node.get("children", []))

@@ -2,8 +2,8 @@
 
 import pytest
 
-from myapp.goals.conftest import GOALS, goal_url
-from myapp.users.test_access import KINDS, bad_headers
+from testing.goals import GOALS, goal_url
+from testing.tokens import BAD_TOKEN_KINDS, bad_headers
 
 OPERATIONS = [
     ("GET", GOALS, None),
@@ -14,7 +14,7 @@ OPERATIONS = [
 ]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", BAD_TOKEN_KINDS)
 @pytest.mark.parametrize("method, path, body", OPERATIONS)
 def test_a_bad_token_on_a_goals_operation_answers_401_and_changes_nothing(
     app, client, alice, expired_token, new_goal, method, path, body, kind

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from conftest import PASSWORD
-from myapp.goals.conftest import GOALS, goal_url, walk
+from testing.accounts import PASSWORD
+from testing.goals import GOALS, goal_url, walk
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 FIELDS = {
@@ -673,12 +673,10 @@ def test_deleting_an_account_deletes_its_goals(alice, bob, new_goal, stored_goal
     ],
 )
 def test_every_goals_operation_answers_503_when_the_database_is_unreachable(
-    alice, method, path, body
+    alice, app_with, method, path, body
 ):
-    from myapp import create_app
-
     url = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
-    offline = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    offline = app_with(SQLALCHEMY_DATABASE_URI=url)
     response = offline.test_client().open(
         path, method=method, json=body, headers=alice.headers
     )

@@ -6,7 +6,7 @@ matches a small model of the rules, so a rule applied wrongly fails too."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from myapp.goals.conftest import GOALS, goal_url, walk
+from testing.goals import GOALS, goal_url, walk
 
 # A step: (operation, which goal, which target), indexes taken modulo what exists.
 # Every run starts by creating a few goals, so the edits after have a tree to edit.

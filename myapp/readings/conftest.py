@@ -1,35 +1,11 @@
-"""Fixtures for readings: URLs, payload builders and direct inspection of rows."""
-
-import uuid
+"""Fixtures for readings: direct inspection of rows, batch uploads."""
 
 import pytest
 import sqlalchemy as sa
 
 from myapp.db import db
 from myapp.readings.models import Reading
-
-READINGS = "/api/v1/readings/"
-BATCH = "/api/v1/readings/batch"
-STATS = "/api/v1/readings/stats"
-EXPORT = "/api/v1/readings/export"
-
-
-def reading(sensor="kitchen/temp", data=None, **fields):
-    """A reading body as a client would post it."""
-    body = {"sensor": sensor, "data": {"celsius": 21.5} if data is None else data}
-    body.update(fields)
-    return body
-
-
-def new_client_id():
-    return str(uuid.uuid4())
-
-
-@pytest.fixture(scope="session", autouse=True)
-def pooled_connections_enforce_foreign_keys(app):
-    """Root conftest's drop_everything pools a foreign_keys=OFF connection: drop it."""
-    with app.app_context():
-        db.engine.dispose()
+from testing.readings import BATCH
 
 
 @pytest.fixture

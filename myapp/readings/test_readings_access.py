@@ -2,8 +2,8 @@
 
 import pytest
 
-from myapp.readings.conftest import BATCH, EXPORT, READINGS, STATS, reading
-from myapp.users.test_access import KINDS, bad_headers
+from testing.readings import BATCH, EXPORT, READINGS, STATS, reading
+from testing.tokens import BAD_TOKEN_KINDS, bad_headers
 
 PROTECTED = [
     ("POST", READINGS, reading()),
@@ -21,7 +21,7 @@ def alices_reading(alice):
     return alice.post(READINGS, json=reading()).json
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", BAD_TOKEN_KINDS)
 @pytest.mark.parametrize(
     "method, path, body", PROTECTED, ids=[f"{m} {p}" for m, p, _ in PROTECTED]
 )

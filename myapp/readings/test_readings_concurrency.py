@@ -4,7 +4,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from myapp.readings import service
-from myapp.readings.conftest import BATCH, READINGS, new_client_id, reading
+from testing.readings import BATCH, READINGS, new_client_id, reading
 
 
 def race(calls):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from myapp.readings.conftest import EXPORT, READINGS, new_client_id, reading
+from testing.readings import EXPORT, READINGS, new_client_id, reading
 
 FILENAME = re.compile(r'^attachment; filename="readings-\d{8}T\d{6}Z\.(ndjson|csv)"$')
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from myapp.readings.conftest import READINGS, reading
+from testing.readings import READINGS, reading
 
 BASE = datetime(2024, 3, 1, tzinfo=timezone.utc)
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from myapp.readings.conftest import STATS, reading
+from testing.readings import STATS, reading
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 WIDTHS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d": 86400}

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from myapp.readings.conftest import BATCH, READINGS, new_client_id, reading
+from testing.readings import BATCH, READINGS, new_client_id, reading
 
 
 def parse(text):

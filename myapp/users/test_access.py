@@ -1,13 +1,9 @@
 """Every token failure on every protected users/auth operation is a 401."""
 
-import base64
-import json
-import time
-
-import jwt
 import pytest
 
-from conftest import PASSWORD, bearer
+from testing.accounts import PASSWORD
+from testing.tokens import BAD_TOKEN_KINDS, bad_headers
 
 PROTECTED = [
     ("GET", "/api/v1/users/me", None),
@@ -20,66 +16,7 @@ PROTECTED = [
 ]
 
 
-def _b64(data):
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-
-def bad_headers(kind, alice, expired_token, client, app):
-    """The Authorization header for one kind of bad credential."""
-    claims = jwt.decode(alice.access_token, options={"verify_signature": False})
-    if kind == "none":
-        return {}
-    if kind == "malformed":
-        return bearer("not.a.jwt")
-    if kind == "not bearer":
-        return {"Authorization": f"Basic {alice.access_token}"}
-    if kind == "empty bearer":
-        return {"Authorization": "Bearer "}
-    if kind == "expired":
-        return bearer(expired_token)
-    if kind == "bad signature":
-        return bearer(jwt.encode(claims, "another-secret-key-" * 3, algorithm="HS256"))
-    if kind == "alg none":
-        return bearer(_b64({"alg": "none", "typ": "JWT"}) + "." + _b64(claims) + ".")
-    if kind == "alg HS512":
-        key = app.config["SECRET_KEY"]
-        return bearer(jwt.encode(claims, key, algorithm="HS512"))
-    if kind == "refresh as access":
-        return bearer(alice.refresh_token)
-    if kind == "revoked":
-        tokens = client.post(
-            "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}
-        ).json
-        client.post("/api/v1/auth/logout", headers=bearer(tokens["access_token"]))
-        return bearer(tokens["access_token"])
-    if kind == "future nbf":
-        key = app.config["SECRET_KEY"]
-        later = dict(claims, nbf=int(time.time()) + 3600)
-        return bearer(jwt.encode(later, key, algorithm="HS256"))
-    if kind == "missing sid":
-        key = app.config["SECRET_KEY"]
-        stripped = {k: v for k, v in claims.items() if k != "sid"}
-        return bearer(jwt.encode(stripped, key, algorithm="HS256"))
-    raise AssertionError(kind)
-
-
-KINDS = [
-    "none",
-    "malformed",
-    "not bearer",
-    "empty bearer",
-    "expired",
-    "bad signature",
-    "alg none",
-    "alg HS512",
-    "refresh as access",
-    "revoked",
-    "future nbf",
-    "missing sid",
-]
-
-
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", BAD_TOKEN_KINDS)
 @pytest.mark.parametrize("method, path, body", PROTECTED)
 def test_bad_token_answers_401_problem_and_changes_nothing(
     app, client, alice, expired_token, method, path, body, kind

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import PASSWORD, bearer
+from testing.accounts import PASSWORD, bearer
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
@@ -177,34 +177,28 @@ def test_logout_with_a_refresh_token_answers_401(client, alice):
     assert client.post(LOGOUT, headers=bearer(alice.refresh_token)).status_code == 401
 
 
-def test_login_is_rate_limited_per_username_with_retry_after(app, client, alice):
-    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
-    try:
-        statuses = [login(client, "alice", "wrong").status_code for _ in range(4)]
-        assert statuses == [401, 401, 401, 429]
-        blocked = login(client, "alice")
-        assert blocked.status_code == 429
-        assert blocked.content_type == "application/problem+json"
-        assert 1 <= int(blocked.headers["Retry-After"]) <= 60
-        # Another username from the same address still has its own budget... until
-        # the per-address limit, which counts every attempt, is reached too.
-        assert login(client, "bob").status_code == 429
-    finally:
-        app.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
+def test_login_is_rate_limited_per_username_with_retry_after(app_with, alice):
+    client = app_with(LOGIN_RATE_LIMIT="3 per minute").test_client()
+    statuses = [login(client, "alice", "wrong").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    blocked = login(client, "alice")
+    assert blocked.status_code == 429
+    assert blocked.content_type == "application/problem+json"
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+    # Another username from the same address still has its own budget... until
+    # the per-address limit, which counts every attempt, is reached too.
+    assert login(client, "bob").status_code == 429
 
 
-def test_login_rate_limit_per_username_holds_across_addresses(app, client, alice):
-    app.config["LOGIN_RATE_LIMIT"] = "2 per minute"
-    try:
-        for octet in range(1, 4):
-            response = client.post(
-                LOGIN,
-                json={"username": "alice", "password": "wrong"},
-                environ_base={"REMOTE_ADDR": f"10.0.0.{octet}"},
-            )
-        assert response.status_code == 429
-    finally:
-        app.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
+def test_login_rate_limit_per_username_holds_across_addresses(app_with, alice):
+    client = app_with(LOGIN_RATE_LIMIT="2 per minute").test_client()
+    for octet in range(1, 4):
+        response = client.post(
+            LOGIN,
+            json={"username": "alice", "password": "wrong"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{octet}"},
+        )
+    assert response.status_code == 429
 
 
 def test_login_still_works_and_is_limited_when_redis_is_unreachable(app_with):

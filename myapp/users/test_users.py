@@ -1,7 +1,7 @@
 """/users: your account, admin listing, and deleting accounts."""
 
 import pytest
-from conftest import PASSWORD, bearer
+from testing.accounts import PASSWORD, bearer
 
 ME = "/api/v1/users/me"
 USERS = "/api/v1/users/"

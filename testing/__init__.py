@@ -1,0 +1,13 @@
+"""Test support: plain helpers that tests, benchmarks and deploy tests import.
+
+conftest.py files hold fixtures only; anything a test module imports by name
+lives here, one module per subject:
+
+    servers   free_port, Uwsgi (myapp.ini on a loopback port), Redis, wait_until
+    http      Http: requests to a live server, every body scanned for leaks
+    accounts  PASSWORD, Account (test client), accounts over HTTP, admins
+    tokens    bearer, every kind of bad token (BAD_TOKEN_KINDS, bad_headers)
+    readings  readings URLs and payload builders
+    goals     goals URLs and tree walking
+    browser   chromium(): Debian's chromium under Playwright
+"""
