@@ -732,3 +732,63 @@ def test_bodies_that_are_not_utf8_json_are_refused_everywhere_and_store_nothing(
     assert not wrong, wrong
     assert sent >= len(operations) * 20
     assert snapshot() == before
+
+
+# --- A trailing newline is not the same name ($ in Python re) ----------------
+
+STAMP = "2024-01-01T00:00:00Z"
+TRAILING_NEWLINES = [
+    ("POST", "/api/v1/auth/register", {"username": "{alice}\n"}, "/username"),
+    (
+        "POST",
+        "/api/v1/auth/register",
+        {"username": "nl_mail", "email": "{alice}@example.com\n"},
+        "/email",
+    ),
+    ("POST", "/api/v1/auth/login", {"username": "{alice}\n"}, "/username"),
+    ("PATCH", "/api/v1/users/me", {"email": "nl@example.com\r\n"}, "/email"),
+    (
+        "POST",
+        "/api/v1/readings/",
+        {"sensor": "s", "data": {}, "client_id": str(uuid.uuid4()) + "\n"},
+        "/client_id",
+    ),
+    (
+        "POST",
+        "/api/v1/readings/",
+        {"sensor": "s", "data": {}, "recorded_at": STAMP + "\n"},
+        "/recorded_at",
+    ),
+    (
+        "POST",
+        "/api/v1/goals/",
+        {"name": "n", "started_at": STAMP + "\n"},
+        "/started_at",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "method, path, fields, pointer",
+    TRAILING_NEWLINES,
+    ids=[f"{m} {p} {ptr}" for m, p, _, ptr in TRAILING_NEWLINES],
+)
+def test_a_value_with_a_trailing_newline_is_a_400_not_a_second_name(
+    method, path, fields, pointer, alice, http, snapshot
+):
+    """Found by review: "alice\\n" registered next to alice and could log in."""
+    defaults = {
+        "/api/v1/auth/register": {"email": "nl@example.com", "password": PASSWORD},
+        "/api/v1/auth/login": {"password": PASSWORD},
+        "/api/v1/users/me": {"current_password": PASSWORD},
+    }.get(path, {})
+    name = alice.account.username
+    body = defaults | {
+        k: v.replace("{alice}", name) if isinstance(v, str) else v
+        for k, v in fields.items()
+    }
+    before = snapshot()
+    response = http.request(method, path, body, token=alice.account.access_token)
+    assert response.status == 400, response.body
+    assert pointer in [e.get("pointer") for e in response.json["errors"]]
+    assert snapshot() == before
