@@ -15,6 +15,12 @@ class Config:
     # Seconds to wait for a PostgreSQL connection (libpq connect_timeout): a
     # database that is down or hung answers 503 instead of hanging a worker.
     DATABASE_CONNECT_TIMEOUT = 5
+    # Seconds a PostgreSQL statement may run (statement_timeout) before it is
+    # cancelled and the request answers 503: below harakiri and nginx's timeout.
+    DATABASE_STATEMENT_TIMEOUT = 30
+    # SQLite: sync the WAL on every commit, so an acknowledged write survives a
+    # power loss (clients never resend a reading answered 201).
+    SQLITE_SYNCHRONOUS = "FULL"
     MAX_CONTENT_LENGTH = 1024 * 1024
 
     # Lists: default and ceiling of ?limit=
@@ -71,6 +77,8 @@ class TestingConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     LOGIN_RATE_LIMIT = "1000 per minute"
+    # Throwaway databases: durability across power loss does not matter.
+    SQLITE_SYNCHRONOUS = "NORMAL"
 
 
 class ProductionConfig(Config):
