@@ -22,6 +22,9 @@ class Config:
     # power loss (clients never resend a reading answered 201).
     SQLITE_SYNCHRONOUS = "FULL"
     MAX_CONTENT_LENGTH = 1024 * 1024
+    # Seconds a request may go without progress before uWSGI kills its worker
+    # (myapp/watchdog.py); a streamed export re-arms it with every chunk.
+    HARAKIRI = 60
 
     # Lists: default and ceiling of ?limit=
     PAGE_LIMIT_DEFAULT = 100
