@@ -44,6 +44,8 @@ class Config:
 
     # Flask-Limiter; the factory points storage at REDIS_URL when it is set.
     LOGIN_RATE_LIMIT = "10 per minute"
+    REGISTER_RATE_LIMIT = "20 per hour"
+    PASSWORD_CHECK_RATE_LIMIT = "5 per 15 minutes"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
@@ -79,7 +81,10 @@ class TestingConfig(Config):
     # Argon2's minimum cost keeps the suite fast; production never uses this.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
+    # High enough for the suites (the contract fuzzer registers many users).
     LOGIN_RATE_LIMIT = "1000 per minute"
+    REGISTER_RATE_LIMIT = "10000 per minute"
+    PASSWORD_CHECK_RATE_LIMIT = "1000 per minute"
     # Throwaway databases: durability across power loss does not matter.
     SQLITE_SYNCHRONOUS = "NORMAL"
 
