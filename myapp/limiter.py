@@ -20,6 +20,7 @@ import ipaddress
 
 from flask import current_app, request
 from flask_limiter import Limiter
+from sqlalchemy.exc import DBAPIError
 
 # Config keys that would declare limits the before_request hook must enforce.
 APP_WIDE_LIMIT_KEYS = (
@@ -59,9 +60,16 @@ def login_account_key():
         return "login-name:"
     if not name.isprintable():  # the schema refuses it; never send it to SQL
         return "login-name:" + name.lower()
+    from myapp.db import db
     from myapp.users.service import find_user_id_by_login
 
-    user_id = find_user_id_by_login(login=name)
+    try:
+        user_id = find_user_id_by_login(login=name)
+    except DBAPIError:
+        # Flask-Limiter retries a failing key function without end; the view's
+        # own query then meets the outage and answers 503.
+        db.session.rollback()
+        user_id = None
     return f"login-account:{user_id}" if user_id else "login-name:" + name.lower()
 
 

@@ -134,8 +134,9 @@ def test_the_apps_own_answers_pass_through_nginx_untouched(front):
     assert code == 200 and headers["content-type"] == "application/json"
     _, problem = assert_problem(front.get(b"/api/v1/nope"), 404)
     assert problem["detail"] != "The server could not handle the request."
-    login = front.get(b"/api/v1/auth/register", body=b"{", method=b"POST")
-    headers, problem = assert_problem(login, 400)
+    goal = front.get(b"/api/v1/goals/", body=b"{}", method=b"POST")
+    headers, problem = assert_problem(goal, 401)
+    assert headers["www-authenticate"].startswith("Bearer")
     assert "retry-after" not in headers, str(headers)
 
 
