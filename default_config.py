@@ -15,7 +15,16 @@ class Config:
     # Seconds to wait for a PostgreSQL connection (libpq connect_timeout): a
     # database that is down or hung answers 503 instead of hanging a worker.
     DATABASE_CONNECT_TIMEOUT = 5
+    # Seconds a PostgreSQL statement may run (statement_timeout) before it is
+    # cancelled and the request answers 503: below harakiri and nginx's timeout.
+    DATABASE_STATEMENT_TIMEOUT = 30
+    # SQLite: sync the WAL on every commit, so an acknowledged write survives a
+    # power loss (clients never resend a reading answered 201).
+    SQLITE_SYNCHRONOUS = "FULL"
     MAX_CONTENT_LENGTH = 1024 * 1024
+    # Seconds a request may go without progress before uWSGI kills its worker
+    # (myapp/watchdog.py); a streamed export re-arms it with every chunk.
+    HARAKIRI = 60
 
     # Lists: default and ceiling of ?limit=
     PAGE_LIMIT_DEFAULT = 100
@@ -35,6 +44,8 @@ class Config:
 
     # Flask-Limiter; the factory points storage at REDIS_URL when it is set.
     LOGIN_RATE_LIMIT = "10 per minute"
+    REGISTER_RATE_LIMIT = "20 per hour"
+    PASSWORD_CHECK_RATE_LIMIT = "5 per 15 minutes"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
@@ -70,7 +81,12 @@ class TestingConfig(Config):
     # Argon2's minimum cost keeps the suite fast; production never uses this.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
+    # High enough for the suites (the contract fuzzer registers many users).
     LOGIN_RATE_LIMIT = "1000 per minute"
+    REGISTER_RATE_LIMIT = "10000 per minute"
+    PASSWORD_CHECK_RATE_LIMIT = "1000 per minute"
+    # Throwaway databases: durability across power loss does not matter.
+    SQLITE_SYNCHRONOUS = "NORMAL"
 
 
 class ProductionConfig(Config):

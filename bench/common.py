@@ -90,8 +90,8 @@ def wrk(url, script, args=(), duration=10, connections=8, threads=1, warmup=2):
         r"Socket errors: connect (\d+), read \d+, write (\d+), timeout (\d+)", output
     )
     figures["non_2xx"] = int(bad[1]) if bad else 0
-    # uWSGI's http-socket closes each connection after its response, which wrk
-    # counts as a read error and reconnects; only the other kinds are failures.
+    # A connection closed by the server after its response (uWSGI closes streamed
+    # answers) is a read error to wrk, which reconnects; the other kinds fail.
     figures["socket_errors"] = sum(int(n) for n in errors.groups()) if errors else 0
     return figures
 

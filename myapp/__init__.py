@@ -17,7 +17,7 @@ def create_app(test_config=None):
     load_config(app, test_config)
     config_checks.finalize(app)
 
-    from myapp import api, auth, cli, cors, db, errors, jsonio, limiter, web
+    from myapp import api, auth, cli, cors, db, errors, jsonio, limiter, watchdog, web
 
     jsonio.init_app(app)
     db.init_app(app)
@@ -28,6 +28,7 @@ def create_app(test_config=None):
     api.init_app(app)
     app.register_blueprint(web.blueprint)
     cli.init_app(app)
+    watchdog.init_app(app)
 
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])

@@ -57,14 +57,18 @@ def normalize_database_url(uri):
 
 
 def engine_options(config):
-    """The engine options, with a bounded connect wait on PostgreSQL."""
+    """Engine options: bounded connect and statement time on PostgreSQL, and no
+    SQL parameters (emails, hashes, token ids) in production's error logs."""
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("hide_parameters", config["ENV_NAME"] == "production")
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # A file connection never goes stale: skip the SELECT 1 on every checkout.
         options["pool_pre_ping"] = False
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         connect_args = dict(options.get("connect_args") or {})
         connect_args.setdefault("connect_timeout", config["DATABASE_CONNECT_TIMEOUT"])
+        milliseconds = int(config["DATABASE_STATEMENT_TIMEOUT"] * 1000)
+        connect_args.setdefault("options", f"-c statement_timeout={milliseconds}")
         options["connect_args"] = connect_args
     return options
 

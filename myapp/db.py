@@ -5,7 +5,6 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.engine import Engine
 
 # Stable constraint names so Alembic migrations are reproducible on every database.
 NAMING_CONVENTION = {
@@ -20,9 +19,23 @@ db = SQLAlchemy(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate(compare_type=True, render_as_batch=True)
 
 
+# SQLite's durability after a power loss: FULL syncs the WAL on every commit, so a
+# reading answered 201 survives; NORMAL may lose the last commits (tests only).
+SQLITE_SYNCHRONOUS_LEVELS = ("FULL", "EXTRA", "NORMAL")
+
+
 def init_app(app):
     db.init_app(app)
     migrate.init_app(app, db, directory=migrations_directory(), render_item=render_item)
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        level = app.config["SQLITE_SYNCHRONOUS"].upper()
+        if level not in SQLITE_SYNCHRONOUS_LEVELS:
+            raise RuntimeError(
+                f"SQLITE_SYNCHRONOUS must be one of {SQLITE_SYNCHRONOUS_LEVELS}"
+            )
+        sa.event.listen(engine, "connect", sqlite_pragmas(level))
 
 
 def migrations_directory():
@@ -59,17 +72,18 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-@sa.event.listens_for(Engine, "connect")
-def configure_sqlite(dbapi_connection, connection_record):
-    """Enforce foreign keys and allow concurrent workers on SQLite."""
-    if type(dbapi_connection).__module__ != "sqlite3":
-        return
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+def sqlite_pragmas(synchronous):
+    """A connect hook: foreign keys, WAL for concurrent workers, the sync level."""
+
+    def configure(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    return configure
 
 
 def render_item(type_, obj, autogen_context):

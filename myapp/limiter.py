@@ -1,14 +1,26 @@
 """Flask-Limiter, shared; storage is in-process unless REDIS_URL is set.
 
-Every limit is a decorator on the view it guards (login), and a decorated view
-checks its own limits when called. Flask-Limiter also runs a before_request
-check on every request, which only serves app-wide or default limits; this app
-declares none, so that hook is taken out: it cost 70-95 us on every request
+Every limit is a decorator on the view it guards, and a decorated view checks
+its own limits when called. Flask-Limiter also runs a before_request check on
+every request, which only serves app-wide or default limits; this app declares
+none, so that hook is taken out: it cost 70-95 us on every request
 (bench/README.md) to find nothing to check.
+
+The limits and what they count (each a config key holding a limit string):
+- LOGIN_RATE_LIMIT: login attempts per client network and per account, however
+  the account is named (username in any case, or email);
+- REGISTER_RATE_LIMIT: registrations per client network (each one an Argon2 hash);
+- PASSWORD_CHECK_RATE_LIMIT: wrong current_password answers (403) per user on
+  PATCH and DELETE /users/me, so a stolen access token cannot guess it.
+A client network is an IPv4 address or an IPv6 /64 (one host holds a whole
+/64 and can rotate through it freely).
 """
 
-from flask import request
+import ipaddress
+
+from flask import current_app, request
 from flask_limiter import Limiter
+from sqlalchemy.exc import DBAPIError
 
 # Config keys that would declare limits the before_request hook must enforce.
 APP_WIDE_LIMIT_KEYS = (
@@ -17,14 +29,75 @@ APP_WIDE_LIMIT_KEYS = (
     "RATELIMIT_META",
     "RATELIMIT_IN_MEMORY_FALLBACK",
 )
+# Longer names are never accounts (the login schema's limit): no lookup for them.
+LOGIN_NAME_MAX = 254
 
 
-def client_address():
-    """The client's address (ProxyFix makes it the real one behind nginx)."""
-    return request.remote_addr or "unknown"
+def client_network():
+    """The client's IPv4 address or IPv6 /64 (ProxyFix makes it the real one)."""
+    address = request.remote_addr or "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
-limiter = Limiter(key_func=client_address, default_limits=[])
+def configured(key):
+    """A limit string read from the app's config when the limit is checked."""
+    return lambda: current_app.config[key]
+
+
+def login_account_key():
+    """One bucket per account, whether it is named by username or by email."""
+    body = request.get_json(silent=True)
+    name = body.get("username") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not 0 < len(name) <= LOGIN_NAME_MAX:
+        return "login-name:"
+    if not name.isprintable():  # the schema refuses it; never send it to SQL
+        return "login-name:" + name.lower()
+    from myapp.db import db
+    from myapp.users.service import find_user_id_by_login
+
+    try:
+        user_id = find_user_id_by_login(login=name)
+    except DBAPIError:
+        # Flask-Limiter retries a failing key function without end; the view's
+        # own query then meets the outage and answers 503.
+        db.session.rollback()
+        user_id = None
+    return f"login-account:{user_id}" if user_id else "login-name:" + name.lower()
+
+
+def current_user_key():
+    """The authenticated user (use below @auth_required)."""
+    from myapp.auth import current_principal
+
+    return f"user:{current_principal().user_id}"
+
+
+def _wrong_password(response):
+    return response.status_code == 403
+
+
+limiter = Limiter(key_func=client_network, default_limits=[])
+
+login_per_account = limiter.limit(
+    configured("LOGIN_RATE_LIMIT"), key_func=login_account_key
+)
+login_per_network = limiter.limit(configured("LOGIN_RATE_LIMIT"))
+register_per_network = limiter.limit(configured("REGISTER_RATE_LIMIT"))
+# One bucket per user for PATCH and DELETE /users/me; only wrong passwords count.
+wrong_password_per_user = limiter.shared_limit(
+    configured("PASSWORD_CHECK_RATE_LIMIT"),
+    scope="current-password",
+    key_func=current_user_key,
+    deduct_when=_wrong_password,
+)
 
 
 def init_app(app):

@@ -84,3 +84,45 @@ def test_the_api_has_no_cookie_session_to_write_to():
         with pytest.raises(RuntimeError, match="session is unavailable"):
             session["user_id"] = 1
     assert "Set-Cookie" not in app.test_client().get("/api/v1/health").headers
+
+
+def _pragma_synchronous(app):
+    from myapp.db import db
+
+    with app.app_context():
+        with db.engine.connect() as conn:
+            level = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+        db.engine.dispose()
+    return level
+
+
+def test_production_on_sqlite_syncs_every_commit(tmp_path):
+    """Readings answered 201 must survive a power loss: synchronous=FULL (2)."""
+    url = f"sqlite:///{tmp_path / 'durable.sqlite'}"
+    assert _pragma_synchronous(production(SQLALCHEMY_DATABASE_URI=url)) == 2
+    testing = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    assert _pragma_synchronous(testing) == 1
+
+
+def _failing_statement_text(app, secret):
+    import sqlalchemy as sa
+
+    from myapp.db import db
+
+    with app.app_context():
+        with pytest.raises(sa.exc.DBAPIError) as failure:
+            with db.engine.connect() as conn:
+                query = sa.text("SELECT * FROM nowhere WHERE x = :e")
+                conn.execute(query, {"e": secret})
+        db.engine.dispose()
+    return str(failure.value)
+
+
+def test_production_logs_no_sql_parameters_of_a_failing_statement(tmp_path):
+    """Emails, hashes and token ids must not reach the log with a traceback."""
+    url = f"sqlite:///{tmp_path / 'quiet.sqlite'}"
+    secret = "mallory@example.com"
+    hidden = _failing_statement_text(production(SQLALCHEMY_DATABASE_URI=url), secret)
+    assert secret not in hidden and "hidden" in hidden
+    testing = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    assert secret in _failing_statement_text(testing, secret)

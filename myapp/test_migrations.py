@@ -29,3 +29,56 @@ def test_migrations_have_a_single_head():
     config.set_main_option("script_location", migrations_directory())
     heads = ScriptDirectory.from_config(config).get_heads()
     assert len(heads) == 1, f"merge the migration heads: {heads}"
+
+
+def test_rebuilding_sqlite_tables_keeps_every_row_and_gives_ids_autoincrement(
+    tmp_path,
+):
+    """0005 rebuilds users and goals: foreign keys must not cascade rows away."""
+    import sqlite3
+
+    import flask_migrate
+
+    from myapp import create_app
+
+    path = tmp_path / "rebuild.sqlite"
+    app = create_app(
+        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
+    )
+    day, later = "2024-01-01 00:00:00", "2030-01-01 00:00:00"
+    with app.app_context():
+        flask_migrate.upgrade(revision="0004")
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(
+                f"INSERT INTO users VALUES (7, 'u', 'u@x.io', 'h', 0, '{day}')"
+            )
+            conn.execute(
+                "INSERT INTO auth_sessions VALUES (?, 7, 'j', ?, ?, NULL)",
+                ("s", day, later),
+            )
+            for goal, parent in ((1, "NULL"), (2, 1)):
+                conn.execute(
+                    f"INSERT INTO goals VALUES ({goal}, 7, {parent}, 'g', NULL, "
+                    f"'{day}', NULL, '{day}', '{day}')"
+                )
+        flask_migrate.upgrade(revision="heads")
+        db.engine.dispose()
+    with sqlite3.connect(path) as conn:
+        counts = [
+            conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            for name in ("users", "auth_sessions", "goals")
+        ]
+        tables = dict(
+            conn.execute("SELECT name, sql FROM sqlite_master WHERE type='table'")
+        )
+        indexes = {
+            row[0]
+            for row in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")
+        }
+        parent_keys = conn.execute("PRAGMA foreign_key_list(goals)").fetchall()
+    assert counts == [1, 1, 2]
+    assert "AUTOINCREMENT" in tables["users"] and "AUTOINCREMENT" in tables["goals"]
+    assert {"uq_users_username_lower", "ix_goals_user_id_parent_id"} <= indexes
+    assert "ck_goals_not_own_parent" in tables["goals"]
+    assert {row[2] for row in parent_keys} == {"users", "goals"}

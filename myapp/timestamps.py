@@ -3,6 +3,8 @@
 import re
 from datetime import datetime, timezone
 
+from myapp.validation import PATTERN_END
+
 # Date, time, optional fraction, and a mandatory offset; JSON Schemas reuse it.
 # Fields are range-checked so that strings matching it are nearly always real
 # times (only dates like 02-30 and offsets past year 1 or 9999 still fail parsing).
@@ -10,7 +12,7 @@ RFC3339_PATTERN = (
     r"^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
     r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
     r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
-    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])" + PATTERN_END
 )
 _RFC3339 = re.compile(RFC3339_PATTERN)
 _FRACTION = re.compile(r"\.([0-9]+)")

@@ -9,6 +9,11 @@ from jsonschema import Draft202012Validator
 
 from myapp.errors import ValidationFailed
 
+# Python's $ (which both validators use) also matches before a final newline, so
+# "alice\n" matched ^...$; (?!\n) makes it the end of the value, and changes
+# nothing in the ECMA regex of spec-driven clients. Every pattern ends with it.
+PATTERN_END = r"$(?!\n)"
+
 
 class Schema:
     """One JSON Schema: validator, fast path, and its Swagger 2.0 rendering."""
@@ -17,6 +22,7 @@ class Schema:
         self.name = name
         self.schema = schema
         Draft202012Validator.check_schema(schema)
+        _check_patterns(name, schema)
         self._validator = Draft202012Validator(schema)
         # fastjsonschema compiles the same schema to Python code for hot paths;
         # formats are annotations only, exactly as in the jsonschema validator.
@@ -47,6 +53,26 @@ class Schema:
         if self.name not in ns.models:
             ns.schema_model(self.name, to_swagger(self.schema))
         return ns.models[self.name]
+
+
+def _check_patterns(name, schema):
+    """Refuse, at import, a pattern that does not match the whole value."""
+    if isinstance(schema, dict):
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str) and not (
+            pattern.startswith("^") and pattern.endswith(PATTERN_END)
+        ):
+            raise ValueError(
+                f"{name}: pattern {pattern!r} must start with ^ and end with "
+                f"PATTERN_END"
+            )
+        values = schema.values()
+    elif isinstance(schema, list):
+        values = schema
+    else:
+        return
+    for value in values:
+        _check_patterns(name, value)
 
 
 def json_body(schema):

@@ -178,7 +178,7 @@ def ingest_bodies(count, size=1000):
 
 
 def bench_ingest(server, token, bodies, warmup):
-    """One client, one request at a time (uWSGI's http-socket closes each)."""
+    """One client, one request at a time, a new connection for each."""
     headers = {
         "Authorization": f"Bearer {token}",
         "Content-Type": "application/json",

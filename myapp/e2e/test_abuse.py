@@ -621,3 +621,178 @@ def test_stats_over_huge_finite_values_answer_200_not_an_overflow_500(alice, htt
     (bucket,) = response.json["buckets"]
     assert bucket["count"] == 2 and bucket["max"] == 1e308
     assert b"Infinity" not in response.body and b"NaN" not in response.body
+
+
+# --- Bytes that are not UTF-8 JSON, sent to every operation with a body -------
+
+MARK = b"MARK"
+# Per operation, a body the schema accepts; MARK is where the bad bytes go.
+VALID_BODIES = {
+    ("post", "/auth/register"): {
+        "username": "bytes_" + uuid.uuid4().hex[:8],
+        "email": "bytes@example.com",
+        "password": "pw-MARK-long-enough",
+    },
+    ("post", "/auth/login"): {"username": "MARK", "password": PASSWORD},
+    ("patch", "/users/me"): {"current_password": PASSWORD, "password": "new-MARK-pw"},
+    ("delete", "/users/me"): {"current_password": PASSWORD + "MARK"},
+    ("post", "/readings/"): {"sensor": "s-MARK", "data": {"k": "MARK"}},
+    ("post", "/readings/batch"): {"readings": [{"sensor": "MARK", "data": {}}]},
+    ("post", "/goals/"): {"name": "g-MARK"},
+    ("patch", "/goals/{goal_id}"): {"name": "g-MARK"},
+}
+# Replacements for MARK inside a UTF-8 body: each is not UTF-8.
+BAD_UTF8 = {
+    "invalid start byte": b"\xff",
+    "lone continuation byte": b"a\x80b",
+    "truncated sequence": b"\xe2\x82",
+    "Latin-1 e acute": b"caf\xe9",
+    "CESU-8 lone high surrogate": b"\xed\xa0\x80",
+    "CESU-8 lone low surrogate": b"\xed\xb0\x80",
+    "CESU-8 surrogate pair": b"\xed\xa0\xbd\xed\xb8\x80",
+    "overlong slash": b"\xc0\xaf",
+    "overlong NUL (modified UTF-8)": b"\xc0\x80",
+    "overlong 3-byte": b"\xe0\x80\xaf",
+    "overlong 4-byte": b"\xf0\x80\x80\xaf",
+    "beyond U+10FFFF": b"\xf4\x90\x80\x80",
+    "5-byte form": b"\xf8\x88\x80\x80\x80",
+}
+# Whole bodies in another encoding (json.loads(bytes) would guess these).
+OTHER_ENCODINGS = {
+    "UTF-16 LE with BOM": "utf-16",
+    "UTF-16 LE": "utf-16-le",
+    "UTF-16 BE": "utf-16-be",
+    "UTF-32 with BOM": "utf-32",
+    "UTF-32 LE": "utf-32-le",
+    "UTF-32 BE": "utf-32-be",
+    "UTF-8 with BOM": "utf-8-sig",
+}
+# Media types that are not application/json in UTF-8: a 415 whatever the body.
+NOT_JSON_MEDIA_TYPES = [
+    "application/vnd.foo+json",
+    "application/merge-patch+json",
+    "application/json; charset=utf-16",
+    "text/plain",
+]
+
+
+def raw_body_corpus(body):
+    """(name, content type, bytes, expected status) for one valid body."""
+    text = json.dumps(body, ensure_ascii=False)
+    utf8 = text.encode()
+    for name, bad in BAD_UTF8.items():
+        yield name, "application/json", utf8.replace(MARK, bad), 400
+    for name, codec in OTHER_ENCODINGS.items():
+        yield name, "application/json", text.replace("MARK", "\u00e9").encode(
+            codec
+        ), 400
+    for media_type in NOT_JSON_MEDIA_TYPES:
+        yield media_type, media_type, utf8.replace(MARK, b"ok"), 415
+
+
+def body_operations(http):
+    """(method, path) of every operation whose spec declares a body."""
+    spec = http.request("GET", "/api/v1/swagger.json").json
+    found = []
+    for path, item in spec["paths"].items():
+        shared = item.get("parameters", [])
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            params = shared + operation.get("parameters", [])
+            if any(p.get("in") == "body" for p in params):
+                found.append((method, path))
+    return found
+
+
+def test_bodies_that_are_not_utf8_json_are_refused_everywhere_and_store_nothing(
+    alice, http, snapshot
+):
+    """Found by review: a raw CESU-8 surrogate was a 500 on login and register."""
+    operations = body_operations(http)
+    missing = sorted(set(operations) - set(VALID_BODIES))
+    assert not missing, f"add a valid example body for {missing} to VALID_BODIES"
+    ids = {"goal_id": alice.ids["goal"], "reading_id": alice.ids["reading"]}
+    before = snapshot()
+    wrong = []
+    sent = 0
+    # DELETE /users/me last: if it were accepted, alice would be gone.
+    for method, path in sorted(operations, key=lambda op: op[0] == "delete"):
+        url = "/api/v1" + path.format(**ids)
+        for name, media_type, raw, status in raw_body_corpus(
+            VALID_BODIES[(method, path)]
+        ):
+            response = http.request(
+                method.upper(),
+                url,
+                raw=raw,
+                headers={"Content-Type": media_type},
+                token=alice.account.access_token,
+            )
+            sent += 1
+            problem = response.json or {}
+            if response.status != status or "errors" in problem:
+                wrong.append((method, path, name, response.status, problem))
+    assert not wrong, wrong
+    assert sent >= len(operations) * 20
+    assert snapshot() == before
+
+
+# --- A trailing newline is not the same name ($ in Python re) ----------------
+
+STAMP = "2024-01-01T00:00:00Z"
+TRAILING_NEWLINES = [
+    ("POST", "/api/v1/auth/register", {"username": "{alice}\n"}, "/username"),
+    (
+        "POST",
+        "/api/v1/auth/register",
+        {"username": "nl_mail", "email": "{alice}@example.com\n"},
+        "/email",
+    ),
+    ("POST", "/api/v1/auth/login", {"username": "{alice}\n"}, "/username"),
+    ("PATCH", "/api/v1/users/me", {"email": "nl@example.com\r\n"}, "/email"),
+    (
+        "POST",
+        "/api/v1/readings/",
+        {"sensor": "s", "data": {}, "client_id": str(uuid.uuid4()) + "\n"},
+        "/client_id",
+    ),
+    (
+        "POST",
+        "/api/v1/readings/",
+        {"sensor": "s", "data": {}, "recorded_at": STAMP + "\n"},
+        "/recorded_at",
+    ),
+    (
+        "POST",
+        "/api/v1/goals/",
+        {"name": "n", "started_at": STAMP + "\n"},
+        "/started_at",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "method, path, fields, pointer",
+    TRAILING_NEWLINES,
+    ids=[f"{m} {p} {ptr}" for m, p, _, ptr in TRAILING_NEWLINES],
+)
+def test_a_value_with_a_trailing_newline_is_a_400_not_a_second_name(
+    method, path, fields, pointer, alice, http, snapshot
+):
+    """Found by review: "alice\\n" registered next to alice and could log in."""
+    defaults = {
+        "/api/v1/auth/register": {"email": "nl@example.com", "password": PASSWORD},
+        "/api/v1/auth/login": {"password": PASSWORD},
+        "/api/v1/users/me": {"current_password": PASSWORD},
+    }.get(path, {})
+    name = alice.account.username
+    body = defaults | {
+        k: v.replace("{alice}", name) if isinstance(v, str) else v
+        for k, v in fields.items()
+    }
+    before = snapshot()
+    response = http.request(method, path, body, token=alice.account.access_token)
+    assert response.status == 400, response.body
+    assert pointer in [e.get("pointer") for e in response.json["errors"]]
+    assert snapshot() == before

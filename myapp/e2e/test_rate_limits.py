@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from testing.accounts import PASSWORD
+from testing.accounts import PASSWORD, register_over_http
 from testing.http import Http
 
 ATTEMPTS = 40  # at least this many, in rounds of 8 parallel attempts
@@ -111,3 +111,102 @@ def test_without_redis_each_worker_counts_its_own_attempts(uwsgi, figures):
         "allowed": allowed,
         "workers_hit": len(by_worker),
     }
+
+
+# --- Every place a password is checked, limited; counters shared via Redis ----
+
+
+def assert_limited(response):
+    assert response.status == 429, response.body
+    assert response.getheader("Content-Type") == "application/problem+json"
+    assert int(response.getheader("Retry-After")) >= 1
+
+
+def test_registrations_are_limited_per_client_address(uwsgi, redis_url, snapshot):
+    """Each registration costs an Argon2 hash: a loop of them ate the workers."""
+    server = uwsgi({"REDIS_URL": redis_url, "MYAPP_REGISTER_RATE_LIMIT": "3 per hour"})
+    http = Http(server)
+    for _ in range(3):
+        register_only(server)
+    before = snapshot()
+    body = {"username": "one_too_many", "email": "many@example.com"}
+    assert_limited(
+        http.request("POST", "/api/v1/auth/register", dict(body, password=PASSWORD))
+    )
+    assert snapshot() == before
+
+
+def test_wrong_current_passwords_are_limited_per_user(uwsgi, redis_url):
+    """A stolen access token could guess the password on PATCH/DELETE /users/me."""
+    server = uwsgi(
+        {"REDIS_URL": redis_url, "MYAPP_PASSWORD_CHECK_RATE_LIMIT": "3 per hour"}
+    )
+    victim = register_over_http(Http(server))
+    bystander = register_over_http(Http(server))
+    wrong = {"current_password": "not the password"}
+    # Right answers do not count; PATCH and DELETE share one bucket.
+    ok = victim.request("PATCH", "/api/v1/users/me", {"current_password": PASSWORD})
+    assert ok.status == 200
+    statuses = [
+        victim.request(method, "/api/v1/users/me", wrong).status
+        for method in ("PATCH", "DELETE", "PATCH")
+    ]
+    assert statuses == [403, 403, 403]
+    for method in ("PATCH", "DELETE"):
+        assert_limited(victim.request(method, "/api/v1/users/me", wrong))
+    # Even the right password waits now, and nothing happened to the account.
+    assert_limited(
+        victim.request("DELETE", "/api/v1/users/me", {"current_password": PASSWORD})
+    )
+    assert victim.request("GET", "/api/v1/users/me").status == 200
+    other = bystander.request("PATCH", "/api/v1/users/me", wrong)
+    assert other.status == 403
+
+
+def behind_a_proxy(redis_url, **limits):
+    """Redis-shared limits, the client address taken from X-Forwarded-For as
+    behind nginx, so a test can speak from any address."""
+    return {"REDIS_URL": redis_url, "MYAPP_PROXY_FIX_X_FOR": "1", **limits}
+
+
+def test_login_counts_one_account_however_it_is_named(uwsgi, redis_url):
+    """Username and email of one account were two buckets: twice the guesses."""
+    server = uwsgi(behind_a_proxy(redis_url, MYAPP_LOGIN_RATE_LIMIT="4 per hour"))
+    username = register_only(server)
+    http = Http(server)
+    names = [username, f"{username}@example.com", username.upper(), username]
+    # Each attempt from a different client address: only the account counts.
+    statuses = [
+        http.request(
+            "POST",
+            "/api/v1/auth/login",
+            {"username": name, "password": "wrong password"},
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},
+        ).status
+        for n, name in enumerate(names)
+    ]
+    assert statuses == [401] * 4
+    assert_limited(
+        http.request(
+            "POST",
+            "/api/v1/auth/login",
+            {"username": f"{username}@EXAMPLE.com", "password": PASSWORD},
+            headers={"X-Forwarded-For": "198.51.100.99"},
+        )
+    )
+
+
+def test_login_counts_an_ipv6_client_per_64(uwsgi, redis_url):
+    """A host rotating through its /64 got a fresh bucket per address."""
+    server = uwsgi(behind_a_proxy(redis_url, MYAPP_LOGIN_RATE_LIMIT="3 per hour"))
+    http = Http(server)
+
+    def attempt(address):
+        body = {"username": "nobody_" + uuid.uuid4().hex[:8], "password": "wrong"}
+        headers = {"X-Forwarded-For": address}
+        return http.request("POST", "/api/v1/auth/login", body, headers=headers)
+
+    rotating = [f"2001:db8:0:7::{n:x}" for n in range(1, 4)]
+    assert [attempt(address).status for address in rotating] == [401] * 3
+    assert_limited(attempt("2001:db8:0:7:ffff:1:2:3"))
+    assert attempt("2001:db8:0:8::1").status == 401

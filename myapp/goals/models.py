@@ -42,4 +42,6 @@ class Goal(db.Model):
         ),
         # Children of a goal: the recursive step of every tree query and the cascade.
         sa.Index("ix_goals_user_id_parent_id", "user_id", "parent_id"),
+        # SQLite: a deleted goal's id is never given to a new one.
+        {"sqlite_autoincrement": True},
     )

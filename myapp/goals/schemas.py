@@ -1,12 +1,12 @@
 """What clients may write about goals, and what they read back."""
 
 from myapp.timestamps import RFC3339_PATTERN
-from myapp.validation import Schema
+from myapp.validation import PATTERN_END, Schema
 
 # Ids are 32-bit on every database; larger numbers can name no goal.
 ID_MAX = 2**31 - 1
 # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded at all.
-_TEXT = "^[^\\u0000\\ud800-\\udfff]*$"
+_TEXT = "^[^\\u0000\\ud800-\\udfff]*" + PATTERN_END
 
 NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": _TEXT}
 DESCRIPTION = {"type": ["string", "null"], "maxLength": 2000, "pattern": _TEXT}

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from flask import Response, current_app, url_for
 from flask_restx import Namespace, Resource
 
+from myapp import watchdog
 from myapp.auth import auth_required, current_principal
 from myapp.db import db
 from myapp.docs import secured
@@ -182,7 +183,9 @@ class ReadingStats(Resource):
 class ReadingExport(Resource):
     @ns.expect(_export_args)
     @ns.produces(list(export.MEDIA_TYPES.values()))
-    @ns.response(200, "Every matching reading, streamed as a file")
+    @ns.response(
+        200, "Every matching reading, streamed as a file ending with a trailer"
+    )
     @secured(ns, 400)
     @auth_required
     def get(self):
@@ -198,8 +201,9 @@ class ReadingExport(Resource):
         # The stream needs no request context: release the auth query's session now.
         db.session.close()
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        seconds = current_app.config["HARAKIRI"]
         return Response(
-            export.CHUNKS[kind](batches),
+            watchdog.rearming(export.CHUNKS[kind](batches), seconds),
             mimetype=export.MEDIA_TYPES[kind],
             headers={
                 "Content-Disposition": (

@@ -3,7 +3,7 @@
 from myapp.pagination import page_schema
 from myapp.readings.models import from_micros
 from myapp.timestamps import RFC3339_PATTERN
-from myapp.validation import Schema
+from myapp.validation import PATTERN_END, Schema
 
 BATCH_MAX = 1000
 SENSOR = {
@@ -13,7 +13,8 @@ SENSOR = {
     "description": "1 to 64 characters (no NUL), e.g. accelerometer or kitchen/temp",
 }
 UUID_PATTERN = (
-    "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+    + PATTERN_END
 )
 
 READING_FIELDS = {

@@ -24,6 +24,21 @@ def listed(account, query=""):
             return items
 
 
+def ndjson_readings(response):
+    """The readings of a complete NDJSON export (its trailer line checked)."""
+    *lines, trailer = response.get_data(as_text=True).splitlines()
+    readings = [json.loads(line) for line in lines]
+    assert json.loads(trailer) == {"complete": True, "count": len(readings)}
+    return readings
+
+
+def csv_records(response):
+    """The header and reading records of a complete CSV export (trailer checked)."""
+    *rows, trailer = csv.reader(io.StringIO(response.get_data(as_text=True)))
+    assert trailer == ["#complete", str(len(rows) - 1), "", "", ""]
+    return rows
+
+
 @pytest.fixture
 def stored(alice, bob, post_batch):
     items = [
@@ -47,9 +62,8 @@ def test_ndjson_export_is_one_reading_object_a_line(app, alice, stored, monkeypa
     assert response.mimetype == "application/x-ndjson"
     assert FILENAME.match(response.headers["Content-Disposition"])
     assert response.is_streamed
-    lines = response.get_data(as_text=True).split("\n")
-    assert lines[-1] == ""
-    assert [json.loads(line) for line in lines[:-1]] == listed(alice)
+    assert response.get_data(as_text=True).endswith("\n")
+    assert ndjson_readings(response) == listed(alice)
 
 
 def test_csv_export_has_the_contract_columns_with_data_as_json(
@@ -60,7 +74,7 @@ def test_csv_export_has_the_contract_columns_with_data_as_json(
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].endswith('.csv"')
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = csv_records(response)
     assert rows[0] == ["id", "sensor", "recorded_at", "client_id", "data"]
     expected = [
         [
@@ -80,22 +94,21 @@ def test_csv_export_has_the_contract_columns_with_data_as_json(
 def test_export_applies_the_list_filters(alice, stored):
     query = "&sensor=a&since=2024-01-01T00:10:00Z&until=2024-01-01T00:20:00Z&order=asc"
     response = alice.get(EXPORT + "?" + query[1:])
-    lines = response.get_data(as_text=True).splitlines()
-    exported = [json.loads(line) for line in lines]
+    exported = ndjson_readings(response)
     assert exported == listed(alice, query)
     assert exported and all(item["sensor"] == "a" for item in exported)
 
 
-def test_an_export_without_matches_is_empty_or_only_the_header(alice):
-    assert alice.get(EXPORT).get_data() == b""
+def test_an_export_without_matches_is_only_its_trailer(alice):
+    assert alice.get(EXPORT).get_data() == b'{"complete":true,"count":0}\n'
     assert alice.get(f"{EXPORT}?format=csv").get_data(as_text=True) == (
-        "id,sensor,recorded_at,client_id,data\r\n"
+        "id,sensor,recorded_at,client_id,data\r\n#complete,0,,,\r\n"
     )
 
 
 def test_export_never_includes_another_users_readings(bob, stored):
-    lines = bob.get(EXPORT).get_data(as_text=True).splitlines()
-    assert [json.loads(line)["data"] for line in lines] == [{"bob": True}]
+    exported = ndjson_readings(bob.get(EXPORT))
+    assert [item["data"] for item in exported] == [{"bob": True}]
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """HTTP for accounts: /auth (register, login, refresh, logout) and /users."""
 
-from flask import current_app, request, url_for
+from flask import url_for
 from flask_restx import Namespace, Resource
 
 from myapp.auth import (
@@ -11,7 +11,12 @@ from myapp.auth import (
 )
 from myapp.docs import errors, secured
 from myapp.errors import not_found
-from myapp.limiter import limiter
+from myapp.limiter import (
+    login_per_account,
+    login_per_network,
+    register_per_network,
+    wrong_password_per_user,
+)
 from myapp.pagination import decode_cursor, encode_cursor, page_limit, page_parser
 from myapp.users import schemas, service
 from myapp.validation import json_body
@@ -20,21 +25,13 @@ auth_ns = Namespace("auth", description="Register, log in, refresh, log out")
 users_ns = Namespace("users", description="Accounts")
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _login_username_key():
-    body = request.get_json(silent=True)
-    name = body.get("username") if isinstance(body, dict) else None
-    return "login-user:" + (name.lower() if isinstance(name, str) else "")
-
-
 @auth_ns.route("/register")
 class Register(Resource):
+    decorators = [register_per_network]
+
     @auth_ns.expect(schemas.REGISTER.model(auth_ns))
     @auth_ns.response(201, "Account created", schemas.USER.model(auth_ns))
-    @errors(auth_ns, 400, 409, 413, 415, 503)
+    @errors(auth_ns, 400, 409, 413, 415, 429, 503)
     def post(self):
         """Create an account."""
         user = service.register(**json_body(schemas.REGISTER))
@@ -44,10 +41,7 @@ class Register(Resource):
 
 @auth_ns.route("/login")
 class Login(Resource):
-    decorators = [
-        limiter.limit(_login_limit, key_func=_login_username_key),
-        limiter.limit(_login_limit),
-    ]
+    decorators = [login_per_account, login_per_network]
 
     @auth_ns.expect(schemas.LOGIN.model(auth_ns))
     @auth_ns.response(200, "Tokens", schemas.TOKENS.model(auth_ns))
@@ -94,8 +88,9 @@ class Me(Resource):
 
     @users_ns.expect(schemas.UPDATE_ME.model(users_ns))
     @users_ns.response(200, "Updated", schemas.USER.model(users_ns))
-    @secured(users_ns, 400, 403, 409, 413, 415)
+    @secured(users_ns, 400, 403, 409, 413, 415, 429)
     @auth_required
+    @wrong_password_per_user
     def patch(self):
         """Change your email or password (current_password required)."""
         body = json_body(schemas.UPDATE_ME)
@@ -109,8 +104,9 @@ class Me(Resource):
 
     @users_ns.expect(schemas.DELETE_ME.model(users_ns))
     @users_ns.response(204, "Deleted, with your readings and goals")
-    @secured(users_ns, 400, 403, 413, 415)
+    @secured(users_ns, 400, 403, 413, 415, 429)
     @auth_required
+    @wrong_password_per_user
     def delete(self):
         """Delete your account (current_password required)."""
         body = json_body(schemas.DELETE_ME)

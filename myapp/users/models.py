@@ -18,6 +18,8 @@ class User(db.Model):
     __table_args__ = (
         # Usernames are unique regardless of case.
         sa.Index("uq_users_username_lower", sa.func.lower(username), unique=True),
+        # SQLite: a deleted account's id is never given to a new one.
+        {"sqlite_autoincrement": True},
     )
 
 

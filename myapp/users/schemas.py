@@ -1,11 +1,11 @@
 """What clients may write about accounts, and what they read back."""
 
 from myapp.pagination import page_schema
-from myapp.validation import Schema
+from myapp.validation import PATTERN_END, Schema
 
 USERNAME = {
     "type": "string",
-    "pattern": "^[A-Za-z0-9_.-]{3,32}$",
+    "pattern": "^[A-Za-z0-9_.-]{3,32}" + PATTERN_END,
     "description": "3 to 32 of A-Z a-z 0-9 _ . -",
 }
 # The pattern is the rule, spelled the same in every regex dialect (no \s), so the
@@ -15,7 +15,7 @@ EMAIL = {
     "type": "string",
     "maxLength": 254,
     "pattern": r"^[^@\u0000-\u0020\u007f-\u009f]+@[^@\u0000-\u0020\u007f-\u009f]+"
-    r"\.[^@\u0000-\u0020\u007f-\u009f]+$",
+    r"\.[^@\u0000-\u0020\u007f-\u009f]+" + PATTERN_END,
     "description": "An email address; stored lower-case",
 }
 PASSWORD = {"type": "string", "minLength": 8, "maxLength": 128}
@@ -45,7 +45,7 @@ LOGIN = Schema(
                 "maxLength": 254,
                 # No control characters: no username or email has one, and
                 # PostgreSQL cannot even compare text holding a NUL.
-                "pattern": "^[^\\u0000-\\u001f\\u007f]+$",
+                "pattern": "^[^\\u0000-\\u001f\\u007f]+" + PATTERN_END,
                 "description": "Username or email",
             },
             "password": ANY_PASSWORD,

@@ -58,14 +58,22 @@ def register(*, username, email, password, is_admin=False):
     return user
 
 
+def _named(login):
+    """Rows whose username (any case) or email is login."""
+    key = login.lower()
+    return sa.or_(sa.func.lower(User.username) == key, User.email == key)
+
+
+def find_user_id_by_login(*, login):
+    """The id of the account a username-or-email names, or None."""
+    return db.session.execute(
+        sa.select(User.id).where(_named(login))
+    ).scalar_one_or_none()
+
+
 def check_credentials(*, login, password):
     """The user for a username-or-email and password; 401 alike for every failure."""
-    key = login.lower()
-    user = db.session.execute(
-        sa.select(User).where(
-            sa.or_(sa.func.lower(User.username) == key, User.email == key)
-        )
-    ).scalar_one_or_none()
+    user = db.session.execute(sa.select(User).where(_named(login))).scalar_one_or_none()
     if not verify_password(user.password_hash if user else None, password):
         raise InvalidToken("The username or password is incorrect.")
     if needs_rehash(user.password_hash):

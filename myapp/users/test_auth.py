@@ -89,11 +89,11 @@ def test_register_invalid_field_answers_400_pointing_at_it(client, body, pointer
 
 def test_register_cannot_make_an_admin_by_mass_assignment(client, in_app):
     body = {"username": "carol", "email": "c@example.com", "password": PASSWORD}
-    client.post(REGISTER, json=dict(body, is_admin=True, id=99))
+    client.post(REGISTER, json=dict(body, is_admin=True, id=2147480000))
     assert client.post(REGISTER, json=body).status_code == 201
     tokens = login(client, "carol").json
     me = client.get(ME, headers=bearer(tokens["access_token"])).json
-    assert me["is_admin"] is False and me["id"] != 99
+    assert me["is_admin"] is False and me["id"] != 2147480000
 
 
 def test_password_is_stored_as_argon2id_hash_never_plain(client, in_app):

@@ -1,0 +1,66 @@
+"""How uWSGI (and nginx in front of it) serve: connections, long streams, errors."""
+
+import csv
+import http.client
+import io
+import json
+import time
+
+from testing.http import Http
+
+READING = {"sensor": "keepalive", "data": {"n": 1}}
+
+
+def test_one_kept_alive_connection_carries_many_posts(live_server, account):
+    """http-socket closed after each answer without saying so: reuse got resets."""
+    owner = account()
+    conn = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=30)
+    headers = {
+        "Authorization": f"Bearer {owner.access_token}",
+        "Content-Type": "application/json",
+    }
+    statuses, ports = [], set()
+    try:
+        for n in range(100):
+            body = json.dumps(dict(READING, data={"n": n}))
+            conn.request("POST", "/api/v1/readings/", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+            assert conn.sock is not None, f"the server closed after request {n}"
+            ports.add(conn.sock.getsockname()[1])
+    finally:
+        conn.close()
+    assert statuses == [201] * 100
+    assert len(ports) == 1
+    listed = owner.request("GET", "/api/v1/readings/?sensor=keepalive&limit=1000")
+    assert len(listed.json["items"]) == 100
+
+
+def test_an_export_longer_than_harakiri_is_whole_and_says_so(http, account, uwsgi):
+    """uWSGI's harakiri cut a 200 export mid-file; now only a stalled one dies.
+
+    Many small keyset batches make the export take several harakiri periods
+    while every batch is quick, as a big export is behind nginx, which buffers
+    the answer so the worker never waits for a slow client.
+    """
+    owner = account()
+    for batch in range(10):
+        items = [
+            {"sensor": "bulk", "data": {"n": batch * 1000 + i}} for i in range(1000)
+        ]
+        stored = owner.request("POST", "/api/v1/readings/batch", {"readings": items})
+        assert stored.status == 201, stored.body
+    server = uwsgi({"MYAPP_HARAKIRI": "1", "MYAPP_READINGS_EXPORT_BATCH": "5"})
+    started = time.monotonic()
+    export = Http(server).request(
+        "GET", "/api/v1/readings/export?format=csv", token=owner.access_token
+    )
+    seconds = time.monotonic() - started
+    assert export.status == 200
+    assert seconds > 3, "the export must outlast harakiri for this test to mean it"
+    *rows, trailer = csv.reader(io.StringIO(export.body.decode()))
+    assert trailer == ["#complete", "10000", "", "", ""]
+    assert len(rows) == 1 + 10000
+    with open(server.log_path) as log:
+        assert "HARAKIRI" not in log.read()
