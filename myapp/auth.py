@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 import jwt
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_jwt_extended import JWTManager
 from sqlalchemy import bindparam, select
 
@@ -27,7 +27,15 @@ class Principal:
     user_id: int
     is_admin: bool
     session_id: str
-    claims: dict
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    """A verified refresh token: the login session it may renew, and its jti."""
+
+    user_id: int
+    session_id: str
+    jti: str
 
 
 def init_app(app):
@@ -89,47 +97,33 @@ def _live_session_query():
     )
 
 
-def load_principal(claims):
-    """The caller, if the token's login session is live and its user exists."""
+def _subject(claims):
     try:
-        user_id = int(claims["sub"])
+        return int(claims["sub"])
     except (TypeError, ValueError):
         raise InvalidToken("The token's subject is invalid.") from None
+
+
+def load_principal(claims):
+    """The caller, if the token's login session is live and its user exists."""
+    user_id = _subject(claims)
     row = _live_session_query().first(sid=claims["sid"], user_id=user_id)
     if row is None:
         raise InvalidToken("The token has been revoked.")
-    return Principal(user_id, bool(row[0]), claims["sid"], claims)
+    return Principal(user_id, bool(row[0]), claims["sid"])
 
 
-def authenticate():
-    """Check the access token and remember the caller for this request."""
+def authenticate(*, admin=False, refresh=False):
+    """Who is calling, as this operation accepts: credentials are judged here only.
+
+    An access token names a live user session (a Principal); admin=True also
+    needs the admin role (else 403). refresh=True accepts a refresh token only,
+    whose login session the handler may renew (a RefreshToken).
+    """
+    if refresh:
+        claims = decode_bearer("refresh")
+        return RefreshToken(_subject(claims), claims["sid"], claims["jti"])
     principal = load_principal(decode_bearer("access"))
-    g.principal = principal
+    if admin and not principal.is_admin:
+        raise forbidden("This operation is for admins only.")
     return principal
-
-
-def current_principal():
-    return g.principal
-
-
-def auth_required(func):
-    """Require a valid, live access token."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        authenticate()
-        return func(*args, **kwargs)
-
-    return wrapper
-
-
-def admin_required(func):
-    """Require an access token of an admin; others get 403."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        if not authenticate().is_admin:
-            raise forbidden("This operation is for admins only.")
-        return func(*args, **kwargs)
-
-    return wrapper

@@ -4,7 +4,6 @@ import copy
 import json
 
 import fastjsonschema
-from flask import request
 from jsonschema import Draft202012Validator
 
 from myapp.errors import ValidationFailed
@@ -47,11 +46,6 @@ class Schema:
         if self.name not in ns.models:
             ns.schema_model(self.name, to_swagger(self.schema))
         return ns.models[self.name]
-
-
-def json_body(schema):
-    """The request's JSON body validated against schema (415, 400 and 413 handled)."""
-    return schema.validate(request.get_json())
 
 
 def _escape(part):

@@ -5,14 +5,12 @@ from datetime import datetime, timezone
 from flask import Response, current_app, url_for
 from flask_restx import Namespace, Resource
 
-from myapp.auth import auth_required, current_principal
 from myapp.db import db
-from myapp.docs import secured
+from myapp.decorators import authenticated, body, query, response
 from myapp.pagination import decode_cursor, encode_cursor, page_limit, page_parser
 from myapp.query import query_parser, timestamp
 from myapp.readings import export, schemas, service, stats
 from myapp.readings.schemas import field_name, one_of, sensor_name
-from myapp.validation import json_body
 
 ns = Namespace("readings", description="Sensor readings", path="/readings")
 
@@ -50,16 +48,14 @@ _stats_args.add_argument(
 
 @ns.route("/")
 class ReadingList(Resource):
-    @ns.expect(_list_args)
-    @ns.response(200, "A page of readings", schemas.READING_PAGE.model(ns))
-    @secured(ns, 400)
-    @auth_required
-    def get(self):
+    @response(ns, 200, "A page of readings", schemas.READING_PAGE)
+    @authenticated(ns)
+    @query(ns, _list_args)
+    def get(self, caller, args):
         """Your readings, newest first (or oldest with order=asc), keyset-paged."""
-        args = _list_args.parse_args()
         scope = "readings:" + args["order"]
         rows, position = service.list_readings(
-            user_id=current_principal().user_id,
+            user_id=caller.user_id,
             limit=page_limit(args["limit"]),
             sensor=args["sensor"],
             since=args["since"],
@@ -72,19 +68,15 @@ class ReadingList(Resource):
             "next_cursor": encode_cursor(scope, position) if position else None,
         }
 
-    @ns.expect(schemas.READING.model(ns))
-    @ns.response(201, "Stored", schemas.READING_PUBLIC.model(ns))
-    @ns.response(
-        200, "Already stored under this client_id", schemas.READING_PUBLIC.model(ns)
-    )
-    @secured(ns, 400, 413, 415)
-    @auth_required
-    def post(self):
+    @response(ns, 201, "Stored", schemas.READING_PUBLIC)
+    @response(ns, 200, "Already stored under this client_id", schemas.READING_PUBLIC)
+    @authenticated(ns)
+    @body(ns, schemas.READING)
+    def post(self, caller, data):
         """Store one reading; a repeated client_id answers the first one with 200."""
-        body = json_body(schemas.READING)
-        user_id = current_principal().user_id
+        user_id = caller.user_id
         now = service.now_micros()
-        rows = service.prepare_rows(items=[body], now_micros=now, in_batch=False)
+        rows = service.prepare_rows(items=[data], now_micros=now, in_batch=False)
         (reading_id,), (created,) = service.store_readings(
             user_id=user_id, rows=rows, now_micros=now
         )
@@ -92,7 +84,7 @@ class ReadingList(Resource):
             row = service.get_reading(user_id=user_id, reading_id=reading_id)
             return schemas.reading_public(row), 200
         sensor, micros, _, client_id = rows[0]
-        row = (reading_id, sensor, micros, body["data"], client_id, now)
+        row = (reading_id, sensor, micros, data["data"], client_id, now)
         location = url_for("api.reading", reading_id=reading_id)
         return schemas.reading_public(row), 201, {"Location": location}
 
@@ -104,56 +96,46 @@ def _position(values):
 
 @ns.route("/batch")
 class ReadingBatch(Resource):
-    @ns.expect(schemas.BATCH.model(ns))
-    @ns.response(201, "Stored, ids in input order", schemas.BATCH_RESULT.model(ns))
-    @secured(ns, 400, 413, 415)
-    @auth_required
-    def post(self):
+    @response(ns, 201, "Stored, ids in input order", schemas.BATCH_RESULT)
+    @authenticated(ns)
+    @body(ns, schemas.BATCH)
+    def post(self, caller, data):
         """Store 1 to 1000 readings, all or nothing."""
-        body = json_body(schemas.BATCH)
         now = service.now_micros()
-        rows = service.prepare_rows(items=body["readings"], now_micros=now)
+        rows = service.prepare_rows(items=data["readings"], now_micros=now)
         ids, created = service.store_readings(
-            user_id=current_principal().user_id, rows=rows, now_micros=now
+            user_id=caller.user_id, rows=rows, now_micros=now
         )
         return {"ids": ids, "created": sum(created)}, 201
 
 
 @ns.route("/<int:reading_id>", endpoint="reading")
 class ReadingItem(Resource):
-    @ns.response(200, "The reading", schemas.READING_PUBLIC.model(ns))
-    @secured(ns, 404)
-    @auth_required
-    def get(self, reading_id):
+    @response(ns, 200, "The reading", schemas.READING_PUBLIC)
+    @authenticated(ns, 404)
+    def get(self, caller, reading_id):
         """One of your readings."""
         return schemas.reading_public(
-            service.get_reading(
-                user_id=current_principal().user_id, reading_id=reading_id
-            )
+            service.get_reading(user_id=caller.user_id, reading_id=reading_id)
         )
 
-    @ns.response(204, "Deleted")
-    @secured(ns, 404)
-    @auth_required
-    def delete(self, reading_id):
+    @response(ns, 204, "Deleted")
+    @authenticated(ns, 404)
+    def delete(self, caller, reading_id):
         """Delete one of your readings."""
-        service.delete_reading(
-            user_id=current_principal().user_id, reading_id=reading_id
-        )
+        service.delete_reading(user_id=caller.user_id, reading_id=reading_id)
         return "", 204
 
 
 @ns.route("/stats")
 class ReadingStats(Resource):
-    @ns.expect(_stats_args)
-    @ns.response(200, "Buckets with values", schemas.STATS.model(ns))
-    @secured(ns, 400)
-    @auth_required
-    def get(self):
+    @response(ns, 200, "Buckets with values", schemas.STATS)
+    @authenticated(ns)
+    @query(ns, _stats_args)
+    def get(self, caller, args):
         """count/min/max/avg of a numeric data field per UTC-aligned time bucket."""
-        args = _stats_args.parse_args()
         rows = stats.reading_stats(
-            user_id=current_principal().user_id,
+            user_id=caller.user_id,
             sensor=args["sensor"],
             field=args["field"],
             bucket=args["bucket"],
@@ -180,18 +162,16 @@ class ReadingStats(Resource):
 
 @ns.route("/export")
 class ReadingExport(Resource):
-    @ns.expect(_export_args)
     @ns.produces(list(export.MEDIA_TYPES.values()))
-    @ns.response(200, "Every matching reading, streamed as a file")
-    @secured(ns, 400)
-    @auth_required
-    def get(self):
+    @response(ns, 200, "Every matching reading, streamed as a file")
+    @authenticated(ns)
+    @query(ns, _export_args)
+    def get(self, caller, args):
         """Download every matching reading as NDJSON or CSV (streamed, no paging)."""
-        args = _export_args.parse_args()
         kind = args.pop("format")
         batches = service.iter_reading_batches(
             engine=db.engine,
-            user_id=current_principal().user_id,
+            user_id=caller.user_id,
             batch_size=current_app.config["READINGS_EXPORT_BATCH"],
             **args,
         )

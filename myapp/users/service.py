@@ -113,26 +113,26 @@ def start_session(*, user):
     return _issue_tokens(user.id, session.id, session.refresh_jti)
 
 
-def rotate_session(*, claims):
+def rotate_session(*, token):
     """Trade a refresh token for a new pair; reuse of an old one revokes the session."""
     new_jti = uuid.uuid4().hex
     # Compare-and-swap: of two racing uses of one token, exactly one wins.
     swapped = db.session.execute(
         sa.update(AuthSession)
         .where(
-            AuthSession.id == claims["sid"],
-            AuthSession.user_id == int(claims["sub"]),
-            AuthSession.refresh_jti == claims["jti"],
+            AuthSession.id == token.session_id,
+            AuthSession.user_id == token.user_id,
+            AuthSession.refresh_jti == token.jti,
             AuthSession.revoked_at.is_(None),
         )
         .values(refresh_jti=new_jti, expires_at=_session_expiry())
     ).rowcount
     if swapped != 1:
-        revoke_sessions(session_id=claims["sid"])
+        revoke_sessions(session_id=token.session_id)
         db.session.commit()
         raise InvalidToken("The refresh token has been used or revoked.")
     db.session.commit()
-    return _issue_tokens(int(claims["sub"]), claims["sid"], new_jti)
+    return _issue_tokens(token.user_id, token.session_id, new_jti)
 
 
 def revoke_sessions(*, session_id=None, user_id=None, keep_session_id=None):
