@@ -7,6 +7,7 @@ decode per distinct token and one query that the token's login session is live.
 import functools
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jwt
 from flask import current_app, request
@@ -14,7 +15,7 @@ from flask_jwt_extended import JWTManager
 from sqlalchemy import bindparam, select
 
 from myapp.errors import InvalidToken, forbidden
-from myapp.prepared import Prepared
+from myapp.rawsql import RowLookup
 
 jwt_manager = JWTManager()
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "jti", "type", "sid"]
@@ -80,20 +81,27 @@ def decode_bearer(expected_type):
     return claims
 
 
+class LiveSession(NamedTuple):
+    """What the token check reads of a live login session's user."""
+
+    is_admin: bool
+
+
 @functools.cache
 def _live_session_query():
     """Built and compiled once; per request only the parameters change."""
     from myapp.users.models import AuthSession, User
 
     users, sessions = User.__table__.c, AuthSession.__table__.c
-    return Prepared(
+    return RowLookup(
         select(users.is_admin)
         .join_from(AuthSession.__table__, User.__table__, sessions.user_id == users.id)
         .where(
             sessions.id == bindparam("sid"),
             sessions.revoked_at.is_(None),
             users.id == bindparam("user_id"),
-        )
+        ),
+        LiveSession,
     )
 
 
@@ -110,7 +118,7 @@ def load_principal(claims):
     row = _live_session_query().first(sid=claims["sid"], user_id=user_id)
     if row is None:
         raise InvalidToken("The token has been revoked.")
-    return Principal(user_id, bool(row[0]), claims["sid"])
+    return Principal(user_id, bool(row.is_admin), claims["sid"])
 
 
 def authenticate(*, admin=False, refresh=False):

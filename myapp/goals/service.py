@@ -5,6 +5,8 @@ Trees are read with recursive CTEs (SQLite and PostgreSQL alike), one statement
 per read, and assembled in Python in one pass over the rows.
 """
 
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.ext.compiler import compiles
@@ -46,16 +48,24 @@ def _utc_text_postgresql(element, compiler, **kw):
 # running forever.
 _WALK_LIMIT = 100_000
 
-# Row layout of every tree read; schemas.goal_node relies on it.
+
+class GoalRow(NamedTuple):
+    """One goal as every tree read selects it, timestamps already API text."""
+
+    id: int
+    parent_id: int | None
+    name: str
+    description: str | None
+    started_at: str
+    completed_at: str | None
+    created_at: str
+    updated_at: str
+
+
+# Timestamps are formatted by the database: thousands of goals come per read.
 _NODE_COLUMNS = [
-    GOALS.c.id,
-    GOALS.c.parent_id,
-    GOALS.c.name,
-    GOALS.c.description,
-    utc_text(GOALS.c.started_at),
-    utc_text(GOALS.c.completed_at),
-    utc_text(GOALS.c.created_at),
-    utc_text(GOALS.c.updated_at),
+    utc_text(GOALS.c[name]).label(name) if name.endswith("_at") else GOALS.c[name]
+    for name in GoalRow._fields
 ]
 
 
@@ -90,8 +100,14 @@ def _tree_query(*, user_id, root_id):
     )
 
 
+def _tree_rows(*, user_id, root_id):
+    """The GoalRows of a forest or subtree (see _tree_query)."""
+    query = _tree_query(user_id=user_id, root_id=root_id)
+    return [GoalRow._make(row) for row in db.session.execute(query)]
+
+
 def _assemble(rows):
-    """Nest rows (deepest first) into nodes with progress, in one pass.
+    """Nest GoalRows (deepest first) into nodes with progress, in one pass.
 
     Returns (every node in row order, {parent_id: [nodes]}) where what is left in
     the mapping is the top level: the forest's roots, or the subtree's root.
@@ -100,15 +116,15 @@ def _assemble(rows):
     tally = {}  # goal id -> [leaf descendants, completed ones] so far
     nodes = []
     for row in rows:
-        kids = children.pop(row[0], None)
+        kids = children.pop(row.id, None)
         if kids is None:
-            kids, leaves, done = [], 1, int(row[5] is not None)
+            kids, leaves, done = [], 1, int(row.completed_at is not None)
             node = goal_node(row, float(done), kids)
         else:
-            leaves, done = tally.pop(row[0])
+            leaves, done = tally.pop(row.id)
             node = goal_node(row, done / leaves, kids)
         nodes.append(node)
-        parent = row[1]
+        parent = row.parent_id
         siblings = children.get(parent)
         if siblings is None:
             children[parent] = [node]
@@ -133,7 +149,7 @@ def goal_forest(*, user_id, flat=False, check_user=False):
     One SQL statement, plus one to tell an unknown user (404) from an empty forest
     when check_user is set and nothing was found.
     """
-    rows = db.session.execute(_tree_query(user_id=user_id, root_id=None)).all()
+    rows = _tree_rows(user_id=user_id, root_id=None)
     if not rows and check_user:
         _check_listed_user(user_id=user_id)
     nodes, top = _assemble(rows)
@@ -147,7 +163,7 @@ def goal_forest(*, user_id, flat=False, check_user=False):
 
 def goal_tree(*, user_id, goal_id):
     """One of the user's goals with its whole subtree; 404 if it is not theirs."""
-    rows = db.session.execute(_tree_query(user_id=user_id, root_id=goal_id)).all()
+    rows = _tree_rows(user_id=user_id, root_id=goal_id)
     if not rows:
         raise not_found("goal")
     nodes, _ = _assemble(rows)

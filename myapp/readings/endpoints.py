@@ -74,19 +74,11 @@ class ReadingList(Resource):
     @body(ns, schemas.READING)
     def post(self, caller, data):
         """Store one reading; a repeated client_id answers the first one with 200."""
-        user_id = caller.user_id
-        now = service.now_micros()
-        rows = service.prepare_rows(items=[data], now_micros=now, in_batch=False)
-        (reading_id,), (created,) = service.store_readings(
-            user_id=user_id, rows=rows, now_micros=now
-        )
+        reading, created = service.store_reading(user_id=caller.user_id, item=data)
         if not created:
-            row = service.get_reading(user_id=user_id, reading_id=reading_id)
-            return schemas.reading_public(row), 200
-        sensor, micros, _, client_id = rows[0]
-        row = (reading_id, sensor, micros, data["data"], client_id, now)
-        location = url_for("api.reading", reading_id=reading_id)
-        return schemas.reading_public(row), 201, {"Location": location}
+            return schemas.reading_public(reading), 200
+        location = url_for("api.reading", reading_id=reading.id)
+        return schemas.reading_public(reading), 201, {"Location": location}
 
 
 def _position(values):
@@ -101,12 +93,10 @@ class ReadingBatch(Resource):
     @body(ns, schemas.BATCH)
     def post(self, caller, data):
         """Store 1 to 1000 readings, all or nothing."""
-        now = service.now_micros()
-        rows = service.prepare_rows(items=data["readings"], now_micros=now)
-        ids, created = service.store_readings(
-            user_id=caller.user_id, rows=rows, now_micros=now
+        ids, created = service.store_batch(
+            user_id=caller.user_id, items=data["readings"]
         )
-        return {"ids": ids, "created": sum(created)}, 201
+        return {"ids": ids, "created": created}, 201
 
 
 @ns.route("/<int:reading_id>", endpoint="reading")

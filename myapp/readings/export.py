@@ -1,4 +1,7 @@
-"""Export formats: each keyset batch of rows becomes one chunk of the download."""
+"""Export formats: each keyset batch of ReadingRows becomes one chunk of the file.
+
+In export batches a ReadingRow's data is the stored JSON text, written as is.
+"""
 
 import csv
 import io
@@ -15,9 +18,10 @@ def ndjson_chunks(batches):
     """One reading object a line; data is spliced in as the stored JSON text."""
     for rows in batches:
         yield "".join(
-            f'{{"id":{row[0]},"sensor":{_dumps(row[1])},'
-            f'"recorded_at":"{format_micros(row[2])}","data":{row[3]},'
-            f'"client_id":{_dumps(row[4])},"created_at":"{format_micros(row[5])}"}}\n'
+            f'{{"id":{row.id},"sensor":{_dumps(row.sensor)},'
+            f'"recorded_at":"{format_micros(row.recorded_at)}","data":{row.data},'
+            f'"client_id":{_dumps(row.client_id)},'
+            f'"created_at":"{format_micros(row.created_at)}"}}\n'
             for row in rows
         )
 
@@ -32,7 +36,13 @@ def csv_chunks(batches):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(
-            (row[0], row[1], format_micros(row[2]), row[4] or "", row[3])
+            (
+                row.id,
+                row.sensor,
+                format_micros(row.recorded_at),
+                row.client_id or "",
+                row.data,
+            )
             for row in rows
         )
         yield buffer.getvalue()

@@ -142,15 +142,15 @@ def format_micros(micros):
     return text[:-6] + "Z"
 
 
-def reading_public(row):
-    """The read model of a service.COLUMNS row (times as stored microseconds)."""
+def reading_public(reading):
+    """The read model of a service.ReadingRow (times as stored microseconds)."""
     return {
-        "id": row[0],
-        "sensor": row[1],
-        "recorded_at": format_micros(row[2]),
-        "data": row[3],
-        "client_id": row[4],
-        "created_at": format_micros(row[5]),
+        "id": reading.id,
+        "sensor": reading.sensor,
+        "recorded_at": format_micros(reading.recorded_at),
+        "data": reading.data,
+        "client_id": reading.client_id,
+        "created_at": format_micros(reading.created_at),
     }
 
 

@@ -44,11 +44,18 @@ def paramstyle():
     return dialect.name, "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-class Prepared:
-    """One SELECT returning at most one row of interest, by named parameters."""
+class RowLookup:
+    """One SELECT of at most one row by named parameters, answered as row_type.
 
-    def __init__(self, statement):
+    row_type is a NamedTuple whose fields are the selected columns, in order.
+    """
+
+    def __init__(self, statement, row_type):
+        selected = tuple(column.key for column in statement.selected_columns)
+        if selected != row_type._fields:
+            raise TypeError(f"{row_type.__name__} {row_type._fields} != {selected}")
         self.statement = statement
+        self.row_type = row_type
         self._by_dialect = {}
 
     def _compile(self, dialect):
@@ -58,12 +65,12 @@ class Prepared:
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in self.statement.selected_columns
         ]
-        prepared = (compiled.string, names, processors)
-        self._by_dialect[dialect.name] = prepared
-        return prepared
+        plan = (compiled.string, names, processors)
+        self._by_dialect[dialect.name] = plan
+        return plan
 
     def first(self, **params):
-        """The first row as a tuple (result types applied), or None."""
+        """The first row (result types applied) as a row_type, or None."""
         connection = db.session.connection()
         dialect = connection.dialect
         sql, names, processors = self._by_dialect.get(dialect.name) or self._compile(
@@ -73,7 +80,7 @@ class Prepared:
         rows = run(sql, args, connection)
         if not rows:
             return None
-        return tuple(
+        return self.row_type._make(
             process(value) if process else value
             for process, value in zip(processors, rows[0])
         )
