@@ -4,10 +4,8 @@ from flask import url_for
 from flask_restx import Namespace, Resource
 
 from myapp.decorators import authenticated, body, query, response
-from myapp.errors import ValidationFailed, forbidden
 from myapp.goals import schemas, service
 from myapp.query import boolean, integer, query_parser
-from myapp.timestamps import parse_timestamp
 
 ns = Namespace("goals", description="Goal trees of any depth", path="/goals")
 
@@ -48,16 +46,7 @@ class GoalList(Resource):
         may pass user_id for another user's goals (404 if that user does not
         exist); anyone else passing user_id gets a 403.
         """
-        principal = caller
-        user_id = principal.user_id
-        if args["user_id"] is not None:
-            if not principal.is_admin:
-                raise forbidden("Only admins may list another user's goals.")
-            user_id = args["user_id"]
-        items = service.goal_forest(
-            user_id=user_id, flat=args["flat"], check_user=user_id != principal.user_id
-        )
-        return {"items": items}
+        return {"items": service.listed_goals(caller=caller, **args)}
 
     @response(ns, 201, "Created (with an empty children list)", schemas.GOAL)
     @authenticated(ns, 409)
@@ -70,13 +59,10 @@ class GoalList(Resource):
         limit (GOALS_MAX_PER_USER goals) is a 409. A new goal is open, so creating
         it under a completed goal reopens that goal and its completed ancestors.
         """
-        if "started_at" in data:
-            data["started_at"] = _timestamp(data["started_at"], "/started_at")
-        user_id = caller.user_id
-        goal_id = service.create_goal(user_id=user_id, **data)
-        location = url_for("api.goal", goal_id=goal_id)
-        tree = service.goal_tree(user_id=user_id, goal_id=goal_id)
-        return tree, 201, {"Location": location}
+        values = schemas.create_values(data)
+        goal_id = service.create_goal(user_id=caller.user_id, **values)
+        tree = service.goal_tree(user_id=caller.user_id, goal_id=goal_id)
+        return tree, 201, {"Location": url_for("api.goal", goal_id=goal_id)}
 
 
 @ns.route("/<int(max=2147483647):goal_id>", endpoint="goal")
@@ -103,9 +89,8 @@ class GoalItem(Resource):
         that would nest deeper than GOALS_MAX_DEPTH levels, is a 400 at
         /parent_id. updated_at changes on every goal that changed.
         """
-        user_id = caller.user_id
-        service.update_goal(user_id=user_id, goal_id=goal_id, **data)
-        return service.goal_tree(user_id=user_id, goal_id=goal_id)
+        service.update_goal(user_id=caller.user_id, goal_id=goal_id, **data)
+        return service.goal_tree(user_id=caller.user_id, goal_id=goal_id)
 
     @response(ns, 204, "Deleted, with its whole subtree")
     @authenticated(ns, 404)
@@ -113,10 +98,3 @@ class GoalItem(Resource):
         """Delete one of your goals and its whole subtree."""
         service.delete_goal(user_id=caller.user_id, goal_id=goal_id)
         return "", 204
-
-
-def _timestamp(text, pointer):
-    try:
-        return parse_timestamp(text)
-    except ValueError as error:
-        raise ValidationFailed.at(pointer, str(error)) from None

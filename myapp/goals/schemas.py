@@ -1,6 +1,7 @@
 """What clients may write about goals, and what they read back."""
 
-from myapp.timestamps import RFC3339_PATTERN
+from myapp.errors import ValidationFailed
+from myapp.timestamps import RFC3339_PATTERN, parse_timestamp
 from myapp.validation import Schema
 
 # Ids are 32-bit on every database; larger numbers can name no goal.
@@ -36,6 +37,17 @@ CREATE = Schema(
         },
     },
 )
+
+
+def create_values(data):
+    """A valid CREATE body as create_goal's arguments: started_at parsed."""
+    if "started_at" not in data:
+        return data
+    try:
+        return {**data, "started_at": parse_timestamp(data["started_at"])}
+    except ValueError as error:
+        raise ValidationFailed.at("/started_at", str(error)) from None
+
 
 UPDATE = Schema(
     "GoalUpdate",

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.ext.compiler import compiles
 
 from myapp.db import db, utcnow
-from myapp.errors import ValidationFailed, conflict, not_found
+from myapp.errors import ValidationFailed, conflict, forbidden, not_found
 from myapp.goals.models import Goal
 from myapp.goals.schemas import goal_node
 from myapp.users.models import User
@@ -159,6 +159,16 @@ def goal_forest(*, user_id, flat=False, check_user=False):
         del node["children"]
     nodes.sort(key=lambda node: node["id"])
     return nodes
+
+
+def listed_goals(*, caller, user_id=None, flat=False):
+    """The caller's goals; with user_id (admins only, else 403) that user's goals."""
+    if user_id is None:
+        return goal_forest(user_id=caller.user_id, flat=flat)
+    if not caller.is_admin:
+        raise forbidden("Only admins may list another user's goals.")
+    check_user = user_id != caller.user_id
+    return goal_forest(user_id=user_id, flat=flat, check_user=check_user)
 
 
 def goal_tree(*, user_id, goal_id):

@@ -1,13 +1,10 @@
 """HTTP for readings: upload, keyset pages, one reading, stats and export."""
 
-from datetime import datetime, timezone
-
-from flask import Response, current_app, url_for
+from flask import url_for
 from flask_restx import Namespace, Resource
 
-from myapp.db import db
 from myapp.decorators import authenticated, body, query, response
-from myapp.pagination import decode_cursor, encode_cursor, page_limit, page_parser
+from myapp.pagination import keyset_page, page_parser
 from myapp.query import query_parser, timestamp
 from myapp.readings import export, schemas, service, stats
 from myapp.readings.schemas import field_name, one_of, sensor_name
@@ -32,7 +29,11 @@ def _ordered(parser):
 _list_args = _ordered(_filters(page_parser()))
 _export_args = _ordered(_filters(query_parser()))
 _export_args.add_argument(
-    "format", type=one_of("ndjson", "csv"), default="ndjson", help="File format"
+    "format",
+    type=one_of(*export.CHUNKS),
+    default="ndjson",
+    dest="kind",
+    help="File format",
 )
 _stats_args = _filters(query_parser())
 _stats_args.replace_argument(
@@ -53,20 +54,13 @@ class ReadingList(Resource):
     @query(ns, _list_args)
     def get(self, caller, args):
         """Your readings, newest first (or oldest with order=asc), keyset-paged."""
-        scope = "readings:" + args["order"]
-        rows, position = service.list_readings(
+        return keyset_page(
+            service.list_readings,
+            args,
+            scope="readings:" + args["order"],
+            serialize=schemas.reading_public,
             user_id=caller.user_id,
-            limit=page_limit(args["limit"]),
-            sensor=args["sensor"],
-            since=args["since"],
-            until=args["until"],
-            order=args["order"],
-            after=_position(decode_cursor(scope, args["cursor"])),
         )
-        return {
-            "items": [schemas.reading_public(row) for row in rows],
-            "next_cursor": encode_cursor(scope, position) if position else None,
-        }
 
     @response(ns, 201, "Stored", schemas.READING_PUBLIC)
     @response(ns, 200, "Already stored under this client_id", schemas.READING_PUBLIC)
@@ -79,11 +73,6 @@ class ReadingList(Resource):
             return schemas.reading_public(reading), 200
         location = url_for("api.reading", reading_id=reading.id)
         return schemas.reading_public(reading), 201, {"Location": location}
-
-
-def _position(values):
-    """A cursor's (recorded_at, id); a signed cursor always has that shape."""
-    return tuple(values) if values else None
 
 
 @ns.route("/batch")
@@ -105,9 +94,8 @@ class ReadingItem(Resource):
     @authenticated(ns, 404)
     def get(self, caller, reading_id):
         """One of your readings."""
-        return schemas.reading_public(
-            service.get_reading(user_id=caller.user_id, reading_id=reading_id)
-        )
+        reading = service.get_reading(user_id=caller.user_id, reading_id=reading_id)
+        return schemas.reading_public(reading)
 
     @response(ns, 204, "Deleted")
     @authenticated(ns, 404)
@@ -124,30 +112,8 @@ class ReadingStats(Resource):
     @query(ns, _stats_args)
     def get(self, caller, args):
         """count/min/max/avg of a numeric data field per UTC-aligned time bucket."""
-        rows = stats.reading_stats(
-            user_id=caller.user_id,
-            sensor=args["sensor"],
-            field=args["field"],
-            bucket=args["bucket"],
-            since=args["since"],
-            until=args["until"],
-            max_buckets=current_app.config["READINGS_STATS_MAX_BUCKETS"],
-        )
-        return {
-            "sensor": args["sensor"],
-            "field": args["field"],
-            "bucket": args["bucket"],
-            "buckets": [
-                {
-                    "start": schemas.format_micros(start),
-                    "count": count,
-                    "min": low,
-                    "max": high,
-                    "avg": avg,
-                }
-                for start, count, low, high, avg in rows
-            ],
-        }
+        buckets = stats.reading_stats(user_id=caller.user_id, **args)
+        return schemas.stats_public(args, buckets)
 
 
 @ns.route("/export")
@@ -158,23 +124,4 @@ class ReadingExport(Resource):
     @query(ns, _export_args)
     def get(self, caller, args):
         """Download every matching reading as NDJSON or CSV (streamed, no paging)."""
-        kind = args.pop("format")
-        batches = service.iter_reading_batches(
-            engine=db.engine,
-            user_id=caller.user_id,
-            batch_size=current_app.config["READINGS_EXPORT_BATCH"],
-            **args,
-        )
-        # The stream needs no request context: release the auth query's session now.
-        db.session.close()
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        return Response(
-            export.CHUNKS[kind](batches),
-            mimetype=export.MEDIA_TYPES[kind],
-            headers={
-                "Content-Disposition": (
-                    f'attachment; filename="readings-{stamp}.{kind}"'
-                ),
-                "Cache-Control": "no-store",
-            },
-        )
+        return export.download(user_id=caller.user_id, **args)

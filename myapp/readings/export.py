@@ -6,7 +6,12 @@ In export batches a ReadingRow's data is the stored JSON text, written as is.
 import csv
 import io
 import json
+from datetime import datetime, timezone
 
+from flask import Response, current_app
+
+from myapp.db import db
+from myapp.readings import service
 from myapp.readings.schemas import format_micros
 
 CSV_HEADER = ["id", "sensor", "recorded_at", "client_id", "data"]
@@ -49,3 +54,24 @@ def csv_chunks(batches):
 
 
 CHUNKS = {"ndjson": ndjson_chunks, "csv": csv_chunks}
+
+
+def download(*, user_id, kind, **filters):
+    """A streamed file (kind: ndjson or csv) of the user's matching readings."""
+    batches = service.iter_reading_batches(
+        engine=db.engine,
+        user_id=user_id,
+        batch_size=current_app.config["READINGS_EXPORT_BATCH"],
+        **filters,
+    )
+    # The stream needs no request context: release the auth query's session now.
+    db.session.close()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Response(
+        CHUNKS[kind](batches),
+        mimetype=MEDIA_TYPES[kind],
+        headers={
+            "Content-Disposition": f'attachment; filename="readings-{stamp}.{kind}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -154,6 +154,25 @@ def reading_public(reading):
     }
 
 
+def stats_public(args, buckets):
+    """The read model of a stats answer: what was asked, and a stats.Bucket each."""
+    return {
+        "sensor": args["sensor"],
+        "field": args["field"],
+        "bucket": args["bucket"],
+        "buckets": [
+            {
+                "start": format_micros(bucket.start),
+                "count": bucket.count,
+                "min": bucket.min,
+                "max": bucket.max,
+                "avg": bucket.avg,
+            }
+            for bucket in buckets
+        ],
+    }
+
+
 # --- query-string arguments (reqparse types: ValueError text is the message) ---
 
 

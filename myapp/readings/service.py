@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, conflict, not_found
+from myapp.pagination import page_after
 from myapp.rawsql import RowLookup, paramstyle, run
 from myapp.readings.checks import INT_MAX, new_reading
 from myapp.readings.models import Reading, to_micros
@@ -269,10 +270,12 @@ def list_readings(
         columns=_columns(),
     )
     rows = [ReadingRow._make(row) for row in db.session.execute(query)]
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        return rows[:limit], (last.recorded_at, last.id)
-    return rows, None
+    return page_after(rows, limit, _position)
+
+
+def _position(row):
+    """Where a row stands in every reading order: (recorded_at, id)."""
+    return row.recorded_at, row.id
 
 
 def iter_reading_batches(
@@ -307,4 +310,4 @@ def iter_reading_batches(
             yield rows
         if len(rows) < batch_size:
             return
-        after = (rows[-1].recorded_at, rows[-1].id)
+        after = _position(rows[-1])

@@ -6,7 +6,7 @@ from flask_restx import Namespace, Resource
 from myapp.decorators import authenticated, body, errors, query, response
 from myapp.errors import not_found
 from myapp.limiter import limiter
-from myapp.pagination import decode_cursor, encode_cursor, page_limit, page_parser
+from myapp.pagination import keyset_page, page_parser
 from myapp.users import schemas, service
 
 auth_ns = Namespace("auth", description="Register, log in, refresh, log out")
@@ -104,26 +104,19 @@ class Me(Resource):
         return "", 204
 
 
-_page = page_parser()
+_list_args = page_parser()
 
 
 @users_ns.route("/")
 class UserList(Resource):
     @response(users_ns, 200, "A page of users", schemas.USER_PAGE)
     @authenticated(users_ns, admin=True)
-    @query(users_ns, _page)
+    @query(users_ns, _list_args)
     def get(self, caller, args):
         """List every account (admins only)."""
-        limit = page_limit(args["limit"])
-        after = decode_cursor("users", args["cursor"])
-        users, more = service.list_users(
-            limit=limit, after_id=after[0] if after else None
+        return keyset_page(
+            service.list_users, args, scope="users", serialize=schemas.user_public
         )
-        next_cursor = encode_cursor("users", [users[-1].id]) if more else None
-        return {
-            "items": [schemas.user_public(u) for u in users],
-            "next_cursor": next_cursor,
-        }
 
 
 # Ids are 32-bit; a larger number names no user (PostgreSQL would reject it).

@@ -9,6 +9,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 
 from myapp.db import db, utcnow
 from myapp.errors import InvalidToken, ValidationFailed, conflict, forbidden, not_found
+from myapp.pagination import page_after
 from myapp.users.models import AuthSession, User
 from myapp.users.passwords import hash_password, needs_rehash, verify_password
 
@@ -187,13 +188,13 @@ def delete_own_account(*, user, current_password):
     delete_user(user_id=user.id)
 
 
-def list_users(*, limit, after_id=None):
-    """A page of users by id, and whether more follow."""
+def list_users(*, limit, after=None):
+    """A page of users by id after the (id,) position, and the next position."""
     query = sa.select(User).order_by(User.id).limit(limit + 1)
-    if after_id is not None:
-        query = query.where(User.id > after_id)
+    if after is not None:
+        query = query.where(User.id > after[0])
     users = list(db.session.execute(query).scalars())
-    return users[:limit], len(users) > limit
+    return page_after(users, limit, lambda user: (user.id,))
 
 
 def prune_expired_sessions(*, now=None):
