@@ -7,6 +7,7 @@ decode per distinct token and one query that the token's login session is live.
 import functools
 import time
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import NamedTuple
 
 import jwt
@@ -43,15 +44,20 @@ def init_app(app):
     jwt_manager.init_app(app)
 
 
+# Expiry and not-before are checked on every request, outside the cache.
+_DECODE_OPTIONS = {"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_nbf": False}
+
+
 @functools.lru_cache(maxsize=4096)
 def _verified_claims(token, key, algorithms):
-    """Signature-checked claims; cached because the same bytes verify the same way."""
-    return jwt.decode(
-        token,
-        key,
-        algorithms=list(algorithms),
-        options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_nbf": False},
+    """Signature-checked claims; cached because the same bytes verify the same way.
+
+    Read-only: every request with this token is handed the same mapping.
+    """
+    claims = jwt.decode(
+        token, key, algorithms=list(algorithms), options=_DECODE_OPTIONS
     )
+    return MappingProxyType(claims)
 
 
 def decode_bearer(expected_type):
@@ -90,6 +96,7 @@ class LiveSession(NamedTuple):
 @functools.cache
 def _live_session_query():
     """Built and compiled once; per request only the parameters change."""
+    # Imported here: the users package imports this module (through its views).
     from myapp.users.models import AuthSession, User
 
     users, sessions = User.__table__.c, AuthSession.__table__.c

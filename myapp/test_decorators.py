@@ -129,3 +129,33 @@ def test_reading_the_request_before_authenticating_is_refused_at_import():
         "body": schema,
         "query": parser,
     }
+
+
+def test_the_documented_page_limit_follows_the_apps_config(app_with):
+    configured = app_with(PAGE_LIMIT_MAX=50, PAGE_LIMIT_DEFAULT=20)
+    client = configured.test_client()
+    spec = client.get(PREFIX + "/swagger.json").json
+    limits = [
+        parameter
+        for item in spec["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "limit"
+    ]
+    assert len(limits) == 2  # GET /users/ and GET /readings/
+    for limit in limits:
+        assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 50, 20)
+
+
+def test_the_caller_and_the_cached_token_claims_are_read_only(app, alice):
+    from myapp.auth import authenticate, decode_bearer
+
+    with app.test_request_context(headers=alice.headers):
+        caller = authenticate()
+        claims = decode_bearer("access")
+        with pytest.raises(TypeError):
+            claims["sub"] = "2"
+        with pytest.raises(AttributeError):
+            caller.is_admin = True
+        assert decode_bearer("access")["sub"] == str(alice.id)

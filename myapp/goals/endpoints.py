@@ -3,21 +3,13 @@
 from flask import url_for
 from flask_restx import Namespace, Resource
 
+from myapp.db import ID_MAX
 from myapp.decorators import authenticated, body, query, response
 from myapp.goals import schemas, service
-from myapp.query import boolean, integer, query_parser
+from myapp.query import boolean, id_number, query_parser
 
 ns = Namespace("goals", description="Goal trees of any depth", path="/goals")
 
-
-def user_id_arg(value):
-    number = integer(value)
-    if not 1 <= number <= schemas.ID_MAX:
-        raise ValueError(f"must be between 1 and {schemas.ID_MAX}")
-    return number
-
-
-user_id_arg.__schema__ = {"type": "integer", "minimum": 1, "maximum": schemas.ID_MAX}
 
 _list_args = query_parser()
 _list_args.add_argument(
@@ -28,7 +20,7 @@ _list_args.add_argument(
 )
 _list_args.add_argument(
     "user_id",
-    type=user_id_arg,
+    type=id_number,
     help="Admins only (anyone else: 403): list this user's goals (404 if no such user)",
 )
 
@@ -65,7 +57,7 @@ class GoalList(Resource):
         return tree, 201, {"Location": url_for("api.goal", goal_id=goal_id)}
 
 
-@ns.route("/<int(max=2147483647):goal_id>", endpoint="goal")
+@ns.route(f"/<int(max={ID_MAX}):goal_id>", endpoint="goal")
 @ns.param("goal_id", "The goal's id")
 class GoalItem(Resource):
     @response(ns, 200, "The goal with its subtree", schemas.GOAL)

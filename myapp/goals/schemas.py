@@ -1,11 +1,10 @@
 """What clients may write about goals, and what they read back."""
 
+from myapp.db import ID_MAX
 from myapp.errors import ValidationFailed
 from myapp.timestamps import RFC3339_PATTERN, parse_timestamp
 from myapp.validation import Schema
 
-# Ids are 32-bit on every database; larger numbers can name no goal.
-ID_MAX = 2**31 - 1
 # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded at all.
 _TEXT = "^[^\\u0000\\ud800-\\udfff]*$"
 

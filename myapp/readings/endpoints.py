@@ -5,11 +5,14 @@ from flask_restx import Namespace, Resource
 
 from myapp.decorators import authenticated, body, query, response
 from myapp.pagination import keyset_page, page_parser
-from myapp.query import query_parser, timestamp
+from myapp.query import one_of, query_parser, text, timestamp
 from myapp.readings import export, schemas, service, stats
-from myapp.readings.schemas import field_name, one_of, sensor_name
 
 ns = Namespace("readings", description="Sensor readings", path="/readings")
+
+sensor_name = text(schemas.SENSOR["maxLength"])
+# A top-level key of data; SQLite JSON paths cannot quote '"'.
+field_name = text(256, also_forbidden='"')
 
 
 def _filters(parser):

@@ -171,38 +171,3 @@ def stats_public(args, buckets):
             for bucket in buckets
         ],
     }
-
-
-# --- query-string arguments (reqparse types: ValueError text is the message) ---
-
-
-def sensor_name(value):
-    """?sensor=: 1 to 64 characters, no NUL."""
-    if not 1 <= len(value) <= 64 or "\x00" in value:
-        raise ValueError("must be 1 to 64 characters without NUL")
-    return value
-
-
-sensor_name.__schema__ = {"type": "string", "minLength": 1, "maxLength": 64}
-
-
-def field_name(value):
-    """?field=: a top-level key of data; SQLite JSON paths cannot quote '"'."""
-    if not 1 <= len(value) <= 256 or "\x00" in value or '"' in value:
-        raise ValueError('must be 1 to 256 characters without NUL or "')
-    return value
-
-
-field_name.__schema__ = {"type": "string", "minLength": 1, "maxLength": 256}
-
-
-def one_of(*choices):
-    """A reqparse type accepting exactly one of choices."""
-
-    def choice(value):
-        if value not in choices:
-            raise ValueError("must be one of " + ", ".join(choices))
-        return value
-
-    choice.__schema__ = {"type": "string", "enum": list(choices)}
-    return choice

@@ -9,8 +9,8 @@ from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.pagination import page_after
 from myapp.rawsql import RowLookup, paramstyle, run
-from myapp.readings.checks import INT_MAX, new_reading
-from myapp.readings.models import Reading, to_micros
+from myapp.readings.checks import new_reading
+from myapp.readings.models import BIG_ID_MAX, Reading, to_micros
 
 TABLE = Reading.__table__
 T = TABLE.c
@@ -195,7 +195,7 @@ _DELETE_BY_ID = sa.delete(TABLE).where(
 
 def find_reading(*, user_id, reading_id):
     """The user's reading as a ReadingRow, or None (another user's reading too)."""
-    if not 1 <= reading_id <= INT_MAX:
+    if not 1 <= reading_id <= BIG_ID_MAX:
         return None
     return _BY_ID.first(reading_id=reading_id, user_id=user_id)
 
@@ -211,7 +211,7 @@ def get_reading(*, user_id, reading_id):
 def delete_reading(*, user_id, reading_id):
     """Delete the user's reading, or 404."""
     deleted = 0
-    if 1 <= reading_id <= INT_MAX:
+    if 1 <= reading_id <= BIG_ID_MAX:
         deleted = db.session.execute(
             _DELETE_BY_ID, {"reading_id": reading_id, "user_id": user_id}
         ).rowcount

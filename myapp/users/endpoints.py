@@ -3,6 +3,7 @@
 from flask import current_app, request, url_for
 from flask_restx import Namespace, Resource
 
+from myapp.db import ID_MAX
 from myapp.decorators import authenticated, body, errors, query, response
 from myapp.errors import not_found
 from myapp.limiter import limiter
@@ -119,8 +120,8 @@ class UserList(Resource):
         )
 
 
-# Ids are 32-bit; a larger number names no user (PostgreSQL would reject it).
-@users_ns.route("/<int(max=2147483647):user_id>", endpoint="user")
+# A larger number names no user (PostgreSQL would reject it as a key).
+@users_ns.route(f"/<int(max={ID_MAX}):user_id>", endpoint="user")
 class UserItem(Resource):
     @response(users_ns, 200, "The user", schemas.USER)
     @authenticated(users_ns, 404)
