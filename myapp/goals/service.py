@@ -15,6 +15,7 @@ from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, conflict, forbidden, not_found
 from myapp.goals.models import Goal
 from myapp.goals.schemas import goal_node
+from myapp.rawsql import CompiledSelect
 from myapp.users.models import User
 
 GOALS = Goal.__table__
@@ -72,14 +73,14 @@ _NODE_COLUMNS = [
 # --- reading -----------------------------------------------------------------
 
 
-def _tree_query(*, user_id, root_id):
-    """Rows of a user's forest (root_id None) or of one subtree, deepest first.
+def _tree_select(top):
+    """Rows of a user's forest or of one subtree (top picks them), deepest first.
 
     Ordered by (depth desc, id): when a goal's row comes, all its children have
     been seen, in creation order, so one pass builds nodes and their progress.
     The recursive CTE walks ids only; the goal columns are joined once at the end.
     """
-    top = GOALS.c.parent_id.is_(None) if root_id is None else GOALS.c.id == root_id
+    user_id = sa.bindparam("user_id")
     tree = (
         sa.select(GOALS.c.id, sa.literal(0).label("depth"))
         .where(GOALS.c.user_id == user_id, top)
@@ -93,17 +94,17 @@ def _tree_query(*, user_id, root_id):
             tree.c.depth < _WALK_LIMIT,
         )
     )
-    return (
+    query = (
         sa.select(*_NODE_COLUMNS)
         .join_from(tree, GOALS, GOALS.c.id == tree.c.id)
         .order_by(tree.c.depth.desc(), tree.c.id)
     )
+    # Thousands of rows: plain tuples from the driver, not SQLAlchemy Rows.
+    return CompiledSelect(query, GoalRow)
 
 
-def _tree_rows(*, user_id, root_id):
-    """The GoalRows of a forest or subtree (see _tree_query)."""
-    query = _tree_query(user_id=user_id, root_id=root_id)
-    return [GoalRow._make(row) for row in db.session.execute(query)]
+_FOREST = _tree_select(GOALS.c.parent_id.is_(None))
+_SUBTREE = _tree_select(GOALS.c.id == sa.bindparam("root_id"))
 
 
 def _assemble(rows):
@@ -149,7 +150,7 @@ def goal_forest(*, user_id, flat=False, check_user=False):
     One SQL statement, plus one to tell an unknown user (404) from an empty forest
     when check_user is set and nothing was found.
     """
-    rows = _tree_rows(user_id=user_id, root_id=None)
+    rows = _FOREST.all(user_id=user_id)
     if not rows and check_user:
         _check_listed_user(user_id=user_id)
     nodes, top = _assemble(rows)
@@ -173,7 +174,7 @@ def listed_goals(*, caller, user_id=None, flat=False):
 
 def goal_tree(*, user_id, goal_id):
     """One of the user's goals with its whole subtree; 404 if it is not theirs."""
-    rows = _tree_rows(user_id=user_id, root_id=goal_id)
+    rows = _SUBTREE.all(user_id=user_id, root_id=goal_id)
     if not rows:
         raise not_found("goal")
     nodes, _ = _assemble(rows)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.pagination import page_after
-from myapp.rawsql import RowLookup, paramstyle, run
+from myapp.rawsql import CompiledSelect, paramstyle, run
 from myapp.readings.checks import new_reading
 from myapp.readings.models import BIG_ID_MAX, Reading, to_micros
 
@@ -20,7 +20,11 @@ CREATED = sa.type_coerce(T.created_at, sa.BigInteger)
 
 
 class ReadingRow(NamedTuple):
-    """A stored reading as the service answers it; times in stored microseconds."""
+    """A stored reading as the service answers it; times in stored microseconds.
+
+    Pages and export batches are SQLAlchemy Rows of the same fields, in this
+    order (_columns builds their SELECT from it): serializers unpack either.
+    """
 
     id: int
     sensor: str
@@ -182,7 +186,7 @@ def now_micros():
 
 
 # Built once: per request only the parameters change.
-_BY_ID = RowLookup(
+_BY_ID = CompiledSelect(
     sa.select(*_columns()).where(
         T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id")
     ),
@@ -258,7 +262,7 @@ def _page_query(*, user_id, sensor, since, until, order, after, limit, columns):
 def list_readings(
     *, user_id, limit, sensor=None, since=None, until=None, order="desc", after=None
 ):
-    """ReadingRows after the (recorded_at, id) position, and the next position."""
+    """Rows (as ReadingRow) after the (recorded_at, id) position, and the next one."""
     query = _page_query(
         user_id=user_id,
         sensor=sensor,
@@ -269,8 +273,7 @@ def list_readings(
         limit=limit + 1,
         columns=_columns(),
     )
-    rows = [ReadingRow._make(row) for row in db.session.execute(query)]
-    return page_after(rows, limit, _position)
+    return page_after(db.session.execute(query).all(), limit, _position)
 
 
 def _position(row):
@@ -281,7 +284,7 @@ def _position(row):
 def iter_reading_batches(
     *, engine, user_id, batch_size, sensor=None, since=None, until=None, order="desc"
 ):
-    """Every matching ReadingRow, in keyset batches, each on a short-lived connection.
+    """Every matching row (as ReadingRow), in keyset batches, on short connections.
 
     No transaction or request context outlives a batch, so a slow download holds
     no snapshot, lock or pooled connection while the client reads. data comes
@@ -305,7 +308,7 @@ def iter_reading_batches(
             columns=columns,
         )
         with engine.connect() as connection:
-            rows = [ReadingRow._make(row) for row in connection.execute(query)]
+            rows = connection.execute(query).all()
         if rows:
             yield rows
         if len(rows) < batch_size:
