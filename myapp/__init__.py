@@ -7,6 +7,7 @@ from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from default_config import CONFIGS
+from myapp import api, auth, cli, cors, db, errors, jsonio, limiter, watchdog, web
 from myapp import config as config_checks
 
 
@@ -16,9 +17,6 @@ def create_app(test_config=None):
     app.session_interface = NoCookieSessions()
     load_config(app, test_config)
     config_checks.finalize(app)
-
-    from myapp import api, auth, cli, cors, db, errors, jsonio, limiter, watchdog, web
-
     jsonio.init_app(app)
     db.init_app(app)
     limiter.init_app(app)

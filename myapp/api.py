@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, jsonify
 from flask_restx import Api
 from werkzeug.utils import cached_property
 
-from myapp import errors
+from myapp import errors, goals, health, readings, users
 
 AUTHORIZATIONS = {
     "Bearer": {
@@ -46,10 +46,6 @@ def _with_problem(types):
 
 def build_api(app):
     """A fresh Blueprint and Api for this app, with every feature's namespaces."""
-    from myapp import health, users
-    from myapp import goals
-    from myapp import readings
-
     blueprint = Blueprint("api", __name__)
     api = ProblemApi(
         blueprint,

@@ -7,6 +7,8 @@ decode per distinct token and one query that the token's login session is live.
 import functools
 import time
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import NamedTuple
 
 import jwt
 from flask import current_app, g, request
@@ -14,7 +16,7 @@ from flask_jwt_extended import JWTManager
 from sqlalchemy import bindparam, select
 
 from myapp.errors import InvalidToken, forbidden
-from myapp.prepared import Prepared
+from myapp.rawsql import CompiledSelect
 
 jwt_manager = JWTManager()
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "jti", "type", "sid"]
@@ -27,22 +29,35 @@ class Principal:
     user_id: int
     is_admin: bool
     session_id: str
-    claims: dict
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    """A verified refresh token: the login session it may renew, and its jti."""
+
+    user_id: int
+    session_id: str
+    jti: str
 
 
 def init_app(app):
     jwt_manager.init_app(app)
 
 
+# Expiry and not-before are checked on every request, outside the cache.
+_DECODE_OPTIONS = {"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_nbf": False}
+
+
 @functools.lru_cache(maxsize=4096)
 def _verified_claims(token, key, algorithms):
-    """Signature-checked claims; cached because the same bytes verify the same way."""
-    return jwt.decode(
-        token,
-        key,
-        algorithms=list(algorithms),
-        options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_nbf": False},
+    """Signature-checked claims; cached because the same bytes verify the same way.
+
+    Read-only: every request with this token is handed the same mapping.
+    """
+    claims = jwt.decode(
+        token, key, algorithms=list(algorithms), options=_DECODE_OPTIONS
     )
+    return MappingProxyType(claims)
 
 
 def decode_bearer(expected_type):
@@ -72,64 +87,64 @@ def decode_bearer(expected_type):
     return claims
 
 
+class LiveSession(NamedTuple):
+    """What the token check reads of a live login session's user."""
+
+    is_admin: bool
+
+
 @functools.cache
 def _live_session_query():
     """Built and compiled once; per request only the parameters change."""
+    # Imported here: the users package imports this module (through its views).
     from myapp.users.models import AuthSession, User
 
     users, sessions = User.__table__.c, AuthSession.__table__.c
-    return Prepared(
+    return CompiledSelect(
         select(users.is_admin)
         .join_from(AuthSession.__table__, User.__table__, sessions.user_id == users.id)
         .where(
             sessions.id == bindparam("sid"),
             sessions.revoked_at.is_(None),
             users.id == bindparam("user_id"),
-        )
+        ),
+        LiveSession,
     )
+
+
+def _subject(claims):
+    try:
+        return int(claims["sub"])
+    except (TypeError, ValueError):
+        raise InvalidToken("The token's subject is invalid.") from None
 
 
 def load_principal(claims):
     """The caller, if the token's login session is live and its user exists."""
-    try:
-        user_id = int(claims["sub"])
-    except (TypeError, ValueError):
-        raise InvalidToken("The token's subject is invalid.") from None
+    user_id = _subject(claims)
     row = _live_session_query().first(sid=claims["sid"], user_id=user_id)
     if row is None:
         raise InvalidToken("The token has been revoked.")
-    return Principal(user_id, bool(row[0]), claims["sid"], claims)
+    return Principal(user_id, bool(row.is_admin), claims["sid"])
 
 
-def authenticate():
-    """Check the access token and remember the caller for this request."""
+def authenticate(*, admin=False, refresh=False):
+    """Who is calling, as this operation accepts: credentials are judged here only.
+
+    An access token names a live user session (a Principal); admin=True also
+    needs the admin role (else 403). refresh=True accepts a refresh token only,
+    whose login session the handler may renew (a RefreshToken).
+    """
+    if refresh:
+        claims = decode_bearer("refresh")
+        return RefreshToken(_subject(claims), claims["sid"], claims["jti"])
     principal = load_principal(decode_bearer("access"))
-    g.principal = principal
+    if admin and not principal.is_admin:
+        raise forbidden("This operation is for admins only.")
+    g.caller = principal
     return principal
 
 
-def current_principal():
-    return g.principal
-
-
-def auth_required(func):
-    """Require a valid, live access token."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        authenticate()
-        return func(*args, **kwargs)
-
-    return wrapper
-
-
-def admin_required(func):
-    """Require an access token of an admin; others get 403."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        if not authenticate().is_admin:
-            raise forbidden("This operation is for admins only.")
-        return func(*args, **kwargs)
-
-    return wrapper
+def current_caller():
+    """The request's authenticated caller, for code that is not handed it (limits)."""
+    return g.caller

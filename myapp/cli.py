@@ -1,7 +1,7 @@
 """Registers each feature's `flask` CLI commands (Flask-Migrate adds `flask db`)."""
 
+from myapp import users
+
 
 def init_app(app):
-    from myapp import users
-
     app.cli.add_command(users.cli)

@@ -11,7 +11,13 @@ import functools
 from flask import request
 from flask_cors import CORS
 
-EXPOSED_HEADERS = ["Location", "Retry-After", "WWW-Authenticate", "Content-Disposition"]
+EXPOSED_HEADERS = [
+    "Location",
+    "Retry-After",
+    "WWW-Authenticate",
+    "Content-Disposition",
+    "X-Total-Count",
+]
 
 
 def init_app(app):

@@ -1,5 +1,6 @@
 """Shared database extensions, created unbound; the factory binds them."""
 
+import os
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -14,6 +15,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# The largest id of an Integer key (users, goals): 32-bit on every database, so a
+# larger number names nothing (and PostgreSQL would reject it as a key).
+ID_MAX = 2**31 - 1
 
 db = SQLAlchemy(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate(compare_type=True, render_as_batch=True)
@@ -39,8 +44,6 @@ def init_app(app):
 
 
 def migrations_directory():
-    import os
-
     return os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
 

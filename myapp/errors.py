@@ -6,7 +6,7 @@ import time
 
 from flask import current_app, json
 from flask_limiter.errors import RateLimitExceeded
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import (
     BadRequest,
@@ -18,6 +18,9 @@ from werkzeug.exceptions import (
 )
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
+
+from myapp.db import db
+from myapp.limiter import limiter
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -122,16 +125,12 @@ def _http_problem(error):
 
 
 def _is_unavailable(error):
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
     return error.connection_invalidated or isinstance(
         error, (OperationalError, InterfaceError)
     )
 
 
 def _retry_after_seconds():
-    from myapp.limiter import limiter
-
     current = limiter.current_limit
     if current is None:
         return 60
@@ -139,8 +138,6 @@ def _retry_after_seconds():
 
 
 def _rollback():
-    from myapp.db import db
-
     try:
         db.session.rollback()
     except Exception:  # the connection itself may be gone; the session is reset anyway
@@ -156,8 +153,6 @@ def end_session_quietly(exc):
     reverse order of registration: this one (registered after db.init_app)
     closes the session first and leaves Flask-SQLAlchemy nothing to do.
     """
-    from myapp.db import db
-
     try:
         db.session.remove()
     except DBAPIError as error:

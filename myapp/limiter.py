@@ -74,10 +74,11 @@ def login_account_key():
 
 
 def current_user_key():
-    """The authenticated user (use below @auth_required)."""
-    from myapp.auth import current_principal
+    """The authenticated user (use below @authenticated)."""
+    # Imported here: auth -> errors -> limiter would be a cycle at import time.
+    from myapp.auth import current_caller
 
-    return f"user:{current_principal().user_id}"
+    return f"user:{current_caller().user_id}"
 
 
 def _wrong_password(response):

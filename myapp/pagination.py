@@ -1,4 +1,9 @@
-"""Opaque, signed keyset cursors and the shared ?limit=&cursor= arguments."""
+"""Keyset pages: the shared ?limit=&cursor= arguments, signed cursors, one helper.
+
+A list operation parses page_parser() (plus its own filters) with @query and
+answers keyset_page(service.list_things, args, ...). The service function reads
+limit + 1 rows after a position and answers page_after(rows, limit, position).
+"""
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -7,37 +12,68 @@ from myapp.errors import ValidationFailed
 from myapp.query import page_size, query_parser, token
 from myapp.validation import Schema
 
+PAGE_ARGUMENTS = ("limit", "cursor")
+
+
+def default_page_size():
+    """PAGE_LIMIT_DEFAULT, read per request: each app may configure its own."""
+    return current_app.config["PAGE_LIMIT_DEFAULT"]
+
 
 def page_parser():
     """A query parser with the shared limit and cursor arguments."""
     parser = query_parser()
     parser.add_argument(
-        "limit", type=page_size, help="Page size, 1 to 1000 (default 100)"
+        "limit", type=page_size, default=default_page_size, help="Page size"
     )
     parser.add_argument("cursor", type=token, help="next_cursor from the previous page")
     return parser
 
 
-def page_limit(value):
-    """The effective limit: the given one (already checked) or the default."""
-    return value if value is not None else current_app.config["PAGE_LIMIT_DEFAULT"]
+def keyset_page(list_rows, args, *, scope, serialize, **filters):
+    """One page of a keyset list: {"items": [...], "next_cursor": ... or None}.
+
+    list_rows(after=, limit=, **filters) gets the cursor's position (None on the
+    first page), the page size and every other query argument, and answers
+    page_after's (rows, next position). scope keeps cursors of one list (and
+    order) from being used on another.
+    """
+    query = {k: v for k, v in args.items() if k not in PAGE_ARGUMENTS}
+    rows, position = list_rows(
+        after=decode_cursor(scope, args["cursor"]),
+        limit=args["limit"],
+        **query,
+        **filters,
+    )
+    return {
+        "items": [serialize(row) for row in rows],
+        "next_cursor": encode_cursor(scope, position) if position else None,
+    }
+
+
+def page_after(rows, limit, position):
+    """Up to limit + 1 rows read: (the first limit, position(last) if more follow)."""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, position(rows[-1])
+    return rows, None
 
 
 def _serializer(scope):
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"cursor:{scope}")
 
 
-def encode_cursor(scope, values):
-    """An opaque token for the position after values."""
-    return _serializer(scope).dumps(list(values))
+def encode_cursor(scope, position):
+    """An opaque token for a position (a tuple of the sort key's values)."""
+    return _serializer(scope).dumps(list(position))
 
 
 def decode_cursor(scope, token):
-    """The position a cursor stands for; 400 if it was not issued by us."""
+    """The position (a tuple) a cursor stands for; 400 if we did not issue it."""
     if token is None:
         return None
     try:
-        return _serializer(scope).loads(token)
+        return tuple(_serializer(scope).loads(token))
     except BadSignature:
         raise ValidationFailed.query("cursor", "is not a valid cursor") from None
 

@@ -1,8 +1,13 @@
-"""Query-string parsing with reqparse: one definition both documents and checks."""
+"""Query-string parsing with reqparse: one definition both documents and checks.
+
+Each type below is a reqparse type: it returns the parsed value or raises
+ValueError with the reason, and its __schema__ is what the spec shows.
+"""
 
 from flask import current_app
 from flask_restx import reqparse
 
+from myapp.db import ID_MAX
 from myapp.timestamps import parse_timestamp
 
 
@@ -35,16 +40,35 @@ def integer(value):
 integer.__schema__ = {"type": "integer"}
 
 
-def page_size(value):
-    """?limit=: 1 to PAGE_LIMIT_MAX."""
+class PageSize:
+    """?limit=: 1 to PAGE_LIMIT_MAX, which the spec shows from each app's config."""
+
+    def __call__(self, value):
+        number = integer(value)
+        maximum = current_app.config["PAGE_LIMIT_MAX"]
+        if not 1 <= number <= maximum:
+            raise ValueError(f"must be between 1 and {maximum}")
+        return number
+
+    @property
+    def __schema__(self):
+        """Read when the spec is built, in a request to this app."""
+        maximum = current_app.config["PAGE_LIMIT_MAX"]
+        return {"type": "integer", "minimum": 1, "maximum": maximum}
+
+
+page_size = PageSize()
+
+
+def id_number(value):
+    """An id of a 32-bit key (a user, a goal): 1 to ID_MAX."""
     number = integer(value)
-    maximum = current_app.config["PAGE_LIMIT_MAX"]
-    if not 1 <= number <= maximum:
-        raise ValueError(f"must be between 1 and {maximum}")
+    if not 1 <= number <= ID_MAX:
+        raise ValueError(f"must be between 1 and {ID_MAX}")
     return number
 
 
-page_size.__schema__ = {"type": "integer", "minimum": 1, "maximum": 1000}
+id_number.__schema__ = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 
 
 def token(value):
@@ -75,3 +99,30 @@ def boolean(value):
 
 
 boolean.__schema__ = {"type": "boolean"}
+
+
+def one_of(*choices):
+    """A type accepting exactly one of choices."""
+
+    def choice(value):
+        if value not in choices:
+            raise ValueError("must be one of " + ", ".join(choices))
+        return value
+
+    choice.__schema__ = {"type": "string", "enum": list(choices)}
+    return choice
+
+
+def text(max_length, also_forbidden=""):
+    """A type for 1 to max_length characters without NUL (nor also_forbidden)."""
+    forbidden = "\x00" + also_forbidden
+    names = " or ".join(["NUL", *also_forbidden])
+    message = f"must be 1 to {max_length} characters without {names}"
+
+    def check(value):
+        if not 1 <= len(value) <= max_length or any(c in value for c in forbidden):
+            raise ValueError(message)
+        return value
+
+    check.__schema__ = {"type": "string", "minLength": 1, "maxLength": max_length}
+    return check

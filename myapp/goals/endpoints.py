@@ -3,27 +3,13 @@
 from flask import url_for
 from flask_restx import Namespace, Resource
 
-from myapp.auth import auth_required, current_principal
-from myapp.docs import secured
-from myapp.errors import ValidationFailed, forbidden
+from myapp.db import ID_MAX
+from myapp.decorators import authenticated, body, query, response
 from myapp.goals import schemas, service
-from myapp.query import boolean, integer, query_parser
-from myapp.timestamps import parse_timestamp
-from myapp.validation import json_body
+from myapp.query import boolean, id_number, query_parser
 
 ns = Namespace("goals", description="Goal trees of any depth", path="/goals")
 
-GOAL = schemas.GOAL.model(ns)
-
-
-def user_id_arg(value):
-    number = integer(value)
-    if not 1 <= number <= schemas.ID_MAX:
-        raise ValueError(f"must be between 1 and {schemas.ID_MAX}")
-    return number
-
-
-user_id_arg.__schema__ = {"type": "integer", "minimum": 1, "maximum": schemas.ID_MAX}
 
 _list_args = query_parser()
 _list_args.add_argument(
@@ -34,18 +20,17 @@ _list_args.add_argument(
 )
 _list_args.add_argument(
     "user_id",
-    type=user_id_arg,
+    type=id_number,
     help="Admins only (anyone else: 403): list this user's goals (404 if no such user)",
 )
 
 
 @ns.route("/")
 class GoalList(Resource):
-    @ns.expect(_list_args)
-    @ns.response(200, "Your goals", schemas.GOAL_LIST.model(ns))
-    @secured(ns, 400, 403, 404)
-    @auth_required
-    def get(self):
+    @response(ns, 200, "Your goals", schemas.GOAL_LIST)
+    @authenticated(ns, 403, 404)
+    @query(ns, _list_args)
+    def get(self, caller, args):
         """Your goal forest: top-level goals, each with its whole subtree.
 
         Siblings come in creation order. With flat=true every goal comes once, in
@@ -53,23 +38,12 @@ class GoalList(Resource):
         may pass user_id for another user's goals (404 if that user does not
         exist); anyone else passing user_id gets a 403.
         """
-        args = _list_args.parse_args()
-        principal = current_principal()
-        user_id = principal.user_id
-        if args["user_id"] is not None:
-            if not principal.is_admin:
-                raise forbidden("Only admins may list another user's goals.")
-            user_id = args["user_id"]
-        items = service.goal_forest(
-            user_id=user_id, flat=args["flat"], check_user=user_id != principal.user_id
-        )
-        return {"items": items}
+        return {"items": service.listed_goals(caller=caller, **args)}
 
-    @ns.expect(schemas.CREATE.model(ns))
-    @ns.response(201, "Created (with an empty children list)", GOAL)
-    @secured(ns, 400, 409, 413, 415)
-    @auth_required
-    def post(self):
+    @response(ns, 201, "Created (with an empty children list)", schemas.GOAL)
+    @authenticated(ns, 409)
+    @body(ns, schemas.CREATE)
+    def post(self, caller, data):
         """Create a goal, top-level or under one of your goals.
 
         A parent_id that is not one of your goals, or a parent at the depth limit
@@ -77,31 +51,25 @@ class GoalList(Resource):
         limit (GOALS_MAX_PER_USER goals) is a 409. A new goal is open, so creating
         it under a completed goal reopens that goal and its completed ancestors.
         """
-        body = json_body(schemas.CREATE)
-        if "started_at" in body:
-            body["started_at"] = _timestamp(body["started_at"], "/started_at")
-        user_id = current_principal().user_id
-        goal_id = service.create_goal(user_id=user_id, **body)
-        location = url_for("api.goal", goal_id=goal_id)
-        tree = service.goal_tree(user_id=user_id, goal_id=goal_id)
-        return tree, 201, {"Location": location}
+        values = schemas.create_values(data)
+        goal_id = service.create_goal(user_id=caller.user_id, **values)
+        tree = service.goal_tree(user_id=caller.user_id, goal_id=goal_id)
+        return tree, 201, {"Location": url_for("api.goal", goal_id=goal_id)}
 
 
-@ns.route("/<int(max=2147483647):goal_id>", endpoint="goal")
+@ns.route(f"/<int(max={ID_MAX}):goal_id>", endpoint="goal")
 @ns.param("goal_id", "The goal's id")
 class GoalItem(Resource):
-    @ns.response(200, "The goal with its subtree", GOAL)
-    @secured(ns, 404)
-    @auth_required
-    def get(self, goal_id):
+    @response(ns, 200, "The goal with its subtree", schemas.GOAL)
+    @authenticated(ns, 404)
+    def get(self, caller, goal_id):
         """One of your goals with its whole subtree."""
-        return service.goal_tree(user_id=current_principal().user_id, goal_id=goal_id)
+        return service.goal_tree(user_id=caller.user_id, goal_id=goal_id)
 
-    @ns.expect(schemas.UPDATE.model(ns))
-    @ns.response(200, "The goal with its subtree, after the change", GOAL)
-    @secured(ns, 400, 404, 409, 413, 415)
-    @auth_required
-    def patch(self, goal_id):
+    @response(ns, 200, "The goal with its subtree, after the change", schemas.GOAL)
+    @authenticated(ns, 404, 409)
+    @body(ns, schemas.UPDATE)
+    def patch(self, caller, goal_id, data):
         """Rename, re-describe, move (parent_id; null: top level), complete or reopen.
 
         completed=true completes the goal and all its open descendants with one
@@ -113,22 +81,12 @@ class GoalItem(Resource):
         that would nest deeper than GOALS_MAX_DEPTH levels, is a 400 at
         /parent_id. updated_at changes on every goal that changed.
         """
-        body = json_body(schemas.UPDATE)
-        user_id = current_principal().user_id
-        service.update_goal(user_id=user_id, goal_id=goal_id, **body)
-        return service.goal_tree(user_id=user_id, goal_id=goal_id)
+        service.update_goal(user_id=caller.user_id, goal_id=goal_id, **data)
+        return service.goal_tree(user_id=caller.user_id, goal_id=goal_id)
 
-    @ns.response(204, "Deleted, with its whole subtree")
-    @secured(ns, 404)
-    @auth_required
-    def delete(self, goal_id):
+    @response(ns, 204, "Deleted, with its whole subtree")
+    @authenticated(ns, 404)
+    def delete(self, caller, goal_id):
         """Delete one of your goals and its whole subtree."""
-        service.delete_goal(user_id=current_principal().user_id, goal_id=goal_id)
+        service.delete_goal(user_id=caller.user_id, goal_id=goal_id)
         return "", 204
-
-
-def _timestamp(text, pointer):
-    try:
-        return parse_timestamp(text)
-    except ValueError as error:
-        raise ValidationFailed.at(pointer, str(error)) from None

@@ -1,10 +1,10 @@
 """What clients may write about goals, and what they read back."""
 
-from myapp.timestamps import RFC3339_PATTERN
+from myapp.db import ID_MAX
+from myapp.errors import ValidationFailed
+from myapp.timestamps import RFC3339_PATTERN, parse_timestamp
 from myapp.validation import PATTERN_END, Schema
 
-# Ids are 32-bit on every database; larger numbers can name no goal.
-ID_MAX = 2**31 - 1
 # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded at all.
 _TEXT = "^[^\\u0000\\ud800-\\udfff]*" + PATTERN_END
 
@@ -36,6 +36,17 @@ CREATE = Schema(
         },
     },
 )
+
+
+def create_values(data):
+    """A valid CREATE body as create_goal's arguments: started_at parsed."""
+    if "started_at" not in data:
+        return data
+    try:
+        return {**data, "started_at": parse_timestamp(data["started_at"])}
+    except ValueError as error:
+        raise ValidationFailed.at("/started_at", str(error)) from None
+
 
 UPDATE = Schema(
     "GoalUpdate",
@@ -115,22 +126,21 @@ GOAL_LIST = Schema(
 
 
 def goal_node(row, progress, children):
-    """The read model of one goal from a tree row, its children already built.
+    """The read model of one service.GoalRow, its children already built.
 
-    Row: id, parent_id, name, description, then started_at, completed_at,
-    created_at, updated_at already formatted as API timestamps by the query.
+    The row's timestamps are already API text (the query formats them).
     Plain dicts, no framework marshalling: thousands are built per request.
     """
     return {
-        "id": row[0],
-        "name": row[2],
-        "description": row[3],
-        "parent_id": row[1],
-        "started_at": row[4],
-        "completed_at": row[5],
-        "completed": row[5] is not None,
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "parent_id": row.parent_id,
+        "started_at": row.started_at,
+        "completed_at": row.completed_at,
+        "completed": row.completed_at is not None,
         "progress": progress,
-        "created_at": row[6],
-        "updated_at": row[7],
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
         "children": children,
     }

@@ -5,14 +5,17 @@ Trees are read with recursive CTEs (SQLite and PostgreSQL alike), one statement
 per read, and assembled in Python in one pass over the rows.
 """
 
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.ext.compiler import compiles
 
 from myapp.db import db, utcnow
-from myapp.errors import ValidationFailed, conflict, not_found
+from myapp.errors import ValidationFailed, conflict, forbidden, not_found
 from myapp.goals.models import Goal
 from myapp.goals.schemas import goal_node
+from myapp.rawsql import CompiledSelect
 from myapp.users.models import User
 
 GOALS = Goal.__table__
@@ -46,30 +49,38 @@ def _utc_text_postgresql(element, compiler, **kw):
 # running forever.
 _WALK_LIMIT = 100_000
 
-# Row layout of every tree read; schemas.goal_node relies on it.
+
+class GoalRow(NamedTuple):
+    """One goal as every tree read selects it, timestamps already API text."""
+
+    id: int
+    parent_id: int | None
+    name: str
+    description: str | None
+    started_at: str
+    completed_at: str | None
+    created_at: str
+    updated_at: str
+
+
+# Timestamps are formatted by the database: thousands of goals come per read.
 _NODE_COLUMNS = [
-    GOALS.c.id,
-    GOALS.c.parent_id,
-    GOALS.c.name,
-    GOALS.c.description,
-    utc_text(GOALS.c.started_at),
-    utc_text(GOALS.c.completed_at),
-    utc_text(GOALS.c.created_at),
-    utc_text(GOALS.c.updated_at),
+    utc_text(GOALS.c[name]).label(name) if name.endswith("_at") else GOALS.c[name]
+    for name in GoalRow._fields
 ]
 
 
 # --- reading -----------------------------------------------------------------
 
 
-def _tree_query(*, user_id, root_id):
-    """Rows of a user's forest (root_id None) or of one subtree, deepest first.
+def _tree_select(top):
+    """Rows of a user's forest or of one subtree (top picks them), deepest first.
 
     Ordered by (depth desc, id): when a goal's row comes, all its children have
     been seen, in creation order, so one pass builds nodes and their progress.
     The recursive CTE walks ids only; the goal columns are joined once at the end.
     """
-    top = GOALS.c.parent_id.is_(None) if root_id is None else GOALS.c.id == root_id
+    user_id = sa.bindparam("user_id")
     tree = (
         sa.select(GOALS.c.id, sa.literal(0).label("depth"))
         .where(GOALS.c.user_id == user_id, top)
@@ -83,15 +94,21 @@ def _tree_query(*, user_id, root_id):
             tree.c.depth < _WALK_LIMIT,
         )
     )
-    return (
+    query = (
         sa.select(*_NODE_COLUMNS)
         .join_from(tree, GOALS, GOALS.c.id == tree.c.id)
         .order_by(tree.c.depth.desc(), tree.c.id)
     )
+    # Thousands of rows: plain tuples from the driver, not SQLAlchemy Rows.
+    return CompiledSelect(query, GoalRow)
+
+
+_FOREST = _tree_select(GOALS.c.parent_id.is_(None))
+_SUBTREE = _tree_select(GOALS.c.id == sa.bindparam("root_id"))
 
 
 def _assemble(rows):
-    """Nest rows (deepest first) into nodes with progress, in one pass.
+    """Nest GoalRows (deepest first) into nodes with progress, in one pass.
 
     Returns (every node in row order, {parent_id: [nodes]}) where what is left in
     the mapping is the top level: the forest's roots, or the subtree's root.
@@ -100,15 +117,15 @@ def _assemble(rows):
     tally = {}  # goal id -> [leaf descendants, completed ones] so far
     nodes = []
     for row in rows:
-        kids = children.pop(row[0], None)
+        kids = children.pop(row.id, None)
         if kids is None:
-            kids, leaves, done = [], 1, int(row[5] is not None)
+            kids, leaves, done = [], 1, int(row.completed_at is not None)
             node = goal_node(row, float(done), kids)
         else:
-            leaves, done = tally.pop(row[0])
+            leaves, done = tally.pop(row.id)
             node = goal_node(row, done / leaves, kids)
         nodes.append(node)
-        parent = row[1]
+        parent = row.parent_id
         siblings = children.get(parent)
         if siblings is None:
             children[parent] = [node]
@@ -133,7 +150,7 @@ def goal_forest(*, user_id, flat=False, check_user=False):
     One SQL statement, plus one to tell an unknown user (404) from an empty forest
     when check_user is set and nothing was found.
     """
-    rows = db.session.execute(_tree_query(user_id=user_id, root_id=None)).all()
+    rows = _FOREST.all(user_id=user_id)
     if not rows and check_user:
         _check_listed_user(user_id=user_id)
     nodes, top = _assemble(rows)
@@ -145,9 +162,19 @@ def goal_forest(*, user_id, flat=False, check_user=False):
     return nodes
 
 
+def listed_goals(*, caller, user_id=None, flat=False):
+    """The caller's goals; with user_id (admins only, else 403) that user's goals."""
+    if user_id is None:
+        return goal_forest(user_id=caller.user_id, flat=flat)
+    if not caller.is_admin:
+        raise forbidden("Only admins may list another user's goals.")
+    check_user = user_id != caller.user_id
+    return goal_forest(user_id=user_id, flat=flat, check_user=check_user)
+
+
 def goal_tree(*, user_id, goal_id):
     """One of the user's goals with its whole subtree; 404 if it is not theirs."""
-    rows = db.session.execute(_tree_query(user_id=user_id, root_id=goal_id)).all()
+    rows = _SUBTREE.all(user_id=user_id, root_id=goal_id)
     if not rows:
         raise not_found("goal")
     nodes, _ = _assemble(rows)

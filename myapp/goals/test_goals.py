@@ -690,7 +690,7 @@ def test_every_goals_operation_answers_503_when_the_database_is_unreachable(
 
 def test_the_spec_declares_every_status_each_goals_operation_answers(client):
     spec = client.get("/api/v1/swagger.json").json
-    # Besides these, every secured operation declares 401 and 503 (docs.secured).
+    # Besides these, every secured operation declares 401 and 503 (@authenticated).
     expected = {
         ("/goals/", "get"): {"200", "400", "403", "404"},
         ("/goals/", "post"): {"201", "400", "409", "413", "415"},

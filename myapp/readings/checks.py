@@ -8,6 +8,7 @@ import json
 import math
 import re
 from datetime import datetime
+from typing import NamedTuple
 
 from myapp.readings.models import MAX_MICROS, MIN_MICROS, to_micros
 from myapp.timestamps import parse_timestamp
@@ -24,8 +25,17 @@ _encode = json.JSONEncoder(
 _LONG_DIGITS = re.compile("[0-9]{19}")
 
 
-def prepare(item, base, now_micros, errors):
-    """The row values of one schema-valid reading, or None after adding errors."""
+class NewReading(NamedTuple):
+    """A checked reading, ready to store: microseconds, data as compact JSON text."""
+
+    sensor: str
+    recorded_at: int
+    data: str
+    client_id: str | None
+
+
+def new_reading(item, base, now_micros, errors):
+    """One schema-valid item as a NewReading, or None after adding its errors."""
     before = len(errors)
     sensor = item["sensor"]
     if not sensor.isascii() or "\x00" in sensor:
@@ -41,7 +51,7 @@ def prepare(item, base, now_micros, errors):
     text = _data_text(item["data"], base, errors)
     if len(errors) > before:
         return None
-    return (sensor, micros, text, client_id)
+    return NewReading(sensor, micros, text, client_id)
 
 
 def _timestamp_micros(value, base, errors):

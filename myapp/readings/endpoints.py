@@ -1,21 +1,18 @@
 """HTTP for readings: upload, keyset pages, one reading, stats and export."""
 
-from datetime import datetime, timezone
-
-from flask import Response, current_app, url_for
+from flask import url_for
 from flask_restx import Namespace, Resource
 
-from myapp import watchdog
-from myapp.auth import auth_required, current_principal
-from myapp.db import db
-from myapp.docs import secured
-from myapp.pagination import decode_cursor, encode_cursor, page_limit, page_parser
-from myapp.query import query_parser, timestamp
+from myapp.decorators import authenticated, body, query, response
+from myapp.pagination import keyset_page, page_parser
+from myapp.query import one_of, query_parser, text, timestamp
 from myapp.readings import export, schemas, service, stats
-from myapp.readings.schemas import field_name, one_of, sensor_name
-from myapp.validation import json_body
 
 ns = Namespace("readings", description="Sensor readings", path="/readings")
+
+sensor_name = text(schemas.SENSOR["maxLength"])
+# A top-level key of data; SQLite JSON paths cannot quote '"'.
+field_name = text(256, also_forbidden='"')
 
 
 def _filters(parser):
@@ -35,7 +32,11 @@ def _ordered(parser):
 _list_args = _ordered(_filters(page_parser()))
 _export_args = _ordered(_filters(query_parser()))
 _export_args.add_argument(
-    "format", type=one_of("ndjson", "csv"), default="ndjson", help="File format"
+    "format",
+    type=one_of(*export.CHUNKS),
+    default="ndjson",
+    dest="kind",
+    help="File format",
 )
 _stats_args = _filters(query_parser())
 _stats_args.replace_argument(
@@ -51,164 +52,79 @@ _stats_args.add_argument(
 
 @ns.route("/")
 class ReadingList(Resource):
-    @ns.expect(_list_args)
-    @ns.response(200, "A page of readings", schemas.READING_PAGE.model(ns))
-    @secured(ns, 400)
-    @auth_required
-    def get(self):
+    @response(ns, 200, "A page of readings", schemas.READING_PAGE)
+    @authenticated(ns)
+    @query(ns, _list_args)
+    def get(self, caller, args):
         """Your readings, newest first (or oldest with order=asc), keyset-paged."""
-        args = _list_args.parse_args()
-        scope = "readings:" + args["order"]
-        rows, position = service.list_readings(
-            user_id=current_principal().user_id,
-            limit=page_limit(args["limit"]),
-            sensor=args["sensor"],
-            since=args["since"],
-            until=args["until"],
-            order=args["order"],
-            after=_position(decode_cursor(scope, args["cursor"])),
+        return keyset_page(
+            service.list_readings,
+            args,
+            scope="readings:" + args["order"],
+            serialize=schemas.reading_public,
+            user_id=caller.user_id,
         )
-        return {
-            "items": [schemas.reading_public(row) for row in rows],
-            "next_cursor": encode_cursor(scope, position) if position else None,
-        }
 
-    @ns.expect(schemas.READING.model(ns))
-    @ns.response(201, "Stored", schemas.READING_PUBLIC.model(ns))
-    @ns.response(
-        200, "Already stored under this client_id", schemas.READING_PUBLIC.model(ns)
-    )
-    @secured(ns, 400, 413, 415)
-    @auth_required
-    def post(self):
+    @response(ns, 201, "Stored", schemas.READING_PUBLIC)
+    @response(ns, 200, "Already stored under this client_id", schemas.READING_PUBLIC)
+    @authenticated(ns)
+    @body(ns, schemas.READING)
+    def post(self, caller, data):
         """Store one reading; a repeated client_id answers the first one with 200."""
-        body = json_body(schemas.READING)
-        user_id = current_principal().user_id
-        now = service.now_micros()
-        rows = service.prepare_rows(items=[body], now_micros=now, in_batch=False)
-        (reading_id,), (created,) = service.store_readings(
-            user_id=user_id, rows=rows, now_micros=now
-        )
+        reading, created = service.store_reading(user_id=caller.user_id, item=data)
         if not created:
-            row = service.get_reading(user_id=user_id, reading_id=reading_id)
-            return schemas.reading_public(row), 200
-        sensor, micros, _, client_id = rows[0]
-        row = (reading_id, sensor, micros, body["data"], client_id, now)
-        location = url_for("api.reading", reading_id=reading_id)
-        return schemas.reading_public(row), 201, {"Location": location}
-
-
-def _position(values):
-    """A cursor's (recorded_at, id); a signed cursor always has that shape."""
-    return tuple(values) if values else None
+            return schemas.reading_public(reading), 200
+        location = url_for("api.reading", reading_id=reading.id)
+        return schemas.reading_public(reading), 201, {"Location": location}
 
 
 @ns.route("/batch")
 class ReadingBatch(Resource):
-    @ns.expect(schemas.BATCH.model(ns))
-    @ns.response(201, "Stored, ids in input order", schemas.BATCH_RESULT.model(ns))
-    @secured(ns, 400, 413, 415)
-    @auth_required
-    def post(self):
+    @response(ns, 201, "Stored, ids in input order", schemas.BATCH_RESULT)
+    @authenticated(ns)
+    @body(ns, schemas.BATCH)
+    def post(self, caller, data):
         """Store 1 to 1000 readings, all or nothing."""
-        body = json_body(schemas.BATCH)
-        now = service.now_micros()
-        rows = service.prepare_rows(items=body["readings"], now_micros=now)
-        ids, created = service.store_readings(
-            user_id=current_principal().user_id, rows=rows, now_micros=now
+        ids, created = service.store_batch(
+            user_id=caller.user_id, items=data["readings"]
         )
-        return {"ids": ids, "created": sum(created)}, 201
+        return {"ids": ids, "created": created}, 201
 
 
 @ns.route("/<int:reading_id>", endpoint="reading")
 class ReadingItem(Resource):
-    @ns.response(200, "The reading", schemas.READING_PUBLIC.model(ns))
-    @secured(ns, 404)
-    @auth_required
-    def get(self, reading_id):
+    @response(ns, 200, "The reading", schemas.READING_PUBLIC)
+    @authenticated(ns, 404)
+    def get(self, caller, reading_id):
         """One of your readings."""
-        return schemas.reading_public(
-            service.get_reading(
-                user_id=current_principal().user_id, reading_id=reading_id
-            )
-        )
+        reading = service.get_reading(user_id=caller.user_id, reading_id=reading_id)
+        return schemas.reading_public(reading)
 
-    @ns.response(204, "Deleted")
-    @secured(ns, 404)
-    @auth_required
-    def delete(self, reading_id):
+    @response(ns, 204, "Deleted")
+    @authenticated(ns, 404)
+    def delete(self, caller, reading_id):
         """Delete one of your readings."""
-        service.delete_reading(
-            user_id=current_principal().user_id, reading_id=reading_id
-        )
+        service.delete_reading(user_id=caller.user_id, reading_id=reading_id)
         return "", 204
 
 
 @ns.route("/stats")
 class ReadingStats(Resource):
-    @ns.expect(_stats_args)
-    @ns.response(200, "Buckets with values", schemas.STATS.model(ns))
-    @secured(ns, 400)
-    @auth_required
-    def get(self):
+    @response(ns, 200, "Buckets with values", schemas.STATS)
+    @authenticated(ns)
+    @query(ns, _stats_args)
+    def get(self, caller, args):
         """count/min/max/avg of a numeric data field per UTC-aligned time bucket."""
-        args = _stats_args.parse_args()
-        rows = stats.reading_stats(
-            user_id=current_principal().user_id,
-            sensor=args["sensor"],
-            field=args["field"],
-            bucket=args["bucket"],
-            since=args["since"],
-            until=args["until"],
-            max_buckets=current_app.config["READINGS_STATS_MAX_BUCKETS"],
-        )
-        return {
-            "sensor": args["sensor"],
-            "field": args["field"],
-            "bucket": args["bucket"],
-            "buckets": [
-                {
-                    "start": schemas.format_micros(start),
-                    "count": count,
-                    "min": low,
-                    "max": high,
-                    "avg": avg,
-                }
-                for start, count, low, high, avg in rows
-            ],
-        }
+        buckets = stats.reading_stats(user_id=caller.user_id, **args)
+        return schemas.stats_public(args, buckets)
 
 
 @ns.route("/export")
 class ReadingExport(Resource):
-    @ns.expect(_export_args)
     @ns.produces(list(export.MEDIA_TYPES.values()))
-    @ns.response(
-        200, "Every matching reading, streamed as a file ending with a trailer"
-    )
-    @secured(ns, 400)
-    @auth_required
-    def get(self):
+    @response(ns, 200, "Every matching reading, streamed as a file")
+    @authenticated(ns)
+    @query(ns, _export_args)
+    def get(self, caller, args):
         """Download every matching reading as NDJSON or CSV (streamed, no paging)."""
-        args = _export_args.parse_args()
-        kind = args.pop("format")
-        batches = service.iter_reading_batches(
-            engine=db.engine,
-            user_id=current_principal().user_id,
-            batch_size=current_app.config["READINGS_EXPORT_BATCH"],
-            **args,
-        )
-        # The stream needs no request context: release the auth query's session now.
-        db.session.close()
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        seconds = current_app.config["HARAKIRI"]
-        return Response(
-            watchdog.rearming(export.CHUNKS[kind](batches), seconds),
-            mimetype=export.MEDIA_TYPES[kind],
-            headers={
-                "Content-Disposition": (
-                    f'attachment; filename="readings-{stamp}.{kind}"'
-                ),
-                "Cache-Control": "no-store",
-            },
-        )
+        return export.download(user_id=caller.user_id, **args)

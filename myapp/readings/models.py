@@ -47,6 +47,7 @@ class EpochMicros(sa.types.TypeDecorator):
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64 bits.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BIG_ID_MAX = 2**63 - 1  # the largest id of a BigId key (SQLite's INTEGER too)
 JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
 
 

@@ -143,48 +143,34 @@ def format_micros(micros):
     return text[:-6] + "Z"
 
 
-def reading_public(row):
-    """The read model of a service.COLUMNS row (times as stored microseconds)."""
+def reading_public(reading):
+    """The read model of a service.ReadingRow (times as stored microseconds)."""
+    # Unpacked, not read by attribute: a SQLAlchemy Row's attributes are slow.
+    reading_id, sensor, recorded_at, data, client_id, created_at = reading
     return {
-        "id": row[0],
-        "sensor": row[1],
-        "recorded_at": format_micros(row[2]),
-        "data": row[3],
-        "client_id": row[4],
-        "created_at": format_micros(row[5]),
+        "id": reading_id,
+        "sensor": sensor,
+        "recorded_at": format_micros(recorded_at),
+        "data": data,
+        "client_id": client_id,
+        "created_at": format_micros(created_at),
     }
 
 
-# --- query-string arguments (reqparse types: ValueError text is the message) ---
-
-
-def sensor_name(value):
-    """?sensor=: 1 to 64 characters, no NUL."""
-    if not 1 <= len(value) <= 64 or "\x00" in value:
-        raise ValueError("must be 1 to 64 characters without NUL")
-    return value
-
-
-sensor_name.__schema__ = {"type": "string", "minLength": 1, "maxLength": 64}
-
-
-def field_name(value):
-    """?field=: a top-level key of data; SQLite JSON paths cannot quote '"'."""
-    if not 1 <= len(value) <= 256 or "\x00" in value or '"' in value:
-        raise ValueError('must be 1 to 256 characters without NUL or "')
-    return value
-
-
-field_name.__schema__ = {"type": "string", "minLength": 1, "maxLength": 256}
-
-
-def one_of(*choices):
-    """A reqparse type accepting exactly one of choices."""
-
-    def choice(value):
-        if value not in choices:
-            raise ValueError("must be one of " + ", ".join(choices))
-        return value
-
-    choice.__schema__ = {"type": "string", "enum": list(choices)}
-    return choice
+def stats_public(args, buckets):
+    """The read model of a stats answer: what was asked, and a stats.Bucket each."""
+    return {
+        "sensor": args["sensor"],
+        "field": args["field"],
+        "bucket": args["bucket"],
+        "buckets": [
+            {
+                "start": format_micros(bucket.start),
+                "count": bucket.count,
+                "min": bucket.min,
+                "max": bucket.max,
+                "avg": bucket.avg,
+            }
+            for bucket in buckets
+        ],
+    }

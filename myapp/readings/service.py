@@ -1,31 +1,53 @@
 """Reading rules and queries: deduplicated bulk upload, keyset pages, export."""
 
 from operator import itemgetter
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, conflict, not_found
-from myapp.prepared import Prepared, paramstyle, run
-from myapp.readings.checks import INT_MAX, prepare
-from myapp.readings.models import Reading, to_micros
+from myapp.pagination import page_after
+from myapp.rawsql import CompiledSelect, paramstyle, run
+from myapp.readings.checks import new_reading
+from myapp.readings.models import BIG_ID_MAX, Reading, to_micros
 
 TABLE = Reading.__table__
 T = TABLE.c
 # Plain integers out of the EpochMicros columns: the serializers format them.
 RECORDED = sa.type_coerce(T.recorded_at, sa.BigInteger)
 CREATED = sa.type_coerce(T.created_at, sa.BigInteger)
-COLUMNS = (T.id, T.sensor, RECORDED, T.data, T.client_id, CREATED)
 
 
-def prepare_rows(*, items, now_micros, in_batch=True):
-    """Row values of every item, or a 400 naming each offending item and field.
+class ReadingRow(NamedTuple):
+    """A stored reading as the service answers it; times in stored microseconds.
+
+    Pages and export batches are SQLAlchemy Rows of the same fields, in this
+    order (_columns builds their SELECT from it): serializers unpack either.
+    """
+
+    id: int
+    sensor: str
+    recorded_at: int
+    data: object  # the JSON object; its JSON text in export batches
+    client_id: str | None
+    created_at: int
+
+
+def _columns(data=T.data):
+    """The SELECT list of a ReadingRow, field by field."""
+    special = {"recorded_at": RECORDED, "data": data, "created_at": CREATED}
+    return [special.get(name, T[name]).label(name) for name in ReadingRow._fields]
+
+
+def new_readings(*, items, now_micros, in_batch=True):
+    """Every item as a NewReading, or a 400 naming each offending item and field.
 
     Pointers are /readings/<index>/<field> in a batch, /<field> for one reading.
     """
     errors = []
     rows = [
-        prepare(item, ["readings", index] if in_batch else [], now_micros, errors)
+        new_reading(item, ["readings", index] if in_batch else [], now_micros, errors)
         for index, item in enumerate(items)
     ]
     if errors:
@@ -33,8 +55,34 @@ def prepare_rows(*, items, now_micros, in_batch=True):
     return rows
 
 
+def store_reading(*, user_id, item):
+    """Store one reading: (the ReadingRow, True), or (the one stored first, False).
+
+    A client_id stored before answers the reading stored under it first.
+    """
+    now = now_micros()
+    (row,) = new_readings(items=[item], now_micros=now, in_batch=False)
+    (reading_id,), (created,) = store_readings(
+        user_id=user_id, rows=[row], now_micros=now
+    )
+    if not created:
+        return get_reading(user_id=user_id, reading_id=reading_id), False
+    stored = ReadingRow(
+        reading_id, row.sensor, row.recorded_at, item["data"], row.client_id, now
+    )
+    return stored, True
+
+
+def store_batch(*, user_id, items):
+    """Store items all or nothing: (id per item in input order, how many are new)."""
+    now = now_micros()
+    rows = new_readings(items=items, now_micros=now)
+    ids, created = store_readings(user_id=user_id, rows=rows, now_micros=now)
+    return ids, sum(created)
+
+
 def store_readings(*, user_id, rows, now_micros):
-    """Store rows all or nothing; (id per row, created per row) in input order.
+    """Store NewReadings all or nothing; (id, created) per row in input order.
 
     One INSERT .. ON CONFLICT (user_id, client_id) DO NOTHING stores every new
     row; a client_id it skips (stored before, or by a concurrent request that
@@ -43,26 +91,29 @@ def store_readings(*, user_id, rows, now_micros):
     slots = []  # per row: the index of its first occurrence in fresh
     fresh = []
     first_slot = {}
-    for sensor, micros, text, client_id in rows:
+    for row in rows:
+        client_id = row.client_id
         if client_id is not None:
             if client_id in first_slot:
                 slots.append(first_slot[client_id])
                 continue
             first_slot[client_id] = len(fresh)
         slots.append(len(fresh))
-        fresh.append((sensor, micros, text, client_id))
+        fresh.append(row)
     # Key order: racing batches then wait on each other's keys without deadlock.
-    pending = sorted(fresh, key=lambda row: (row[3] is None, row[3] or ""))
+    pending = sorted(
+        fresh, key=lambda row: (row.client_id is None, row.client_id or "")
+    )
     inserted, existing = {None: []}, {}
     for _ in range(3):
         batch = _insert(user_id, pending, now_micros)
         inserted[None] += batch.pop(None)
         inserted.update(batch)
-        skipped = {row[3] for row in pending if row[3] is not None} - batch.keys()
+        skipped = {row.client_id for row in pending} - batch.keys() - {None}
         existing.update(_stored_ids(user_id, list(skipped)))
         # A skipped reading deleted before we could read it: store ours after all.
         vanished = skipped - existing.keys()
-        pending = [row for row in pending if row[3] in vanished]
+        pending = [row for row in pending if row.client_id in vanished]
         if not pending:
             break
     else:
@@ -72,7 +123,7 @@ def store_readings(*, user_id, rows, now_micros):
     seen = set()
     anonymous = iter(inserted[None])
     for slot in slots:
-        client_id = fresh[slot][3]
+        client_id = fresh[slot].client_id
         if client_id is None:
             ids.append(next(anonymous))
             created.append(True)
@@ -135,10 +186,11 @@ def now_micros():
 
 
 # Built once: per request only the parameters change.
-_BY_ID = Prepared(
-    sa.select(*COLUMNS).where(
+_BY_ID = CompiledSelect(
+    sa.select(*_columns()).where(
         T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id")
-    )
+    ),
+    ReadingRow,
 )
 _DELETE_BY_ID = sa.delete(TABLE).where(
     T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id")
@@ -146,8 +198,8 @@ _DELETE_BY_ID = sa.delete(TABLE).where(
 
 
 def find_reading(*, user_id, reading_id):
-    """The user's reading as a row, or None (another user's reading too)."""
-    if not 1 <= reading_id <= INT_MAX:
+    """The user's reading as a ReadingRow, or None (another user's reading too)."""
+    if not 1 <= reading_id <= BIG_ID_MAX:
         return None
     return _BY_ID.first(reading_id=reading_id, user_id=user_id)
 
@@ -163,7 +215,7 @@ def get_reading(*, user_id, reading_id):
 def delete_reading(*, user_id, reading_id):
     """Delete the user's reading, or 404."""
     deleted = 0
-    if 1 <= reading_id <= INT_MAX:
+    if 1 <= reading_id <= BIG_ID_MAX:
         deleted = db.session.execute(
             _DELETE_BY_ID, {"reading_id": reading_id, "user_id": user_id}
         ).rowcount
@@ -184,7 +236,7 @@ def filtered(query, *, user_id, sensor=None, since=None, until=None):
     return query
 
 
-def _page_query(*, user_id, sensor, since, until, order, after, limit, columns=COLUMNS):
+def _page_query(*, user_id, sensor, since, until, order, after, limit, columns):
     if after is not None:
         # A cursor inside the range already bounds that side; keeping the looser
         # bound too makes SQLite range-scan from it, re-reading every earlier page.
@@ -210,28 +262,52 @@ def _page_query(*, user_id, sensor, since, until, order, after, limit, columns=C
 def list_readings(
     *, user_id, limit, sensor=None, since=None, until=None, order="desc", after=None
 ):
-    """A page of rows after the (recorded_at, id) position, and the next position."""
-    rows = db.session.execute(
-        _page_query(
-            user_id=user_id,
-            sensor=sensor,
-            since=since,
-            until=until,
-            order=order,
-            after=after,
-            limit=limit + 1,
-        )
-    ).all()
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        return rows[:limit], (last[2], last[0])
-    return rows, None
+    """Rows (as ReadingRow) after the (recorded_at, id) position, and the next one."""
+    query = _page_query(
+        user_id=user_id,
+        sensor=sensor,
+        since=since,
+        until=until,
+        order=order,
+        after=after,
+        limit=limit + 1,
+        columns=_columns(),
+    )
+    return page_after(db.session.execute(query).all(), limit, _position)
+
+
+def _position(row):
+    """Where a row stands in every reading order: (recorded_at, id)."""
+    return row.recorded_at, row.id
+
+
+def export_extent(*, user_id, sensor=None, since=None, until=None, order=None):
+    """(how many readings match, the largest id among them) as an export starts."""
+    query = filtered(
+        sa.select(sa.func.count(), sa.func.max(T.id)),
+        user_id=user_id,
+        sensor=sensor,
+        since=since,
+        until=until,
+    )
+    return tuple(db.session.execute(query).one())
 
 
 def iter_reading_batches(
-    *, engine, user_id, batch_size, sensor=None, since=None, until=None, order="desc"
+    *,
+    engine,
+    user_id,
+    batch_size,
+    last_id,
+    sensor=None,
+    since=None,
+    until=None,
+    order="desc",
 ):
-    """Every matching row, in keyset batches, each read on a short-lived connection.
+    """Every matching row up to last_id (as ReadingRow), in keyset batches.
+
+    Readings stored after the export began (ids above last_id) are left out, so
+    the file holds what export_extent counted, unless some are deleted meanwhile.
 
     No transaction or request context outlives a batch, so a slow download holds
     no snapshot, lock or pooled connection while the client reads. data comes
@@ -241,9 +317,9 @@ def iter_reading_batches(
         data = sa.cast(T.data, sa.Text)
     else:
         data = sa.type_coerce(T.data, sa.Text)
-    columns = (T.id, T.sensor, RECORDED, data, T.client_id, CREATED)
+    columns = _columns(data)
     after = None
-    while True:
+    while last_id is not None:
         query = _page_query(
             user_id=user_id,
             sensor=sensor,
@@ -253,11 +329,11 @@ def iter_reading_batches(
             after=after,
             limit=batch_size,
             columns=columns,
-        )
+        ).where(T.id <= last_id)
         with engine.connect() as connection:
             rows = connection.execute(query).all()
         if rows:
             yield rows
         if len(rows) < batch_size:
             return
-        after = (rows[-1][2], rows[-1][0])
+        after = _position(rows[-1])

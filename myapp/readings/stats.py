@@ -1,8 +1,10 @@
 """GET /readings/stats: count/min/max/avg per UTC-aligned bucket in one SQL query."""
 
 import math
+from typing import NamedTuple
 
 import sqlalchemy as sa
+from flask import current_app
 
 from myapp.db import db
 from myapp.errors import ValidationFailed
@@ -17,6 +19,16 @@ BUCKETS = {
     "6h": 21600,
     "1d": 86400,
 }
+
+
+class Bucket(NamedTuple):
+    """One bucket of a stats answer; start in stored microseconds."""
+
+    start: int
+    count: int
+    min: float
+    max: float
+    avg: float
 
 
 def _postgresql_values(query, field):
@@ -56,13 +68,16 @@ def _sqlite_values(query, field):
 
 
 def reading_stats(
-    *, user_id, sensor, field, bucket, since=None, until=None, max_buckets
+    *, user_id, sensor, field, bucket, since=None, until=None, max_buckets=None
 ):
-    """(start, count, min, max, avg) of data[field] per UTC-aligned bucket.
+    """A Bucket of data[field]'s count, min, max and avg per UTC-aligned bucket.
 
-    One SQL query; too many buckets for one answer is a 400 rather than an
-    unbounded response. min, max and avg are floats (finite: inputs are).
+    One SQL query; more than max_buckets (READINGS_STATS_MAX_BUCKETS) for one
+    answer is a 400 rather than an unbounded response. min, max and avg are
+    floats (finite: inputs are).
     """
+    if max_buckets is None:
+        max_buckets = current_app.config["READINGS_STATS_MAX_BUCKETS"]
     width = BUCKETS[bucket] * 1_000_000
     # Floor to the bucket also for times before 1970 (SQL % truncates toward 0).
     start = (RECORDED - ((RECORDED % width) + width) % width).label("start")
@@ -96,7 +111,7 @@ def reading_stats(
             "or a narrower since/until",
         )
     return [
-        (start, count, float(low), float(high), _finite_average(avg, scaled))
+        Bucket(start, count, float(low), float(high), _finite_average(avg, scaled))
         for start, count, low, high, avg, scaled in found
     ]
 

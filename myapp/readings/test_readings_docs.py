@@ -2,7 +2,7 @@
 
 import pytest
 
-# Every secured operation also declares 401 and 503 (myapp.docs.secured).
+# Every secured operation also declares 401 and 503 (@authenticated).
 EXPECTED = {
     ("/readings/", "post"): {"200", "201", "400", "413", "415"},
     ("/readings/", "get"): {"200", "400"},

@@ -25,17 +25,17 @@ def listed(account, query=""):
 
 
 def ndjson_readings(response):
-    """The readings of a complete NDJSON export (its trailer line checked)."""
-    *lines, trailer = response.get_data(as_text=True).splitlines()
+    """The readings of a complete NDJSON export (X-Total-Count checked)."""
+    lines = response.get_data(as_text=True).splitlines()
     readings = [json.loads(line) for line in lines]
-    assert json.loads(trailer) == {"complete": True, "count": len(readings)}
+    assert response.headers["X-Total-Count"] == str(len(readings))
     return readings
 
 
 def csv_records(response):
-    """The header and reading records of a complete CSV export (trailer checked)."""
-    *rows, trailer = csv.reader(io.StringIO(response.get_data(as_text=True)))
-    assert trailer == ["#complete", str(len(rows) - 1), "", "", ""]
+    """The header and reading records of a complete CSV export (count checked)."""
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert response.headers["X-Total-Count"] == str(len(rows) - 1)
     return rows
 
 
@@ -99,11 +99,25 @@ def test_export_applies_the_list_filters(alice, stored):
     assert exported and all(item["sensor"] == "a" for item in exported)
 
 
-def test_an_export_without_matches_is_only_its_trailer(alice):
-    assert alice.get(EXPORT).get_data() == b'{"complete":true,"count":0}\n'
+def test_an_export_without_matches_is_empty_and_counts_zero(alice):
+    ndjson = alice.get(EXPORT)
+    assert ndjson.get_data() == b"" and ndjson.headers["X-Total-Count"] == "0"
     assert alice.get(f"{EXPORT}?format=csv").get_data(as_text=True) == (
-        "id,sensor,recorded_at,client_id,data\r\n#complete,0,,,\r\n"
+        "id,sensor,recorded_at,client_id,data\r\n"
     )
+
+
+def test_readings_stored_during_an_export_are_left_out_of_it(alice, post_batch, app):
+    post_batch(alice, [reading(sensor="s", data={"n": n}) for n in range(5)])
+    with app.test_request_context():
+        from myapp.db import db
+        from myapp.readings import export
+
+        response = export.download(user_id=alice.id, kind="ndjson", sensor="s")
+        post_batch(alice, [reading(sensor="s", data={"n": 99})])
+        lines = response.get_data(as_text=True).splitlines()
+        db.session.remove()
+    assert response.headers["X-Total-Count"] == "5" and len(lines) == 5
 
 
 def test_export_never_includes_another_users_readings(bob, stored):

@@ -3,13 +3,8 @@
 from flask import url_for
 from flask_restx import Namespace, Resource
 
-from myapp.auth import (
-    admin_required,
-    auth_required,
-    current_principal,
-    decode_bearer,
-)
-from myapp.docs import errors, secured
+from myapp.db import ID_MAX
+from myapp.decorators import authenticated, body, errors, query, response
 from myapp.errors import not_found
 from myapp.limiter import (
     login_per_account,
@@ -17,9 +12,8 @@ from myapp.limiter import (
     register_per_network,
     wrong_password_per_user,
 )
-from myapp.pagination import decode_cursor, encode_cursor, page_limit, page_parser
+from myapp.pagination import keyset_page, page_parser
 from myapp.users import schemas, service
-from myapp.validation import json_body
 
 auth_ns = Namespace("auth", description="Register, log in, refresh, log out")
 users_ns = Namespace("users", description="Accounts")
@@ -29,12 +23,12 @@ users_ns = Namespace("users", description="Accounts")
 class Register(Resource):
     decorators = [register_per_network]
 
-    @auth_ns.expect(schemas.REGISTER.model(auth_ns))
-    @auth_ns.response(201, "Account created", schemas.USER.model(auth_ns))
-    @errors(auth_ns, 400, 409, 413, 415, 429, 503)
-    def post(self):
+    @response(auth_ns, 201, "Account created", schemas.USER)
+    @errors(auth_ns, 409, 429, 503)
+    @body(auth_ns, schemas.REGISTER)
+    def post(self, data):
         """Create an account."""
-        user = service.register(**json_body(schemas.REGISTER))
+        user = service.register(**data)
         location = url_for("api.user", user_id=user.id)
         return schemas.user_public(user), 201, {"Location": location}
 
@@ -43,121 +37,99 @@ class Register(Resource):
 class Login(Resource):
     decorators = [login_per_account, login_per_network]
 
-    @auth_ns.expect(schemas.LOGIN.model(auth_ns))
-    @auth_ns.response(200, "Tokens", schemas.TOKENS.model(auth_ns))
-    @errors(auth_ns, 400, 401, 413, 415, 429, 503)
-    def post(self):
+    @response(auth_ns, 200, "Tokens", schemas.TOKENS)
+    @errors(auth_ns, 401, 429, 503)
+    @body(auth_ns, schemas.LOGIN)
+    def post(self, data):
         """Log in with username (or email) and password."""
-        body = json_body(schemas.LOGIN)
         user = service.check_credentials(
-            login=body["username"], password=body["password"]
+            login=data["username"], password=data["password"]
         )
         return service.start_session(user=user)
 
 
 @auth_ns.route("/refresh")
 class Refresh(Resource):
-    @auth_ns.response(200, "A new token pair", schemas.TOKENS.model(auth_ns))
-    @secured(auth_ns)
-    def post(self):
+    @response(auth_ns, 200, "A new token pair", schemas.TOKENS)
+    @authenticated(auth_ns, refresh=True)
+    def post(self, caller):
         """Trade the refresh token (as Bearer) for a new access and refresh token."""
-        return service.rotate_session(claims=decode_bearer("refresh"))
+        return service.rotate_session(token=caller)
 
 
 @auth_ns.route("/logout")
 class Logout(Resource):
-    @auth_ns.response(204, "Logged out")
-    @secured(auth_ns)
-    @auth_required
-    def post(self):
+    @response(auth_ns, 204, "Logged out")
+    @authenticated(auth_ns)
+    def post(self, caller):
         """Revoke this access token and its login session's refresh token."""
-        service.end_session(session_id=current_principal().session_id)
+        service.end_session(session_id=caller.session_id)
         return "", 204
 
 
 @users_ns.route("/me")
 class Me(Resource):
-    @users_ns.response(200, "You", schemas.USER.model(users_ns))
-    @secured(users_ns)
-    @auth_required
-    def get(self):
+    @response(users_ns, 200, "You", schemas.USER)
+    @authenticated(users_ns)
+    def get(self, caller):
         """Your account."""
-        return schemas.user_public(
-            service.get_user(user_id=current_principal().user_id)
-        )
+        return schemas.user_public(service.get_user(user_id=caller.user_id))
 
-    @users_ns.expect(schemas.UPDATE_ME.model(users_ns))
-    @users_ns.response(200, "Updated", schemas.USER.model(users_ns))
-    @secured(users_ns, 400, 403, 409, 413, 415, 429)
-    @auth_required
+    @response(users_ns, 200, "Updated", schemas.USER)
+    @authenticated(users_ns, 403, 409, 429)
     @wrong_password_per_user
-    def patch(self):
+    @body(users_ns, schemas.UPDATE_ME)
+    def patch(self, caller, data):
         """Change your email or password (current_password required)."""
-        body = json_body(schemas.UPDATE_ME)
-        principal = current_principal()
         user = service.update_user(
-            user=service.get_user(user_id=principal.user_id),
-            current_session_id=principal.session_id,
-            **body,
+            user=service.get_user(user_id=caller.user_id),
+            current_session_id=caller.session_id,
+            **data,
         )
         return schemas.user_public(user)
 
-    @users_ns.expect(schemas.DELETE_ME.model(users_ns))
-    @users_ns.response(204, "Deleted, with your readings and goals")
-    @secured(users_ns, 400, 403, 413, 415, 429)
-    @auth_required
+    @response(users_ns, 204, "Deleted, with your readings and goals")
+    @authenticated(users_ns, 403, 429)
     @wrong_password_per_user
-    def delete(self):
+    @body(users_ns, schemas.DELETE_ME)
+    def delete(self, caller, data):
         """Delete your account (current_password required)."""
-        body = json_body(schemas.DELETE_ME)
         service.delete_own_account(
-            user=service.get_user(user_id=current_principal().user_id),
-            current_password=body["current_password"],
+            user=service.get_user(user_id=caller.user_id),
+            current_password=data["current_password"],
         )
         return "", 204
 
 
-_page = page_parser()
+_list_args = page_parser()
 
 
 @users_ns.route("/")
 class UserList(Resource):
-    @users_ns.expect(_page)
-    @users_ns.response(200, "A page of users", schemas.USER_PAGE.model(users_ns))
-    @secured(users_ns, 400, 403)
-    @admin_required
-    def get(self):
+    @response(users_ns, 200, "A page of users", schemas.USER_PAGE)
+    @authenticated(users_ns, admin=True)
+    @query(users_ns, _list_args)
+    def get(self, caller, args):
         """List every account (admins only)."""
-        args = _page.parse_args()
-        limit = page_limit(args["limit"])
-        after = decode_cursor("users", args["cursor"])
-        users, more = service.list_users(
-            limit=limit, after_id=after[0] if after else None
+        return keyset_page(
+            service.list_users, args, scope="users", serialize=schemas.user_public
         )
-        next_cursor = encode_cursor("users", [users[-1].id]) if more else None
-        return {
-            "items": [schemas.user_public(u) for u in users],
-            "next_cursor": next_cursor,
-        }
 
 
-# Ids are 32-bit; a larger number names no user (PostgreSQL would reject it).
-@users_ns.route("/<int(max=2147483647):user_id>", endpoint="user")
+# A larger number names no user (PostgreSQL would reject it as a key).
+@users_ns.route(f"/<int(max={ID_MAX}):user_id>", endpoint="user")
 class UserItem(Resource):
-    @users_ns.response(200, "The user", schemas.USER.model(users_ns))
-    @secured(users_ns, 404)
-    @auth_required
-    def get(self, user_id):
+    @response(users_ns, 200, "The user", schemas.USER)
+    @authenticated(users_ns, 404)
+    def get(self, caller, user_id):
         """One account: yours, or anyone's for an admin."""
-        principal = current_principal()
-        if user_id != principal.user_id and not principal.is_admin:
+        if user_id != caller.user_id and not caller.is_admin:
             raise not_found("user")
         return schemas.user_public(service.get_user(user_id=user_id))
 
-    @users_ns.response(204, "Deleted")
-    @secured(users_ns, 403, 404)
-    @admin_required
-    def delete(self, user_id):
+    @response(users_ns, 204, "Deleted")
+    @authenticated(users_ns, 404, admin=True)
+    def delete(self, caller, user_id):
         """Delete an account and everything it owns (admins only)."""
         service.delete_user(user_id=user_id)
         return "", 204

@@ -1,6 +1,7 @@
 """What clients may write about accounts, and what they read back."""
 
 from myapp.pagination import page_schema
+from myapp.timestamps import format_timestamp
 from myapp.validation import PATTERN_END, Schema
 
 USERNAME = {
@@ -113,8 +114,6 @@ TOKENS = Schema(
 
 def user_public(user):
     """The read model of a user: never any password material."""
-    from myapp.timestamps import format_timestamp
-
     return {
         "id": user.id,
         "username": user.username,

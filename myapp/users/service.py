@@ -9,6 +9,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 
 from myapp.db import db, utcnow
 from myapp.errors import InvalidToken, ValidationFailed, conflict, forbidden, not_found
+from myapp.pagination import page_after
 from myapp.users.models import AuthSession, User
 from myapp.users.passwords import hash_password, needs_rehash, verify_password
 
@@ -121,26 +122,26 @@ def start_session(*, user):
     return _issue_tokens(user.id, session.id, session.refresh_jti)
 
 
-def rotate_session(*, claims):
+def rotate_session(*, token):
     """Trade a refresh token for a new pair; reuse of an old one revokes the session."""
     new_jti = uuid.uuid4().hex
     # Compare-and-swap: of two racing uses of one token, exactly one wins.
     swapped = db.session.execute(
         sa.update(AuthSession)
         .where(
-            AuthSession.id == claims["sid"],
-            AuthSession.user_id == int(claims["sub"]),
-            AuthSession.refresh_jti == claims["jti"],
+            AuthSession.id == token.session_id,
+            AuthSession.user_id == token.user_id,
+            AuthSession.refresh_jti == token.jti,
             AuthSession.revoked_at.is_(None),
         )
         .values(refresh_jti=new_jti, expires_at=_session_expiry())
     ).rowcount
     if swapped != 1:
-        revoke_sessions(session_id=claims["sid"])
+        revoke_sessions(session_id=token.session_id)
         db.session.commit()
         raise InvalidToken("The refresh token has been used or revoked.")
     db.session.commit()
-    return _issue_tokens(int(claims["sub"]), claims["sid"], new_jti)
+    return _issue_tokens(token.user_id, token.session_id, new_jti)
 
 
 def revoke_sessions(*, session_id=None, user_id=None, keep_session_id=None):
@@ -195,13 +196,13 @@ def delete_own_account(*, user, current_password):
     delete_user(user_id=user.id)
 
 
-def list_users(*, limit, after_id=None):
-    """A page of users by id, and whether more follow."""
+def list_users(*, limit, after=None):
+    """A page of users by id after the (id,) position, and the next position."""
     query = sa.select(User).order_by(User.id).limit(limit + 1)
-    if after_id is not None:
-        query = query.where(User.id > after_id)
+    if after is not None:
+        query = query.where(User.id > after[0])
     users = list(db.session.execute(query).scalars())
-    return users[:limit], len(users) > limit
+    return page_after(users, limit, lambda user: (user.id,))
 
 
 def prune_expired_sessions(*, now=None):

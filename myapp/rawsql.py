@@ -44,36 +44,59 @@ def paramstyle():
     return dialect.name, "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-class Prepared:
-    """One SELECT returning at most one row of interest, by named parameters."""
+class CompiledSelect:
+    """A SELECT compiled once per dialect and run on the session's DBAPI cursor.
 
-    def __init__(self, statement):
+    Rows come back as row_type, a NamedTuple whose fields are the selected
+    columns in order (checked here). Parameters are the statement's bindparam
+    names; values written into the statement (literals) keep theirs.
+    """
+
+    def __init__(self, statement, row_type):
+        selected = tuple(column.key for column in statement.selected_columns)
+        if selected != row_type._fields:
+            raise TypeError(f"{row_type.__name__} {row_type._fields} != {selected}")
         self.statement = statement
+        self.row_type = row_type
         self._by_dialect = {}
 
     def _compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)
-        names = compiled.positiontup  # None for named paramstyles
+        fixed = {k: v for k, v in compiled.params.items() if v is not None}
         processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in self.statement.selected_columns
         ]
-        prepared = (compiled.string, names, processors)
-        self._by_dialect[dialect.name] = prepared
-        return prepared
+        # None for named paramstyles (PostgreSQL), which take the values as a dict.
+        names = compiled.positiontup
+        plan = (compiled.string, names, fixed, processors, any(processors))
+        self._by_dialect[dialect.name] = plan
+        return plan
 
-    def first(self, **params):
-        """The first row as a tuple (result types applied), or None."""
+    def _run(self, params):
         connection = db.session.connection()
         dialect = connection.dialect
-        sql, names, processors = self._by_dialect.get(dialect.name) or self._compile(
-            dialect
-        )
+        plan = self._by_dialect.get(dialect.name) or self._compile(dialect)
+        sql, names, fixed, processors, processed = plan
+        if fixed:
+            params = {**fixed, **params}
         args = tuple(params[name] for name in names) if names is not None else params
-        rows = run(sql, args, connection)
-        if not rows:
-            return None
-        return tuple(
+        return run(sql, args, connection), processors, processed
+
+    def _row(self, values, processors):
+        return self.row_type._make(
             process(value) if process else value
-            for process, value in zip(processors, rows[0])
+            for process, value in zip(processors, values)
         )
+
+    def first(self, **params):
+        """The first row (result types applied) as a row_type, or None."""
+        rows, processors, _ = self._run(params)
+        return self._row(rows[0], processors) if rows else None
+
+    def all(self, **params):
+        """Every row (result types applied) as a row_type."""
+        rows, processors, processed = self._run(params)
+        if not processed:
+            return list(map(self.row_type._make, rows))
+        return [self._row(values, processors) for values in rows]
