@@ -94,9 +94,16 @@ class CompiledSelect:
         rows, processors, _ = self._run(params)
         return self._row(rows[0], processors) if rows else None
 
-    def all(self, **params):
-        """Every row (result types applied) as a row_type."""
+    def tuples(self, **params):
+        """Every row as a plain tuple in row_type's field order (types applied).
+
+        For thousands of rows, which callers unpack by name: a NamedTuple each
+        costs more than reading it, as the garbage collector tracks every one.
+        """
         rows, processors, processed = self._run(params)
         if not processed:
-            return list(map(self.row_type._make, rows))
-        return [self._row(values, processors) for values in rows]
+            return rows
+        return [
+            tuple(process(v) if process else v for process, v in zip(processors, row))
+            for row in rows
+        ]

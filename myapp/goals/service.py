@@ -51,7 +51,10 @@ _WALK_LIMIT = 100_000
 
 
 class GoalRow(NamedTuple):
-    """One goal as every tree read selects it, timestamps already API text."""
+    """One goal as every tree read selects it, timestamps already API text.
+
+    Tree reads answer plain tuples in this order, which goal_node unpacks.
+    """
 
     id: int
     parent_id: int | None
@@ -108,7 +111,7 @@ _SUBTREE = _tree_select(GOALS.c.id == sa.bindparam("root_id"))
 
 
 def _assemble(rows):
-    """Nest GoalRows (deepest first) into nodes with progress, in one pass.
+    """Nest GoalRow tuples (deepest first) into nodes with progress, in one pass.
 
     Returns (every node in row order, {parent_id: [nodes]}) where what is left in
     the mapping is the top level: the forest's roots, or the subtree's root.
@@ -117,15 +120,16 @@ def _assemble(rows):
     tally = {}  # goal id -> [leaf descendants, completed ones] so far
     nodes = []
     for row in rows:
-        kids = children.pop(row.id, None)
+        node = goal_node(row)
+        kids = children.pop(node["id"], None)
         if kids is None:
-            kids, leaves, done = [], 1, int(row.completed_at is not None)
-            node = goal_node(row, float(done), kids)
+            leaves, done = 1, int(node["completed"])
         else:
-            leaves, done = tally.pop(row.id)
-            node = goal_node(row, done / leaves, kids)
+            node["children"] = kids
+            leaves, done = tally.pop(node["id"])
+        node["progress"] = done / leaves
         nodes.append(node)
-        parent = row.parent_id
+        parent = node["parent_id"]
         siblings = children.get(parent)
         if siblings is None:
             children[parent] = [node]
@@ -150,7 +154,7 @@ def goal_forest(*, user_id, flat=False, check_user=False):
     One SQL statement, plus one to tell an unknown user (404) from an empty forest
     when check_user is set and nothing was found.
     """
-    rows = _FOREST.all(user_id=user_id)
+    rows = _FOREST.tuples(user_id=user_id)
     if not rows and check_user:
         _check_listed_user(user_id=user_id)
     nodes, top = _assemble(rows)
@@ -174,7 +178,7 @@ def listed_goals(*, caller, user_id=None, flat=False):
 
 def goal_tree(*, user_id, goal_id):
     """One of the user's goals with its whole subtree; 404 if it is not theirs."""
-    rows = _SUBTREE.all(user_id=user_id, root_id=goal_id)
+    rows = _SUBTREE.tuples(user_id=user_id, root_id=goal_id)
     if not rows:
         raise not_found("goal")
     nodes, _ = _assemble(rows)
