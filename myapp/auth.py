@@ -16,7 +16,7 @@ from flask_jwt_extended import JWTManager
 from sqlalchemy import bindparam, select
 
 from myapp.errors import InvalidToken, forbidden
-from myapp.rawsql import RowLookup
+from myapp.rawsql import CompiledSelect
 
 jwt_manager = JWTManager()
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "jti", "type", "sid"]
@@ -100,7 +100,7 @@ def _live_session_query():
     from myapp.users.models import AuthSession, User
 
     users, sessions = User.__table__.c, AuthSession.__table__.c
-    return RowLookup(
+    return CompiledSelect(
         select(users.is_admin)
         .join_from(AuthSession.__table__, User.__table__, sessions.user_id == users.id)
         .where(

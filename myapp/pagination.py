@@ -16,6 +16,7 @@ PAGE_ARGUMENTS = ("limit", "cursor")
 
 
 def default_page_size():
+    """PAGE_LIMIT_DEFAULT, read per request: each app may configure its own."""
     return current_app.config["PAGE_LIMIT_DEFAULT"]
 
 

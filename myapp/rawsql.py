@@ -44,10 +44,12 @@ def paramstyle():
     return dialect.name, "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-class RowLookup:
-    """One SELECT of at most one row by named parameters, answered as row_type.
+class CompiledSelect:
+    """A SELECT compiled once per dialect and run on the session's DBAPI cursor.
 
-    row_type is a NamedTuple whose fields are the selected columns, in order.
+    Rows come back as row_type, a NamedTuple whose fields are the selected
+    columns in order (checked here). Parameters are the statement's bindparam
+    names; values written into the statement (literals) keep theirs.
     """
 
     def __init__(self, statement, row_type):
@@ -60,27 +62,48 @@ class RowLookup:
 
     def _compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)
-        names = compiled.positiontup  # None for named paramstyles
+        fixed = {k: v for k, v in compiled.params.items() if v is not None}
         processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in self.statement.selected_columns
         ]
-        plan = (compiled.string, names, processors)
+        # None for named paramstyles (PostgreSQL), which take the values as a dict.
+        names = compiled.positiontup
+        plan = (compiled.string, names, fixed, processors, any(processors))
         self._by_dialect[dialect.name] = plan
         return plan
 
-    def first(self, **params):
-        """The first row (result types applied) as a row_type, or None."""
+    def _run(self, params):
         connection = db.session.connection()
         dialect = connection.dialect
-        sql, names, processors = self._by_dialect.get(dialect.name) or self._compile(
-            dialect
-        )
+        plan = self._by_dialect.get(dialect.name) or self._compile(dialect)
+        sql, names, fixed, processors, processed = plan
+        if fixed:
+            params = {**fixed, **params}
         args = tuple(params[name] for name in names) if names is not None else params
-        rows = run(sql, args, connection)
-        if not rows:
-            return None
+        return run(sql, args, connection), processors, processed
+
+    def _row(self, values, processors):
         return self.row_type._make(
             process(value) if process else value
-            for process, value in zip(processors, rows[0])
+            for process, value in zip(processors, values)
         )
+
+    def first(self, **params):
+        """The first row (result types applied) as a row_type, or None."""
+        rows, processors, _ = self._run(params)
+        return self._row(rows[0], processors) if rows else None
+
+    def tuples(self, **params):
+        """Every row as a plain tuple in row_type's field order (types applied).
+
+        For thousands of rows, which callers unpack by name: a NamedTuple each
+        costs more than reading it, as the garbage collector tracks every one.
+        """
+        rows, processors, processed = self._run(params)
+        if not processed:
+            return rows
+        return [
+            tuple(process(v) if process else v for process, v in zip(processors, row))
+            for row in rows
+        ]

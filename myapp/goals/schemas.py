@@ -125,22 +125,32 @@ GOAL_LIST = Schema(
 )
 
 
-def goal_node(row, progress, children):
-    """The read model of one service.GoalRow, its children already built.
+def goal_node(row):
+    """The read model of one service.GoalRow; the tree fills progress and children.
 
     The row's timestamps are already API text (the query formats them).
     Plain dicts, no framework marshalling: thousands are built per request.
     """
+    (
+        goal_id,
+        parent_id,
+        name,
+        description,
+        started_at,
+        completed_at,
+        created_at,
+        updated_at,
+    ) = row
     return {
-        "id": row.id,
-        "name": row.name,
-        "description": row.description,
-        "parent_id": row.parent_id,
-        "started_at": row.started_at,
-        "completed_at": row.completed_at,
-        "completed": row.completed_at is not None,
-        "progress": progress,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "children": children,
+        "id": goal_id,
+        "name": name,
+        "description": description,
+        "parent_id": parent_id,
+        "started_at": started_at,
+        "completed_at": completed_at,
+        "completed": completed_at is not None,
+        "progress": 0.0,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "children": [],
     }

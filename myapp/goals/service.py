@@ -15,6 +15,7 @@ from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, conflict, forbidden, not_found
 from myapp.goals.models import Goal
 from myapp.goals.schemas import goal_node
+from myapp.rawsql import CompiledSelect
 from myapp.users.models import User
 
 GOALS = Goal.__table__
@@ -50,7 +51,10 @@ _WALK_LIMIT = 100_000
 
 
 class GoalRow(NamedTuple):
-    """One goal as every tree read selects it, timestamps already API text."""
+    """One goal as every tree read selects it, timestamps already API text.
+
+    Tree reads answer plain tuples in this order, which goal_node unpacks.
+    """
 
     id: int
     parent_id: int | None
@@ -72,14 +76,14 @@ _NODE_COLUMNS = [
 # --- reading -----------------------------------------------------------------
 
 
-def _tree_query(*, user_id, root_id):
-    """Rows of a user's forest (root_id None) or of one subtree, deepest first.
+def _tree_select(top):
+    """Rows of a user's forest or of one subtree (top picks them), deepest first.
 
     Ordered by (depth desc, id): when a goal's row comes, all its children have
     been seen, in creation order, so one pass builds nodes and their progress.
     The recursive CTE walks ids only; the goal columns are joined once at the end.
     """
-    top = GOALS.c.parent_id.is_(None) if root_id is None else GOALS.c.id == root_id
+    user_id = sa.bindparam("user_id")
     tree = (
         sa.select(GOALS.c.id, sa.literal(0).label("depth"))
         .where(GOALS.c.user_id == user_id, top)
@@ -93,21 +97,21 @@ def _tree_query(*, user_id, root_id):
             tree.c.depth < _WALK_LIMIT,
         )
     )
-    return (
+    query = (
         sa.select(*_NODE_COLUMNS)
         .join_from(tree, GOALS, GOALS.c.id == tree.c.id)
         .order_by(tree.c.depth.desc(), tree.c.id)
     )
+    # Thousands of rows: plain tuples from the driver, not SQLAlchemy Rows.
+    return CompiledSelect(query, GoalRow)
 
 
-def _tree_rows(*, user_id, root_id):
-    """The GoalRows of a forest or subtree (see _tree_query)."""
-    query = _tree_query(user_id=user_id, root_id=root_id)
-    return [GoalRow._make(row) for row in db.session.execute(query)]
+_FOREST = _tree_select(GOALS.c.parent_id.is_(None))
+_SUBTREE = _tree_select(GOALS.c.id == sa.bindparam("root_id"))
 
 
 def _assemble(rows):
-    """Nest GoalRows (deepest first) into nodes with progress, in one pass.
+    """Nest GoalRow tuples (deepest first) into nodes with progress, in one pass.
 
     Returns (every node in row order, {parent_id: [nodes]}) where what is left in
     the mapping is the top level: the forest's roots, or the subtree's root.
@@ -116,15 +120,16 @@ def _assemble(rows):
     tally = {}  # goal id -> [leaf descendants, completed ones] so far
     nodes = []
     for row in rows:
-        kids = children.pop(row.id, None)
+        node = goal_node(row)
+        kids = children.pop(node["id"], None)
         if kids is None:
-            kids, leaves, done = [], 1, int(row.completed_at is not None)
-            node = goal_node(row, float(done), kids)
+            leaves, done = 1, int(node["completed"])
         else:
-            leaves, done = tally.pop(row.id)
-            node = goal_node(row, done / leaves, kids)
+            node["children"] = kids
+            leaves, done = tally.pop(node["id"])
+        node["progress"] = done / leaves
         nodes.append(node)
-        parent = row.parent_id
+        parent = node["parent_id"]
         siblings = children.get(parent)
         if siblings is None:
             children[parent] = [node]
@@ -149,7 +154,7 @@ def goal_forest(*, user_id, flat=False, check_user=False):
     One SQL statement, plus one to tell an unknown user (404) from an empty forest
     when check_user is set and nothing was found.
     """
-    rows = _tree_rows(user_id=user_id, root_id=None)
+    rows = _FOREST.tuples(user_id=user_id)
     if not rows and check_user:
         _check_listed_user(user_id=user_id)
     nodes, top = _assemble(rows)
@@ -173,7 +178,7 @@ def listed_goals(*, caller, user_id=None, flat=False):
 
 def goal_tree(*, user_id, goal_id):
     """One of the user's goals with its whole subtree; 404 if it is not theirs."""
-    rows = _tree_rows(user_id=user_id, root_id=goal_id)
+    rows = _SUBTREE.tuples(user_id=user_id, root_id=goal_id)
     if not rows:
         raise not_found("goal")
     nodes, _ = _assemble(rows)

@@ -8,7 +8,7 @@ import json
 import math
 import re
 from datetime import datetime
-from typing import NamedTuple
+from operator import itemgetter
 
 from myapp.readings.models import MAX_MICROS, MIN_MICROS, to_micros
 from myapp.timestamps import parse_timestamp
@@ -25,17 +25,14 @@ _encode = json.JSONEncoder(
 _LONG_DIGITS = re.compile("[0-9]{19}")
 
 
-class NewReading(NamedTuple):
-    """A checked reading, ready to store: microseconds, data as compact JSON text."""
-
-    sensor: str
-    recorded_at: int
-    data: str
-    client_id: str | None
+# A new reading is a plain (sensor, recorded_at, data, client_id) tuple, unpacked
+# by name: a batch holds 1000, and the garbage collector never untracks a
+# NamedTuple the way it does a tuple of strings and numbers (about 2% a batch).
+client_id_of = itemgetter(3)
 
 
 def new_reading(item, base, now_micros, errors):
-    """One schema-valid item as a NewReading, or None after adding its errors."""
+    """(sensor, recorded_at, data as JSON text, client_id) of a valid item, or None."""
     before = len(errors)
     sensor = item["sensor"]
     if not sensor.isascii() or "\x00" in sensor:
@@ -56,7 +53,7 @@ def new_reading(item, base, now_micros, errors):
     text = _data_text(item["data"], base, errors)
     if len(errors) > before:
         return None
-    return NewReading(sensor, micros, text, client_id)
+    return sensor, micros, text, client_id
 
 
 def _timestamp_micros(value, base, errors):

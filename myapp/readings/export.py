@@ -1,6 +1,7 @@
-"""Export formats: each keyset batch of ReadingRows becomes one chunk of the file.
+"""Export formats: each keyset batch of rows becomes one chunk of the file.
 
-In export batches a ReadingRow's data is the stored JSON text, written as is.
+Rows have service.ReadingRow's fields, unpacked in that order; data is the
+stored JSON text, written as is.
 """
 
 import csv
@@ -23,11 +24,11 @@ def ndjson_chunks(batches):
     """One reading object a line; data is spliced in as the stored JSON text."""
     for rows in batches:
         yield "".join(
-            f'{{"id":{row.id},"sensor":{_dumps(row.sensor)},'
-            f'"recorded_at":"{format_micros(row.recorded_at)}","data":{row.data},'
-            f'"client_id":{_dumps(row.client_id)},'
-            f'"created_at":"{format_micros(row.created_at)}"}}\n'
-            for row in rows
+            f'{{"id":{reading_id},"sensor":{_dumps(sensor)},'
+            f'"recorded_at":"{format_micros(recorded_at)}","data":{data},'
+            f'"client_id":{_dumps(client_id)},'
+            f'"created_at":"{format_micros(created_at)}"}}\n'
+            for reading_id, sensor, recorded_at, data, client_id, created_at in rows
         )
 
 
@@ -41,14 +42,8 @@ def csv_chunks(batches):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(
-            (
-                row.id,
-                row.sensor,
-                format_micros(row.recorded_at),
-                row.client_id or "",
-                row.data,
-            )
-            for row in rows
+            (reading_id, sensor, format_micros(recorded_at), client_id or "", data)
+            for reading_id, sensor, recorded_at, data, client_id, _ in rows
         )
         yield buffer.getvalue()
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.pagination import page_after
-from myapp.rawsql import RowLookup, paramstyle, run
-from myapp.readings.checks import new_reading
+from myapp.rawsql import CompiledSelect, paramstyle, run
+from myapp.readings.checks import client_id_of, new_reading
 from myapp.readings.models import BIG_ID_MAX, Reading, to_micros
 
 TABLE = Reading.__table__
@@ -20,7 +20,11 @@ CREATED = sa.type_coerce(T.created_at, sa.BigInteger)
 
 
 class ReadingRow(NamedTuple):
-    """A stored reading as the service answers it; times in stored microseconds."""
+    """A stored reading as the service answers it; times in stored microseconds.
+
+    Pages and export batches are SQLAlchemy Rows of the same fields, in this
+    order (_columns builds their SELECT from it): serializers unpack either.
+    """
 
     id: int
     sensor: str
@@ -37,7 +41,7 @@ def _columns(data=T.data):
 
 
 def new_readings(*, items, now_micros, in_batch=True):
-    """Every item as a NewReading, or a 400 naming each offending item and field.
+    """Every item as a checks.new_reading tuple, or a 400 naming each offending one.
 
     Pointers are /readings/<index>/<field> in a batch, /<field> for one reading.
     """
@@ -57,15 +61,14 @@ def store_reading(*, user_id, item):
     A client_id stored before answers the reading stored under it first.
     """
     now = now_micros()
-    (row,) = new_readings(items=[item], now_micros=now, in_batch=False)
+    rows = new_readings(items=[item], now_micros=now, in_batch=False)
     (reading_id,), (created,) = store_readings(
-        user_id=user_id, rows=[row], now_micros=now
+        user_id=user_id, rows=rows, now_micros=now
     )
     if not created:
         return get_reading(user_id=user_id, reading_id=reading_id), False
-    stored = ReadingRow(
-        reading_id, row.sensor, row.recorded_at, item["data"], row.client_id, now
-    )
+    sensor, recorded_at, _, client_id = rows[0]
+    stored = ReadingRow(reading_id, sensor, recorded_at, item["data"], client_id, now)
     return stored, True
 
 
@@ -78,7 +81,7 @@ def store_batch(*, user_id, items):
 
 
 def store_readings(*, user_id, rows, now_micros):
-    """Store NewReadings all or nothing; (id, created) per row in input order.
+    """Store new_readings rows all or nothing; (id, created) each, in input order.
 
     One INSERT .. ON CONFLICT (user_id, client_id) DO NOTHING stores every new
     row; a client_id it skips (stored before, or by a concurrent request that
@@ -88,7 +91,7 @@ def store_readings(*, user_id, rows, now_micros):
     fresh = []
     first_slot = {}
     for row in rows:
-        client_id = row.client_id
+        client_id = client_id_of(row)
         if client_id is not None:
             if client_id in first_slot:
                 slots.append(first_slot[client_id])
@@ -97,19 +100,17 @@ def store_readings(*, user_id, rows, now_micros):
         slots.append(len(fresh))
         fresh.append(row)
     # Key order: racing batches then wait on each other's keys without deadlock.
-    pending = sorted(
-        fresh, key=lambda row: (row.client_id is None, row.client_id or "")
-    )
+    pending = sorted(fresh, key=_by_client_id)
     inserted, existing = {None: []}, {}
     for _ in range(3):
         batch = _insert(user_id, pending, now_micros)
         inserted[None] += batch.pop(None)
         inserted.update(batch)
-        skipped = {row.client_id for row in pending} - batch.keys() - {None}
+        skipped = set(map(client_id_of, pending)) - batch.keys() - {None}
         existing.update(_stored_ids(user_id, list(skipped)))
         # A skipped reading deleted before we could read it: store ours after all.
         vanished = skipped - existing.keys()
-        pending = [row for row in pending if row.client_id in vanished]
+        pending = [row for row in pending if client_id_of(row) in vanished]
         if not pending:
             break
     else:
@@ -119,7 +120,7 @@ def store_readings(*, user_id, rows, now_micros):
     seen = set()
     anonymous = iter(inserted[None])
     for slot in slots:
-        client_id = fresh[slot].client_id
+        client_id = client_id_of(fresh[slot])
         if client_id is None:
             ids.append(next(anonymous))
             created.append(True)
@@ -131,6 +132,11 @@ def store_readings(*, user_id, rows, now_micros):
             created.append(client_id not in seen)
             seen.add(client_id)
     return ids, created
+
+
+def _by_client_id(row):
+    client_id = client_id_of(row)
+    return client_id is None, client_id or ""
 
 
 def _stored_ids(user_id, client_ids):
@@ -182,7 +188,7 @@ def now_micros():
 
 
 # Built once: per request only the parameters change.
-_BY_ID = RowLookup(
+_BY_ID = CompiledSelect(
     sa.select(*_columns()).where(
         T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id")
     ),
@@ -232,7 +238,9 @@ def filtered(query, *, user_id, sensor=None, since=None, until=None):
     return query
 
 
-def _page_query(*, user_id, sensor, since, until, order, after, limit, columns):
+def _page_query(
+    *, user_id, after, limit, columns, sensor=None, since=None, until=None, order="desc"
+):
     if after is not None:
         # A cursor inside the range already bounds that side; keeping the looser
         # bound too makes SQLite range-scan from it, re-reading every earlier page.
@@ -258,7 +266,7 @@ def _page_query(*, user_id, sensor, since, until, order, after, limit, columns):
 def list_readings(
     *, user_id, limit, sensor=None, since=None, until=None, order="desc", after=None
 ):
-    """ReadingRows after the (recorded_at, id) position, and the next position."""
+    """Rows (as ReadingRow) after the (recorded_at, id) position, and the next one."""
     query = _page_query(
         user_id=user_id,
         sensor=sensor,
@@ -269,8 +277,7 @@ def list_readings(
         limit=limit + 1,
         columns=_columns(),
     )
-    rows = [ReadingRow._make(row) for row in db.session.execute(query)]
-    return page_after(rows, limit, _position)
+    return page_after(db.session.execute(query).all(), limit, _position)
 
 
 def _position(row):
@@ -278,14 +285,13 @@ def _position(row):
     return row.recorded_at, row.id
 
 
-def iter_reading_batches(
-    *, engine, user_id, batch_size, sensor=None, since=None, until=None, order="desc"
-):
-    """Every matching ReadingRow, in keyset batches, each on a short-lived connection.
+def iter_reading_batches(*, engine, user_id, batch_size, **filters):
+    """Every matching row (as ReadingRow), in keyset batches, on short connections.
 
-    No transaction or request context outlives a batch, so a slow download holds
-    no snapshot, lock or pooled connection while the client reads. data comes
-    back as JSON text, ready to be written out without a parse and a dump.
+    filters are list_readings' (sensor, since, until, order). No transaction or
+    request context outlives a batch, so a slow download holds no snapshot, lock
+    or pooled connection while the client reads. data comes back as JSON text,
+    ready to be written out without a parse and a dump.
     """
     if engine.dialect.name == "postgresql":
         data = sa.cast(T.data, sa.Text)
@@ -295,17 +301,10 @@ def iter_reading_batches(
     after = None
     while True:
         query = _page_query(
-            user_id=user_id,
-            sensor=sensor,
-            since=since,
-            until=until,
-            order=order,
-            after=after,
-            limit=batch_size,
-            columns=columns,
+            user_id=user_id, after=after, limit=batch_size, columns=columns, **filters
         )
         with engine.connect() as connection:
-            rows = [ReadingRow._make(row) for row in connection.execute(query)]
+            rows = connection.execute(query).all()
         if rows:
             yield rows
         if len(rows) < batch_size:
