@@ -11,6 +11,7 @@ from myapp.pagination import page_after
 from myapp.rawsql import CompiledSelect, paramstyle, run
 from myapp.readings.checks import client_id_of, new_reading
 from myapp.readings.models import BIG_ID_MAX, Reading, to_micros
+from myapp.readings.signals import StoredReading, readings_deleted, readings_stored
 
 TABLE = Reading.__table__
 T = TABLE.c
@@ -63,7 +64,7 @@ def store_reading(*, user_id, item):
     now = now_micros()
     rows = new_readings(items=[item], now_micros=now, in_batch=False)
     (reading_id,), (created,) = store_readings(
-        user_id=user_id, rows=rows, now_micros=now
+        user_id=user_id, rows=rows, items=[item], now_micros=now
     )
     if not created:
         return get_reading(user_id=user_id, reading_id=reading_id), False
@@ -76,16 +77,20 @@ def store_batch(*, user_id, items):
     """Store items all or nothing: (id per item in input order, how many are new)."""
     now = now_micros()
     rows = new_readings(items=items, now_micros=now)
-    ids, created = store_readings(user_id=user_id, rows=rows, now_micros=now)
+    ids, created = store_readings(
+        user_id=user_id, rows=rows, items=items, now_micros=now
+    )
     return ids, sum(created)
 
 
-def store_readings(*, user_id, rows, now_micros):
+def store_readings(*, user_id, rows, items, now_micros):
     """Store new_readings rows all or nothing; (id, created) each, in input order.
 
     One INSERT .. ON CONFLICT (user_id, client_id) DO NOTHING stores every new
     row; a client_id it skips (stored before, or by a concurrent request that
     won the race) is then looked up, so it maps to the reading stored first.
+    items are the request's readings the rows came from (their parsed data goes
+    to readings_stored's receivers, in the same transaction).
     """
     slots = []  # per row: the index of its first occurrence in fresh
     fresh = []
@@ -115,7 +120,17 @@ def store_readings(*, user_id, rows, now_micros):
             break
     else:
         raise conflict("Concurrent changes to these client_ids; retry the request.")
+    ids, created = _answers(slots, fresh, inserted, existing)
+    if readings_stored.receivers and any(created):
+        readings_stored.send(
+            user_id=user_id, readings=_stored(rows, items, ids, created, now_micros)
+        )
     db.session.commit()
+    return ids, created
+
+
+def _answers(slots, fresh, inserted, existing):
+    """(id, created) per input row, from what the INSERTs and lookups found."""
     ids, created = [], []
     seen = set()
     anonymous = iter(inserted[None])
@@ -132,6 +147,15 @@ def store_readings(*, user_id, rows, now_micros):
             created.append(client_id not in seen)
             seen.add(client_id)
     return ids, created
+
+
+def _stored(rows, items, ids, created, now_micros):
+    """The newly stored readings, in input order, as readings_stored sends them."""
+    return [
+        StoredReading(reading_id, row[0], row[1], item["data"], now_micros, None)
+        for row, item, reading_id, new in zip(rows, items, ids, created)
+        if new
+    ]
 
 
 def _by_client_id(row):
@@ -194,8 +218,10 @@ _BY_ID = CompiledSelect(
     ),
     ReadingRow,
 )
-_DELETE_BY_ID = sa.delete(TABLE).where(
-    T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id")
+_DELETE_BY_ID = (
+    sa.delete(TABLE)
+    .where(T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id"))
+    .returning(T.sensor)
 )
 
 
@@ -216,13 +242,17 @@ def get_reading(*, user_id, reading_id):
 
 def delete_reading(*, user_id, reading_id):
     """Delete the user's reading, or 404."""
-    deleted = 0
+    sensors = set()
     if 1 <= reading_id <= BIG_ID_MAX:
-        deleted = db.session.execute(
-            _DELETE_BY_ID, {"reading_id": reading_id, "user_id": user_id}
-        ).rowcount
+        sensors = set(
+            db.session.execute(
+                _DELETE_BY_ID, {"reading_id": reading_id, "user_id": user_id}
+            ).scalars()
+        )
+    if sensors and readings_deleted.receivers:
+        readings_deleted.send(user_id=user_id, sensors=sensors)
     db.session.commit()
-    if not deleted:
+    if not sensors:
         raise not_found("reading")
 
 
