@@ -1,10 +1,27 @@
 #!/usr/bin/env bash
-# Set up, migrate the SQLite database in instance/, and serve on 127.0.0.1:5000.
+# Set up, migrate the SQLite database in instance/, and serve on 127.0.0.1:5000
+# (PORT overrides the port).
+# Serves with uWSGI from myapp.ini, as production does, where it can be built
+# (a C compiler and Python's headers); on a machine with nothing but Python,
+# with `flask run` instead. RUN_WITH=flask or RUN_WITH=uwsgi chooses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# flask run serves here; uWSGI (built from source) is for production only.
-scripts/setup.sh requirements.txt --without-uwsgi
+PYTHON="${PYTHON:-python3}"
+can_build_uwsgi() {
+  command -v cc >/dev/null 2>&1 && "$PYTHON" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null
+}
+RUN_WITH="${RUN_WITH:-$(can_build_uwsgi && echo uwsgi || echo flask)}"
+if [ "$RUN_WITH" = uwsgi ]; then
+  scripts/setup.sh requirements.txt
+else
+  scripts/setup.sh requirements.txt --without-uwsgi
+fi
 export FLASK_APP=wsgi
 .venv/bin/flask db upgrade
-echo "Serving on http://127.0.0.1:5000 (Swagger UI: http://127.0.0.1:5000/docs)"
+ADDRESS="127.0.0.1:${PORT:-5000}"
+echo "Serving on http://$ADDRESS with $RUN_WITH (Swagger UI: http://$ADDRESS/docs)"
+if [ "$RUN_WITH" = uwsgi ]; then
+  MYAPP_HTTP="$ADDRESS" exec .venv/bin/uwsgi --ini myapp.ini
+fi
 exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"

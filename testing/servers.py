@@ -32,6 +32,10 @@ REQUEST_LINE = re.compile(
 )
 
 
+# Without MYAPP_SOCKET uWSGI's HTTP router is one more child of the master.
+ROUTER_SPAWNED = re.compile(r"spawned uWSGI http \d+ \(pid: (\d+)\)")
+
+
 class LoggedRequest(NamedTuple):
     pid: int
     method: str
@@ -171,11 +175,16 @@ class Uwsgi:
         )
         return response
 
-    def worker_pids(self):
-        """The master's live worker processes."""
+    def children(self):
+        """The master's live processes: its workers and, without nginx, its router."""
         master = self.process.pid
         with open(f"/proc/{master}/task/{master}/children") as handle:
             return [int(pid) for pid in handle.read().split()]
+
+    def worker_pids(self):
+        """The master's live worker processes (not its HTTP router)."""
+        routers = {int(pid) for pid in ROUTER_SPAWNED.findall(self.log())}
+        return [pid for pid in self.children() if pid not in routers]
 
     def stop(self):
         """SIGTERM the master, then SIGKILL it and any worker that outlived it.
@@ -186,7 +195,7 @@ class Uwsgi:
         if self.process.poll() is not None:
             return
         try:
-            workers = self.worker_pids()
+            workers = self.children()
         except FileNotFoundError:  # the master exited just now
             workers = []
         self.process.terminate()

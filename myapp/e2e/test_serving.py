@@ -51,7 +51,7 @@ def test_an_export_longer_than_harakiri_is_whole_and_says_so(http, account, uwsg
         ]
         stored = owner.request("POST", "/api/v1/readings/batch", {"readings": items})
         assert stored.status == 201, stored.body
-    server = uwsgi({"MYAPP_HARAKIRI": "1", "MYAPP_READINGS_EXPORT_BATCH": "5"})
+    server = uwsgi({"MYAPP_HARAKIRI": "1", "MYAPP_READINGS_EXPORT_BATCH": "1"})
     started = time.monotonic()
     export = Http(server).request(
         "GET", "/api/v1/readings/export?format=csv", token=owner.access_token
