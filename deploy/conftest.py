@@ -79,6 +79,7 @@ class SshServer:
         prefix=(),
         key=None,
         known_hosts=None,
+        environment=None,
     ):
         self.dir = os.path.join(base, "ssh")
         os.makedirs(self.dir, mode=0o700)
@@ -108,6 +109,9 @@ class SshServer:
                 # The key lives under /tmp, which StrictModes would refuse.
                 "StrictModes no\nUsePAM no\nLogLevel ERROR\nMaxStartups 50\n"
             )
+            if environment:
+                pairs = " ".join(f"{k}={v}" for k, v in environment.items())
+                out.write(f"SetEnv {pairs}\n")
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
         self.log = open(os.path.join(self.dir, "sshd.log"), "w")
