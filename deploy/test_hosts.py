@@ -416,6 +416,13 @@ def register(cluster, source="127.0.0.3", login=True):
     return {"name": name, "token": login.json["access_token"], **login.json}
 
 
+def me(cluster, host, tokens):
+    """The status of GET /users/me on one host with a login's access token."""
+    return cluster.host(
+        host, "GET", "/api/v1/users/me", token=tokens["access_token"]
+    ).status
+
+
 def login_on(cluster, host, name, client, password=PASSWORD):
     response = cluster.host(
         host,
@@ -435,16 +442,17 @@ def test_a_login_on_one_host_works_on_the_other_and_revocations_apply_at_once(
         user = register(cluster)
         name = user["name"]
         tokens = login_on(cluster, "a", name, "192.0.2.10")
-        me = cluster.host("b", "GET", "/api/v1/users/me", token=tokens["access_token"])
-        assert me.status == 200 and me.json["username"] == name
+        mine = cluster.host(
+            "b", "GET", "/api/v1/users/me", token=tokens["access_token"]
+        )
+        assert mine.status == 200 and mine.json["username"] == name
 
         # Logout through B: the token and its refresh token stop working on A.
         out = cluster.host(
             "b", "POST", "/api/v1/auth/logout", token=tokens["access_token"]
         )
         assert out.status == 204
-        me = cluster.host("a", "GET", "/api/v1/users/me", token=tokens["access_token"])
-        assert me.status == 401
+        assert me(cluster, "a", tokens) == 401
         refresh = cluster.host(
             "a", "POST", "/api/v1/auth/refresh", token=tokens["refresh_token"]
         )
@@ -461,18 +469,8 @@ def test_a_login_on_one_host_works_on_the_other_and_revocations_apply_at_once(
             token=kept["access_token"],
         )
         assert changed.status == 200, changed.body
-        assert (
-            cluster.host(
-                "a", "GET", "/api/v1/users/me", token=other["access_token"]
-            ).status
-            == 401
-        )
-        assert (
-            cluster.host(
-                "a", "GET", "/api/v1/users/me", token=kept["access_token"]
-            ).status
-            == 200
-        )
+        assert me(cluster, "a", other) == 401
+        assert me(cluster, "a", kept) == 200
 
         # Deleting the account through B: its token is refused on A at once.
         gone = cluster.host(
@@ -483,12 +481,7 @@ def test_a_login_on_one_host_works_on_the_other_and_revocations_apply_at_once(
             token=kept["access_token"],
         )
         assert gone.status == 204, gone.body
-        assert (
-            cluster.host(
-                "a", "GET", "/api/v1/users/me", token=kept["access_token"]
-            ).status
-            == 401
-        )
+        assert me(cluster, "a", kept) == 401
     assert seen.failures() == []
     host_figures.append("sessions across hosts, under load: " + seen.figures())
 
