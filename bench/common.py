@@ -71,6 +71,8 @@ def wrk(url, script, args=(), duration=10, connections=8, threads=1, warmup=2):
     A short unmeasured run first warms both workers (page cache, compiled SQL).
     """
     command = ["wrk", f"-t{threads}", f"-c{connections}", "--latency", "-s", script]
+    # wrk's own 2 s timeout would drop slow answers from the latencies.
+    command += ["--timeout", "30s"]
     tail = [url] + (["--", *args] if args else [])
     if warmup:
         subprocess.run(

@@ -2,7 +2,7 @@
 # Static checks of the deployment: systemd-analyze verify and security (exposure
 # <= 2.5) on the units, nginx -t on the site, shellcheck on the scripts, actionlint
 # on every workflow. Installs the Debian/Ubuntu packages it (and the end-to-end
-# deploy test: sshd, rsync) needs, or fails loudly.
+# deploy tests: sshd, rsync, ip) needs, or fails loudly.
 #   deploy/check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v rsync >/dev/null || need+=(rsync)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ip >/dev/null || need+=(iproute2)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 if [ ${#need[@]} -gt 0 ]; then
@@ -62,11 +63,17 @@ for unit in deploy/systemd/*.service; do
 done
 [ "$failed" = 0 ]
 
-echo "== nginx -t"
+echo "== nginx -t (one host, and the load balancer of several)"
 mkdir -p "$WORK/nginx/tmp"
 cp /etc/nginx/uwsgi_params /etc/nginx/mime.types "$WORK/nginx/"
 sed -e "s|/srv/myapp|$WORK/srv/myapp|g" -e "s|unix:/run/myapp/|unix:$WORK/|g" \
   deploy/nginx/myapp.conf >"$WORK/nginx/site.conf"
+# The load balancer's site for several hosts, on another port, two example hosts.
+printf 'server 192.0.2.11:8000 max_fails=1 fail_timeout=5s;\nserver 192.0.2.12:8000 max_fails=1 fail_timeout=5s;\n' \
+  >"$WORK/nginx/upstream.conf"
+sed -e "s|/etc/nginx/myapp-upstream.conf|$WORK/nginx/upstream.conf|" \
+  -e "s|listen 80;|listen 127.0.0.1:8090;|" -e "/listen \[::\]:80;/d" \
+  deploy/nginx/myapp-hosts.conf >>"$WORK/nginx/site.conf"
 cat >"$WORK/nginx/nginx.conf" <<EOF
 worker_processes 1;
 pid $WORK/nginx/nginx.pid;

@@ -12,24 +12,33 @@ from testing.servers import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = []
+HOST_FIGURES = []
 
 
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "deploy: end-to-end deploy over ssh (select with -m deploy)"
     )
+    config.addinivalue_line(
+        "markers",
+        "hosts: two app hosts in network namespaces behind nginx (-m hosts)",
+    )
 
 
 def pytest_terminal_summary(terminalreporter):
     """Show the measured figures of every switch, even in a quiet run."""
-    if not FIGURES:
-        return
-    terminalreporter.section("deploy figures")
-    for line in FIGURES:
-        terminalreporter.write_line(line)
-    os.makedirs(os.path.join(ROOT, "test-output"), exist_ok=True)
-    with open(os.path.join(ROOT, "test-output", "deploy-figures.txt"), "w") as out:
-        out.write("\n".join(FIGURES) + "\n")
+    for title, lines, name in (
+        ("deploy figures", FIGURES, "deploy-figures.txt"),
+        ("two-host figures", HOST_FIGURES, "hosts-figures.txt"),
+    ):
+        if not lines:
+            continue
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
+        os.makedirs(os.path.join(ROOT, "test-output"), exist_ok=True)
+        with open(os.path.join(ROOT, "test-output", name), "w") as out:
+            out.write("\n".join(lines) + "\n")
 
 
 def keygen(path):
@@ -51,26 +60,44 @@ def keygen(path):
 
 
 class SshServer:
-    """A throwaway sshd on a loopback port that only knows one throwaway key."""
+    """A throwaway sshd on a loopback port that only knows one throwaway key.
 
-    def __init__(self, base):
+    For a host in a network namespace: its address and port, the command
+    prefix that runs sshd there, and the client key and known_hosts file
+    shared by all the hosts of one test (each host key is added to it).
+    """
+
+    def __init__(
+        self,
+        base,
+        address="127.0.0.1",
+        port=None,
+        prefix=(),
+        key=None,
+        known_hosts=None,
+        environment=None,
+    ):
         self.dir = os.path.join(base, "ssh")
         os.makedirs(self.dir, mode=0o700)
-        self.port = free_port()
+        self.address = address
+        self.port = port or free_port()
         self.user = subprocess.check_output(["id", "-un"], text=True).strip()
-        self.key = os.path.join(self.dir, "client_key")
-        self.known_hosts = os.path.join(self.dir, "known_hosts")
+        self.key = key or os.path.join(self.dir, "client_key")
+        self.known_hosts = known_hosts or os.path.join(self.dir, "known_hosts")
         keygen(os.path.join(self.dir, "host_key"))
-        keygen(self.key)
+        if not key:
+            keygen(self.key)
         shutil.copy(self.key + ".pub", os.path.join(self.dir, "authorized_keys"))
         with open(os.path.join(self.dir, "host_key.pub")) as pub:
             host_key = " ".join(pub.read().split()[:2])
-        with open(self.known_hosts, "w") as out:
-            out.write(f"[127.0.0.1]:{self.port} {host_key}\n")
+        # ssh names a host on port 22 by its address alone.
+        name = address if self.port == 22 else f"[{address}]:{self.port}"
+        with open(self.known_hosts, "a") as out:
+            out.write(f"{name} {host_key}\n")
         config = os.path.join(self.dir, "sshd_config")
         with open(config, "w") as out:
             out.write(
-                f"Port {self.port}\nListenAddress 127.0.0.1\n"
+                f"Port {self.port}\nListenAddress {address}\n"
                 f"HostKey {self.dir}/host_key\nPidFile {self.dir}/sshd.pid\n"
                 f"AuthorizedKeysFile {self.dir}/authorized_keys\n"
                 "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
@@ -78,11 +105,14 @@ class SshServer:
                 # The key lives under /tmp, which StrictModes would refuse.
                 "StrictModes no\nUsePAM no\nLogLevel ERROR\nMaxStartups 50\n"
             )
+            if environment:
+                pairs = " ".join(f"{k}={v}" for k, v in environment.items())
+                out.write(f"SetEnv {pairs}\n")
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
         self.log = open(os.path.join(self.dir, "sshd.log"), "w")
         self.process = subprocess.Popen(
-            ["/usr/sbin/sshd", "-D", "-e", "-f", config],
+            [*prefix, "/usr/sbin/sshd", "-D", "-e", "-f", config],
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -94,7 +124,7 @@ class SshServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"sshd exited; see {self.log.name}")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                socket.create_connection((self.address, self.port), timeout=1).close()
                 return
             except OSError:
                 time.sleep(0.1)
@@ -120,3 +150,9 @@ def ssh_server(tmp_path_factory):
 def deploy_figures():
     """Lines appended here are printed at the end of the run and saved."""
     return FIGURES
+
+
+@pytest.fixture
+def host_figures():
+    """The same, for the two-host test (test-output/hosts-figures.txt)."""
+    return HOST_FIGURES

@@ -7,6 +7,10 @@
 #       rollback on failure
 #   bash current/deploy/remote.sh rollback --path /srv/myapp [options]
 #       point `current` back at `previous`, reload, wait for health
+#   bash releases/SHA/deploy/remote.sh prepare|migrate|canary|go-live --path ... --release SHA
+#       the phases of activate one by one, for a deploy to several hosts:
+#       prepare (venv, stamp) on each, migrate (backup, migrations) once, then
+#       per host canary and go-live (switch, reload, health, rollback of this host)
 # Options: --python python3  --env-file /etc/myapp/myapp.env  --keep 5  --backups 5
 #   --reload-cmd 'sudo -n systemctl reload-or-restart myapp.service'
 #   --health-url http://127.0.0.1:8081/api/v1/health  --health-timeout 60
@@ -73,6 +77,8 @@ service_env() {
 # Migrations and the canary run in production, so a release that production
 # refuses (unsafe settings) is refused before the switch.
 check_env() {
+  [ -z "${ENV_CHECKED:-}" ] || return 0
+  ENV_CHECKED=1
   local config
   [ -r "$ENV_FILE" ] || die "cannot read $ENV_FILE"
   config="$(service_env printenv MYAPP_CONFIG)" || die "$ENV_FILE is not a valid EnvironmentFile"
@@ -309,28 +315,65 @@ go_live() {
   die "release $RELEASE failed its health check; rolled back to $live"
 }
 
-activate() {
+# The phases of a deploy, each its own command so that deploy.sh can run them
+# host by host: prepare (every host), migrate (once), canary and go-live (one
+# host at a time). `activate` runs them all on a single host.
+release_dir() {
   [ -n "$RELEASE" ] || die "--release is required"
-  local rel="releases/$RELEASE" live live_version earlier
-  [ -f "$rel/myapp.ini" ] || die "$APP_ROOT/$rel is missing or incomplete"
+  REL="releases/$RELEASE"
+  [ -f "$REL/myapp.ini" ] || die "$APP_ROOT/$REL is missing or incomplete"
+}
+
+phase_prepare() {
+  release_dir
   check_env
+  prepare "$REL"
+}
+
+phase_migrate() {
+  release_dir
+  check_env
+  local live
+  live="$(readlink current || true)"
+  backup_database "$REL" "$(basename "${live:-none}" | cut -c1-12)-to-${RELEASE:0:12}" ||
+    die "the database backup failed; nothing was migrated or switched"
+  migrate "$REL" || die "migrations failed; nothing was switched"
+}
+
+phase_canary() {
+  release_dir
+  check_env
+  canary "$REL" || die "the new release is unhealthy; nothing was switched, $(readlink current || echo nothing) stays live"
+}
+
+# Switch to the release and wait for health (rolling this host back on failure).
+phase_go_live() {
+  release_dir
+  local live earlier live_version
   live="$(readlink current || true)"
   earlier="$(readlink previous || true)"
-  if [ "$live" = "$rel" ]; then
-    log "$rel is already live; checking health"
+  if [ "$live" = "$REL" ]; then
+    log "$REL is already live; checking health"
     wait_health "$HEALTH_URL" "" "$HEALTH_TIMEOUT"
     return
   fi
   live_version="$(probe "$HEALTH_URL")" || live_version=""
   log "live: ${live:-nothing} (${live_version:-not answering})"
-
-  prepare "$rel"
-  backup_database "$rel" "$(basename "${live:-none}" | cut -c1-12)-to-${RELEASE:0:12}" ||
-    die "the database backup failed; nothing was migrated or switched"
-  migrate "$rel" || die "migrations failed; nothing was switched"
-  canary "$rel" || die "the new release is unhealthy; nothing was switched, ${live:-nothing} stays live"
-  go_live "$rel" "$live" "$earlier" "$live_version"
+  CANARY_VERSION="$(release_version "$REL" "")"
+  go_live "$REL" "$live" "$earlier" "$live_version"
   prune
+}
+
+activate() {
+  release_dir
+  if [ "$(readlink current || true)" = "$REL" ]; then
+    phase_go_live
+    return
+  fi
+  phase_prepare
+  phase_migrate
+  phase_canary
+  phase_go_live
 }
 
 rollback() {
@@ -358,8 +401,12 @@ main() {
   flock -n 9 || die "another deploy is running in $APP_ROOT"
   case "$command" in
     activate) activate ;;
+    prepare) phase_prepare ;;
+    migrate) phase_migrate ;;
+    canary) phase_canary ;;
+    go-live) phase_go_live ;;
     rollback) rollback ;;
-    *) die "usage: remote.sh activate|rollback --path DIR [options]" ;;
+    *) die "usage: remote.sh activate|prepare|migrate|canary|go-live|rollback --path DIR [options]" ;;
   esac
 }
 

@@ -51,7 +51,7 @@ mkdir -p run
 touch run/reload
 exec {python} current/deploy/envfile.py --unit MYAPP_CONFIG=production \\
   --unit MYAPP_DIR="$PWD/current" --unit MYAPP_RELOAD_FILE="$PWD/run/reload" \\
-  --unit MYAPP_STATS="$PWD/run/stats.sock" --unit MYAPP_HTTP=127.0.0.1:{port} \\
+  --unit MYAPP_STATS="$PWD/run/stats.sock" --unit MYAPP_HTTP={address}:{port} \\
   --unit MYAPP_PROCESSES=2 --unit MYAPP_THREADS=2 myapp.env \\
   current/.venv/bin/uwsgi --ini current/myapp.ini \\
   --pidfile run/uwsgi.pid --daemonize run/uwsgi.log
@@ -85,79 +85,93 @@ NASTY_DIR = "data $db & 'q' #1"
 
 
 class Host:
-    """The temp directory treated as the server: app root, data, env, service."""
+    """The temp directory treated as the server: app root, data, env, service.
 
-    def __init__(self, base, ssh):
+    By default uWSGI serves on a free loopback port, on the run's database; a
+    host in a network namespace passes its own address, port and database, and
+    settings for its env file.
+    """
+
+    def __init__(
+        self,
+        base,
+        ssh,
+        address="127.0.0.1",
+        port=None,
+        database=None,
+        env=None,
+        served_root=None,
+    ):
         self.ssh = ssh
+        self.address = address
         self.root = os.path.join(base, "srv", "myapp")
-        self.port = free_port()
+        # Where the server sees self.root (a host of several: the shared path).
+        self.served_root = served_root or self.root
+        self.port = port or free_port()
         self.data = os.path.join(base, NASTY_DIR)
         os.makedirs(self.data)
-        os.makedirs(self.root)
+        os.makedirs(self.root, exist_ok=True)
         # The PostgreSQL half of the suite deploys against its database too.
         self.sqlite = None
-        database = os.environ.get("TEST_DATABASE_URL")
+        database = database or os.environ.get("TEST_DATABASE_URL")
         if not database:
             self.sqlite = os.path.join(self.data, "myapp.sqlite")
             database = "sqlite:///" + self.sqlite
         # No MYAPP_CONFIG: like a server bootstrapped before it was written
         # here, the unit's Environment=MYAPP_CONFIG=production applies.
         self.env_file = os.path.join(self.root, "myapp.env")
+        secret = f"{secrets.token_hex(32)} $HOME & 'q' # kept"
+        settings = {"SECRET_KEY": f'"{secret}"', "DATABASE_URL": database}
         with open(self.env_file, "w") as out:
             out.write(
                 "# Read as systemd reads it: nothing below is expanded or split.\n"
-                f"SECRET_KEY=\"{secrets.token_hex(32)} $HOME & 'q' # kept\"\n"
-                f"DATABASE_URL={database}\n"
             )
+            for key, value in {**settings, **(env or {})}.items():
+                out.write(f"{key}={value}\n")
         self.service = os.path.join(self.root, "service.sh")
         with open(self.service, "w") as out:
             out.write(
-                SERVICE.replace("{port}", str(self.port)).replace(
-                    "{python}", base_python()
-                )
+                SERVICE.replace("{port}", str(self.port))
+                .replace("{address}", address)
+                .replace("{python}", base_python())
             )
         os.chmod(self.service, 0o755)
+
+    @property
+    def health_url(self):
+        return f"http://{self.address}:{self.port}/api/v1/health"
+
+    def deploy_options(self, timeout=HEALTH_TIMEOUT):
+        """deploy.sh's options for this host (the same for each of several)."""
+        served = self.served_root
+        return [
+            "--port", str(self.ssh.port),
+            "--user", self.ssh.user,
+            "--key", self.ssh.key,
+            "--known-hosts", self.ssh.known_hosts,
+            "--path", served,
+            "--env-file", os.path.join(served, "myapp.env"),
+            "--python", base_python(),
+            "--reload-cmd", os.path.join(served, "service.sh"),
+            "--health-url", self.health_url,
+            "--health-timeout", str(timeout),
+            "--keep", "2",
+            "--backups", "2",
+            "--stats", os.path.join(served, "run", "stats.sock"),
+        ]  # fmt: skip
 
     def deploy(self, source, sha, *extra, timeout=HEALTH_TIMEOUT, on_line=None):
         """Run the real deploy script against this host; returns the finished run.
 
         on_line(line) sees each line of its output as it comes.
         """
-        command = [
-            DEPLOY,
-            "--host", "127.0.0.1",
-            "--port", str(self.ssh.port),
-            "--user", self.ssh.user,
-            "--key", self.ssh.key,
-            "--known-hosts", self.ssh.known_hosts,
-            "--path", self.root,
-            "--source", source,
-            "--revision", sha,
-            "--env-file", self.env_file,
-            "--python", base_python(),
-            "--reload-cmd", self.service,
-            "--health-url", f"http://127.0.0.1:{self.port}/api/v1/health",
-            "--health-timeout", str(timeout),
-            "--keep", "2",
-            "--backups", "2",
-            "--stats", os.path.join(self.root, "run", "stats.sock"),
-            *extra,
-        ]  # fmt: skip
-        started = time.monotonic()
-        lines = []
-        with subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        ) as process:
-            for line in process.stdout:
-                lines.append(line)
-                if on_line:
-                    on_line(line)
-            returncode = process.wait(timeout=600)
-        log = "".join(lines)
-        print(log)
-        seconds = time.monotonic() - started
+        run = run_deploy(
+            ["--host", self.address, *self.deploy_options(timeout)]
+            + ["--source", source, "--revision", sha, *extra],
+            on_line,
+        )
         assert self.canaries_gone(), "a canary uWSGI outlived its deploy"
-        return SimpleNamespace(returncode=returncode, log=log, seconds=seconds)
+        return run
 
     def canaries_gone(self, patience=10):
         """No process runs from a release's own path (the service uses current/)."""
@@ -186,7 +200,7 @@ class Host:
         return sorted(paths, key=os.path.getmtime)
 
     def version(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection(self.address, self.port, timeout=10)
         conn.request("GET", "/api/v1/health")
         body = json.loads(conn.getresponse().read())
         conn.close()
@@ -207,6 +221,30 @@ class Host:
                 return
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
+
+
+def run_deploy(arguments, on_line=None):
+    """deploy.sh with these arguments; the finished run (output, exit, seconds).
+
+    on_line(line) sees each line of its output as it comes.
+    """
+    started = time.monotonic()
+    lines = []
+    with subprocess.Popen(
+        [DEPLOY, *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+        for line in process.stdout:
+            lines.append(line)
+            if on_line:
+                on_line(line)
+        returncode = process.wait(timeout=600)
+    log = "".join(lines)
+    print(log)
+    seconds = time.monotonic() - started
+    return SimpleNamespace(returncode=returncode, log=log, seconds=seconds)
 
 
 def command_lines():

@@ -1,6 +1,7 @@
-"""Goals benchmark: uWSGI from myapp.ini (2 processes) on loopback, on SQLite.
+"""Goals benchmark: uWSGI from myapp.ini (2 processes) on loopback.
 
-    bench/run.sh goals [--requests 60]
+    bench/run.sh goals [--requests 60]                 SQLite
+    bench/run.sh goals --db postgres [--requests 60]   a PostgreSQL run.sh starts
     (or: .venv/bin/python bench/goals/run.py [--requests 60])
 
 Measures the targets of issue 4 on one seeded database: GET /goals/ for a user
@@ -30,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path[:0] = [os.path.dirname(HERE), ROOT]
 
 import common  # noqa: E402
+from readings import seed_pg  # noqa: E402
 import flask_migrate  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
@@ -184,6 +186,37 @@ def timed_request(port, method, path, token, body):
     return elapsed, response.status, payload
 
 
+class CountingCursor:
+    """psycopg cursors that count what they execute, while counting is on.
+
+    PostgreSQL's stand-in for SQLite's trace callback: it sees the statements
+    the app runs on the driver's cursor directly too.
+    """
+
+    def __init__(self, statements):
+        import psycopg
+
+        self.statements = statements
+        self.original = psycopg.Cursor.execute
+        counter = self
+
+        def execute(cursor, query, *args, **kwargs):
+            counter.statements.append(query)
+            return counter.original(cursor, query, *args, **kwargs)
+
+        self.patched = execute
+
+    def on(self, *_):
+        import psycopg
+
+        psycopg.Cursor.execute = self.patched
+
+    def off(self, *_):
+        import psycopg
+
+        psycopg.Cursor.execute = self.original
+
+
 def in_process(app, method, path, token, bodies, reset):
     """(SQL statements, median CPU ms) of requests run in-process on the same data.
 
@@ -193,15 +226,19 @@ def in_process(app, method, path, token, bodies, reset):
     machine's other load, so it shows what the code itself costs.
     """
     statements, cpu = [], []
-
-    def trace(dbapi_connection, record, proxy):
-        dbapi_connection.set_trace_callback(statements.append)
-
-    def untrace(dbapi_connection, record):
-        dbapi_connection.set_trace_callback(None)
-
     with app.app_context():
         engine = db.engine
+    if engine.dialect.name == "postgresql":
+        counting = CountingCursor(statements)
+        trace, untrace = counting.on, counting.off
+    else:
+
+        def trace(dbapi_connection, record, proxy):
+            dbapi_connection.set_trace_callback(statements.append)
+
+        def untrace(dbapi_connection, record):
+            dbapi_connection.set_trace_callback(None)
+
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     for n, body in enumerate(bodies):
@@ -225,9 +262,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=60, help="per case")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument(
+        "--db",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="postgres: on the server in TEST_DATABASE_URL (bench/run.sh starts one)",
+    )
     options = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="goals-bench-")
     url = "sqlite:///" + os.path.join(workdir, "goals.sqlite")
+    if options.db == "postgres":
+        server_url = os.environ.get("TEST_DATABASE_URL", "")
+        if not server_url.startswith("postgresql"):
+            parser.error("--db postgres runs through bench/run.sh, which starts one")
+        url = seed_pg.with_database(server_url, "goals_bench")
+        seed_pg.recreate_database(url)
     # Same secret as the server, so the tokens minted here work there.
     app = create_app(
         {
@@ -270,6 +319,8 @@ def main():
 
     results = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "db": options.db,
+        "load_average": os.getloadavg(),
         "requests_per_case": options.requests,
         "cases": {
             label: dict(
@@ -287,8 +338,11 @@ def main():
 
 def report(results):
     lines = [
-        f"Goals benchmark, {results['started']} (bench/run.sh goals)",
-        f"uWSGI myapp.ini, 2 processes, SQLite; {results['requests_per_case']}"
+        f"Goals benchmark, {results['started']} (bench/run.sh goals"
+        + (" --db postgres)" if results["db"] == "postgres" else ")"),
+        f"uWSGI myapp.ini, 2 processes, {results['db']}; load average at the"
+        f" start {', '.join(f'{n:.1f}' for n in results['load_average'])};"
+        f" {results['requests_per_case']}"
         " sequential requests per case, cases taking turns",
         "",
         "| request | p50 ms | p99 ms | max ms | CPU ms in-process "
@@ -311,9 +365,10 @@ def report(results):
     lines += ["", f"Target p50 < {LIMIT_MS} ms on every goals case: {verdict}"]
     text = "\n".join(lines)
     os.makedirs(common.RESULTS, exist_ok=True)
-    with open(os.path.join(common.RESULTS, "goals.json"), "w") as out:
+    name = "goals" if results["db"] == "sqlite" else f"goals-{results['db']}"
+    with open(os.path.join(common.RESULTS, f"{name}.json"), "w") as out:
         json.dump(results, out, indent=2)
-    with open(os.path.join(common.RESULTS, "goals.md"), "w") as out:
+    with open(os.path.join(common.RESULTS, f"{name}.md"), "w") as out:
         out.write(text + "\n")
     common.say(text)
 

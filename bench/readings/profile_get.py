@@ -1,11 +1,14 @@
 """Where the time of GET /readings/<id> goes: cProfile in-process, no network.
 
-    .venv/bin/python bench/readings/profile_get.py [database.sqlite] [requests]
+    .venv/bin/python bench/readings/profile_get.py [database.sqlite]
+    PG_CONF=deploy/postgresql/myapp.conf PG_DATA_DIR=bench/results/pg-data \
+        scripts/pg-throwaway.sh .venv/bin/python bench/readings/profile_get.py postgres
 
-Calls the WSGI app directly (production config, a real token, the 1M-row table
-of bench/run.sh readings) and groups own time by the layer it is spent in. Then
-measures CPU per request with platform settings changed by config alone, to
-show what each shared layer costs (what-ifs; nothing is changed for real).
+Calls the WSGI app directly (production config, a real token, the big table
+of bench/run.sh readings [--db postgres]) and groups own time by the layer it
+is spent in. Then measures CPU (and, as PostgreSQL is another process, wall
+time) per request with platform settings changed by config alone, to show what
+each shared layer costs (what-ifs; nothing is changed for real).
 """
 
 import cProfile
@@ -22,6 +25,7 @@ sys.path[:0] = [HERE, os.path.dirname(HERE), ROOT]
 
 import common  # noqa: E402
 import seed  # noqa: E402
+import seed_pg  # noqa: E402
 
 LAYERS = [
     ("myapp/auth", "myapp.auth: token check"),
@@ -38,6 +42,7 @@ LAYERS = [
     ("werkzeug", "Werkzeug"),
     ("flask/", "Flask"),
     ("json", "json"),
+    ("psycopg", "psycopg (Python)"),
 ]
 
 
@@ -45,6 +50,8 @@ def layer(filename, function):
     if filename == "~":
         if "sqlite3" in function:
             return "sqlite3 driver (C): the queries themselves"
+        if "psycopg" in function:
+            return "psycopg (C): the queries, waiting for PostgreSQL"
         return "C builtins (isinstance, dict, str ...)"
     for needle, name in LAYERS:
         if needle in filename:
@@ -62,9 +69,17 @@ WHAT_IFS = [
     ("CORS off", {"CORS_ORIGINS": ""}),
     ("both", {"RATELIMIT_ENABLED": False, "CORS_ORIGINS": ""}),
 ]
+# PostgreSQL is a round trip away: each statement the app sends is one.
+PG_WHAT_IFS = [
+    ("no pool pre-ping (one SELECT 1 less)", {"pool_pre_ping": False}),
+    (
+        "autocommit too (no BEGIN, no ROLLBACK)",
+        {"pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"},
+    ),
+]
 
 
-def build(path, **overrides):
+def build(url, **overrides):
     """The app as deployed, with config overrides; (app, one GET environ per id)."""
     from werkzeug.test import EnvironBuilder
 
@@ -74,7 +89,7 @@ def build(path, **overrides):
         "ENV_NAME": "production",
         "SECRET_KEY": common.SECRET_KEY,
         "CORS_ORIGINS": "https://dashboard.example.com",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{os.path.abspath(path)}",
+        "SQLALCHEMY_DATABASE_URI": url,
     }
     config.update(overrides)
     app = create_app(config)
@@ -107,21 +122,22 @@ def serve_all(app, environs):
 
 
 def cpu_per_request(app, environs, repeats=5):
-    """Best of a few passes: CPU microseconds of this process per request."""
+    """Best of a few passes: (CPU, wall) microseconds of this process per request."""
     serve_all(app, environs[:300])
-    best = float("inf")
+    best, wall = float("inf"), float("inf")
     for _ in range(repeats):
-        started = time.process_time()
+        started, clock = time.process_time(), time.perf_counter()
         serve_all(app, environs)
         best = min(best, time.process_time() - started)
-    return best / len(environs) * 1e6
+        wall = min(wall, time.perf_counter() - clock)
+    return best / len(environs) * 1e6, wall / len(environs) * 1e6
 
 
-def bare_cpu_per_request(path):
-    """The same GET on the bare Flask + sqlite3 app, in-process."""
+def bare_cpu_per_request(url):
+    """The same GET on the bare Flask + driver app, in-process."""
     from werkzeug.test import EnvironBuilder
 
-    os.environ["DATABASE_URL"] = f"sqlite:///{os.path.abspath(path)}"
+    os.environ["DATABASE_URL"] = url
     sys.path.insert(0, os.path.join(HERE, "bare"))
     import wsgi
 
@@ -133,14 +149,23 @@ def bare_cpu_per_request(path):
 
 
 def main():
-    path = (
-        sys.argv[1]
-        if len(sys.argv) > 1 and sys.argv[1].endswith(".sqlite")
-        else (os.path.join(common.RESULTS, "readings-data", "big.sqlite"))
-    )
-    app, environs = build(path)
+    if sys.argv[1:2] == ["postgres"]:
+        url = seed_pg.with_database(os.environ["TEST_DATABASE_URL"], "readings_big")
+        driver, what_ifs = "psycopg", WHAT_IFS + PG_WHAT_IFS
+    else:
+        path = (
+            sys.argv[1]
+            if len(sys.argv) > 1 and sys.argv[1].endswith(".sqlite")
+            else (os.path.join(common.RESULTS, "readings-data", "big.sqlite"))
+        )
+        url, driver, what_ifs = (
+            f"sqlite:///{os.path.abspath(path)}",
+            "sqlite3",
+            WHAT_IFS,
+        )
+    app, environs = build(url)
     count = len(environs)
-    plain = cpu_per_request(app, environs)
+    plain, wall = cpu_per_request(app, environs)
     profiler = cProfile.Profile()
     profiler.enable()
     serve_all(app, environs)
@@ -151,7 +176,10 @@ def main():
     for (filename, _, function), (_, _, own, _, _) in stats.stats.items():
         by_layer[layer(filename, function)] += own
         total += own
-    print(f"GET /readings/<id> in-process: {plain:.0f} us CPU a request (no profiler)")
+    print(
+        f"GET /readings/<id> in-process: {plain:.0f} us CPU, {wall:.0f} us wall"
+        " a request (no profiler)"
+    )
     print(f"own time by layer under cProfile ({count} requests):")
     for name, seconds in sorted(by_layer.items(), key=lambda kv: -kv[1]):
         print(f"  {name:45} {seconds / total:6.1%}")
@@ -159,12 +187,16 @@ def main():
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
         print(out.getvalue())
-    print("\nCPU per request, best of 5 passes over 3000 requests:")
-    floor = bare_cpu_per_request(path)
-    print(f"  {'bare Flask + sqlite3 (the floor)':45} {floor:5.0f} us")
-    for label, overrides in WHAT_IFS:
-        app, environs = build(path, **overrides)
-        print(f"  {label:45} {cpu_per_request(app, environs):5.0f} us")
+    print("\nCPU and wall time per request, best of 5 passes over 3000 requests:")
+    floor = bare_cpu_per_request(url)
+    label = f"bare Flask + {driver} (the floor)"
+    print(f"  {label:45} {floor[0]:5.0f} us CPU {floor[1]:5.0f} us wall")
+    for label, overrides in what_ifs:
+        if "pool_pre_ping" in overrides:
+            overrides = {"SQLALCHEMY_ENGINE_OPTIONS": overrides}
+        app, environs = build(url, **overrides)
+        cpu, wall = cpu_per_request(app, environs)
+        print(f"  {label:45} {cpu:5.0f} us CPU {wall:5.0f} us wall")
 
 
 if __name__ == "__main__":

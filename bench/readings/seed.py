@@ -10,6 +10,7 @@ import random
 import sqlite3
 import sys
 import uuid
+from datetime import datetime, timezone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
@@ -21,17 +22,20 @@ SENSORS = ["accelerometer", "gyroscope", "kitchen/temp", "hallway/humidity", "gp
 
 def migrated(path):
     """A new SQLite database at path with every migration applied."""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    return migrated_url(f"sqlite:///{path}")
+
+
+def migrated_url(url):
+    """The app on the (empty) database at url, with every migration applied."""
     import flask_migrate
 
     from myapp import create_app
     from myapp.db import db
 
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
-    app = create_app(
-        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
-    )
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         flask_migrate.upgrade(
             directory=os.path.join(ROOT, "migrations"), revision="heads"
@@ -51,15 +55,19 @@ def add_users(app, count, loginable=2):
                 username=f"bench{n}", email=f"bench{n}@example.com", password=PASSWORD
             )
         hash_ = db.session.execute(db.text("SELECT password_hash FROM users")).scalar()
+        created = datetime(2026, 1, 1, tzinfo=timezone.utc)
         others = [
-            {"u": f"bench{n}", "e": f"bench{n}@example.com", "h": hash_}
+            {"u": f"bench{n}", "e": f"bench{n}@example.com", "h": hash_, "c": created}
             for n in range(loginable + 1, count + 1)
         ]
         if others:
             db.session.execute(
                 db.text(
                     "INSERT INTO users (username, email, password_hash, is_admin,"
-                    " created_at) VALUES (:u, :e, :h, 0, '2026-01-01 00:00:00.000000')"
+                    " created_at) VALUES (:u, :e, :h, :admin, :c)"
+                ).bindparams(
+                    db.bindparam("admin", False, type_=db.Boolean),
+                    db.bindparam("c", type_=db.DateTime(timezone=True)),
                 ),
                 others,
             )
