@@ -45,6 +45,9 @@ class Arrival(NamedTuple):
 class Receiver:
     """A webhook endpoint on 127.0.0.1; answer(path, count) picks each status.
 
+    count is the how-manieth request to path this is; answer gives a status,
+    or (status, headers).
+
     secrets maps a path to the rule's webhook secret; an arrival whose
     signature does not verify with it is kept with payload None.
     """
@@ -88,8 +91,11 @@ class Receiver:
             count = len([a for a in self.arrivals if a.path == request.path])
         if self.delay:
             time.sleep(self.delay)
-        request.send_response(self.answer(request.path, count))
-        request.send_header("Content-Length", "0")
+        answer = self.answer(request.path, count)
+        status, headers = answer if isinstance(answer, tuple) else (answer, {})
+        request.send_response(status)
+        for name, value in {"Content-Length": "0", **headers}.items():
+            request.send_header(name, value)
         request.end_headers()
 
     def unique(self):
