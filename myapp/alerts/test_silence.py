@@ -1,4 +1,4 @@
-"""Silence rules: fired by the worker's check when the clock runs out, resolved by a reading."""
+"""Silence rules: the worker's check fires them when the clock runs out."""
 
 import threading
 import time
