@@ -164,9 +164,10 @@ def deliver(url, *, body, headers, allow_http, allow_private, timeout, ca_file=N
     started = time.monotonic()
     connection, error = _connect(target, addresses, timeout, ca_file)
     if connection is None:
-        return Outcome(None, _describe(error))
+        return Outcome(None, _describe(error, timeout))
     remaining = timeout - (time.monotonic() - started)
-    deadline = threading.Timer(max(remaining, 0.001), _cut, [connection])
+    expired = threading.Event()
+    deadline = threading.Timer(max(remaining, 0.001), _cut, [connection, expired])
     deadline.start()
     try:
         connection.request(
@@ -178,14 +179,16 @@ def deliver(url, *, body, headers, allow_http, allow_private, timeout, ca_file=N
         )
         answer = connection.getresponse()
         answer.read(MAX_ANSWER_BYTES)
-        return Outcome(answer.status, None)
+        outcome = Outcome(answer.status, None)
     except Exception as error:  # every failure of the exchange is a failed attempt
-        if time.monotonic() - started >= timeout:
-            return Outcome(None, f"timed out after {timeout:g} s")
-        return Outcome(None, _describe(error))
+        outcome = Outcome(None, _describe(error, timeout))
     finally:
         deadline.cancel()
         connection.close()
+    # Cut short, even what looked like an answer is not one (headers half read).
+    return (
+        Outcome(None, f"timed out after {timeout:g} s") if expired.is_set() else outcome
+    )
 
 
 def _connect(target, addresses, timeout, ca_file):
@@ -230,8 +233,9 @@ def _host_header(target):
     return host if target.port == default_port else f"{host}:{target.port}"
 
 
-def _cut(connection):
+def _cut(connection, expired):
     """At the deadline: wake whatever read or write the attempt is blocked in."""
+    expired.set()
     sock = getattr(connection, "sock", None)
     if sock is not None:
         try:
@@ -240,14 +244,14 @@ def _cut(connection):
             pass
 
 
-def _describe(error):
+def _describe(error, timeout):
     """A short reason for the rule's owner, without our internals."""
     while error.__context__ is not None and isinstance(
         error, urllib3.exceptions.HTTPError
     ):
         error = error.__context__
     if isinstance(error, (TimeoutError, socket.timeout)):
-        return "timed out"
+        return f"timed out after {timeout:g} s"
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
     text = f"{type(error).__name__}: {error}"
