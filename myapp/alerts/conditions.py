@@ -2,7 +2,7 @@
 
 import math
 
-from myapp.alerts.models import FIRING, OK, SILENCE, THRESHOLD
+from myapp.alerts.models import SILENCE, THRESHOLD
 from myapp.errors import ValidationFailed
 
 MEMBERS = {
@@ -62,25 +62,17 @@ def _finite(number):
         return False
 
 
-def numeric(value):
-    """True for a JSON number (a boolean is not one)."""
-    kind = type(value)
-    return kind is int or kind is float
+def limits(condition):
+    """A threshold's (fires above, fires below, resolves at most, resolves at least).
 
-
-def next_state(condition, state, value):
-    """A threshold rule's state after one reading whose data[field] is value."""
+    A missing bound is infinite. An ok rule fires on a value > the first or <
+    the second; a firing rule resolves on one within the last two, inclusive.
+    """
     above, below = condition.get("above"), condition.get("below")
-    if state == OK:
-        if (above is not None and value > above) or (
-            below is not None and value < below
-        ):
-            return FIRING
-        return OK
     hysteresis = condition.get("hysteresis", 0)
-    inside_top = above is None or value <= above - hysteresis
-    inside_bottom = below is None or value >= below + hysteresis
-    return OK if inside_top and inside_bottom else FIRING
+    top = math.inf if above is None else above
+    bottom = -math.inf if below is None else below
+    return top, bottom, top - hysteresis, bottom + hysteresis
 
 
 def silence_micros(condition):

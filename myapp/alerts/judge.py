@@ -30,29 +30,42 @@ def on_readings_stored(sender, *, user_id, readings, **extra):
     by_sensor = defaultdict(list)
     for reading in readings:
         by_sensor[reading.sensor].append(reading)
+    numbers = {}  # (sensor, field): its readings with a number there, and the number
     for rule in watching:
         seen = by_sensor[rule.sensor]
-        if rule.kind == THRESHOLD:
-            _judge_threshold(rule, seen)
-        else:
+        if rule.kind != THRESHOLD:
             _judge_silence(rule, seen)
+            continue
+        key = (rule.sensor, rule.condition["field"])
+        if key not in numbers:
+            numbers[key] = _numbers(seen, key[1])
+        _judge_threshold(rule, numbers[key])
 
 
-def _judge_threshold(rule, readings):
-    condition = rule.condition
-    field = condition["field"]
-    numeric, next_state = conditions.numeric, conditions.next_state
-    state = rule.state
-    changes = []
+def _numbers(readings, field):
+    """[(reading, data[field])] for the readings where that is a number."""
+    found = []
     for reading in readings:
         value = reading.data.get(field)
-        if not numeric(value):
-            continue
-        new = next_state(condition, state, value)
-        if new != state:
-            state = new
-            event = FIRING if new == FIRING else RESOLVED
-            changes.append(Change(event, reading.created_at, reading.id, value))
+        kind = type(value)
+        if kind is int or kind is float:  # not bool, a subclass of int
+            found.append((reading, value))
+    return found
+
+
+def _judge_threshold(rule, numbers):
+    """Record each state change the numbers cause, in order (the hot loop)."""
+    fire_above, fire_below, ok_top, ok_bottom = conditions.limits(rule.condition)
+    firing = rule.state == FIRING
+    changes = []
+    for reading, value in numbers:
+        if firing:
+            if ok_bottom <= value <= ok_top:
+                firing = False
+                changes.append(Change(RESOLVED, reading.created_at, reading.id, value))
+        elif value > fire_above or value < fire_below:
+            firing = True
+            changes.append(Change(FIRING, reading.created_at, reading.id, value))
     if changes:
         record(rule, changes)
 

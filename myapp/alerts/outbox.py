@@ -36,7 +36,6 @@ ATTEMPTS = AlertDeliveryAttempt.__table__
 D = DELIVERIES.c
 RULES = AlertRule.__table__
 MICROS = 1_000_000
-CHANNEL = "alert_deliveries"
 
 
 class Claimed(NamedTuple):
@@ -74,7 +73,7 @@ def payload(rule, event_id, change):
 
 
 def enqueue(rule, events):
-    """Deliveries for events [(event_id, Change)], due now; workers are told."""
+    """Deliveries for events [(event_id, Change)], due at once (workers poll)."""
     rows = [
         {
             "rule_id": rule.id,
@@ -90,9 +89,6 @@ def enqueue(rule, events):
         for event_id, change in events
     ]
     db.session.execute(sa.insert(DELIVERIES), rows)
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Delivered at COMMIT, only if it commits: an idle worker wakes at once.
-        db.session.execute(sa.select(sa.func.pg_notify(CHANNEL, "")))
 
 
 def cancel(*, rule_id):
