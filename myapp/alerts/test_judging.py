@@ -274,3 +274,68 @@ def test_concurrent_uploads_record_alternating_events(live_server):
     )
     final = owner.request("GET", f"{ALERTS}{made.json['id']}").json["state"]
     assert final == ("firing" if states[-1] == "firing" else "ok")
+
+
+def test_patches_racing_uploads_keep_the_events_alternating(live_server):
+    """A condition change locks the rule too: its resolved event never doubles up."""
+    http = Http(live_server)
+    owner = register_over_http(http)
+    made = owner.request("POST", ALERTS, rule(condition=threshold(above=0)))
+    url = f"{ALERTS}{made.json['id']}"
+
+    def upload():
+        for n in range(20):
+            items = [reading(data={"celsius": v}) for v in (5, -5, 6)]
+            assert owner.request("POST", BATCH, {"readings": items}).status == 201
+
+    def patch():
+        for n in range(20):
+            condition = threshold(above=n % 2 / 2)
+            assert owner.request("PATCH", url, {"condition": condition}).status == 200
+
+    threads = [threading.Thread(target=job) for job in (upload, upload, patch)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    listed = owner.request("GET", f"{EVENTS}?rule_id={made.json['id']}&limit=1000")
+    states = [event["state"] for event in reversed(listed.json["items"])]
+    assert len(states) >= 40
+    assert all(a != b for a, b in zip(states, states[1:])), states
+    assert states[0] == "firing"
+
+
+def test_a_rule_locked_for_a_change_holds_back_the_uploads_it_judges(
+    app, alice, new_rule
+):
+    """What keeps events alternating: the locker goes first, the upload waits."""
+    from myapp.alerts.rows import RULES, rules_for_update
+
+    made = new_rule(alice, rule())
+    locked, release, uploaded = (threading.Event() for _ in range(3))
+
+    def hold():
+        with app.app_context():
+            rules_for_update(RULES.c.id == made["id"])
+            locked.set()
+            release.wait(10)
+            db.session.commit()
+
+    def upload():
+        assert (
+            alice.post(READINGS, json=reading(data={"celsius": 35})).status_code == 201
+        )
+        uploaded.set()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(10)
+    uploader = threading.Thread(target=upload)
+    uploader.start()
+    try:
+        assert not uploaded.wait(1.0), "the upload judged a rule someone held"
+    finally:
+        release.set()
+        holder.join()
+        uploader.join()
+    assert uploaded.is_set()
