@@ -38,6 +38,7 @@ def upgrade():
         sa.Column("state", sa.String(length=8), nullable=False),
         sa.Column("state_since", sa.BigInteger(), nullable=False),
         sa.Column("due_at", sa.BigInteger(), nullable=True),
+        sa.Column("event_count", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(

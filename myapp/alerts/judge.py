@@ -8,6 +8,7 @@ same transaction as what caused it.
 """
 
 from collections import defaultdict
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -31,34 +32,53 @@ def on_readings_stored(sender, *, user_id, readings, **extra):
     for reading in readings:
         by_sensor[reading.sensor].append(reading)
     numbers = {}  # (sensor, field): its readings with a number there, and the number
+    updates = []
     for rule in watching:
         seen = by_sensor[rule.sensor]
         if rule.kind != THRESHOLD:
-            _judge_silence(rule, seen)
+            updates.append(_judge_silence(rule, seen))
             continue
         key = (rule.sensor, rule.condition["field"])
         if key not in numbers:
             numbers[key] = _numbers(seen, key[1])
-        _judge_threshold(rule, numbers[key])
+        changes = _judge_threshold(rule, numbers[key])
+        if changes:
+            updates.append((rule, changes, {}))
+    record_all(updates)
+
+
+class Numbers(NamedTuple):
+    """The readings of one upload with a number at data[field], and the range."""
+
+    pairs: list  # [(reading, number)] in upload order
+    lowest: float
+    highest: float
 
 
 def _numbers(readings, field):
-    """[(reading, data[field])] for the readings where that is a number."""
-    found = []
+    pairs = []
     for reading in readings:
         value = reading.data.get(field)
         kind = type(value)
         if kind is int or kind is float:  # not bool, a subclass of int
-            found.append((reading, value))
-    return found
+            pairs.append((reading, value))
+    values = [value for _, value in pairs]
+    return Numbers(pairs, min(values, default=0), max(values, default=0))
 
 
 def _judge_threshold(rule, numbers):
-    """Record each state change the numbers cause, in order (the hot loop)."""
+    """The state changes the numbers cause, in order (the hot loop)."""
     fire_above, fire_below, ok_top, ok_bottom = conditions.limits(rule.condition)
     firing = rule.state == FIRING
+    # Most uploads change nothing, which their range alone can tell.
+    if not numbers.pairs or (
+        not firing and numbers.highest <= fire_above and numbers.lowest >= fire_below
+    ):
+        return []
+    if firing and (numbers.highest < ok_bottom or numbers.lowest > ok_top):
+        return []
     changes = []
-    for reading, value in numbers:
+    for reading, value in numbers.pairs:
         if firing:
             if ok_bottom <= value <= ok_top:
                 firing = False
@@ -66,8 +86,7 @@ def _judge_threshold(rule, numbers):
         elif value > fire_above or value < fire_below:
             firing = True
             changes.append(Change(FIRING, reading.created_at, reading.id, value))
-    if changes:
-        record(rule, changes)
+    return changes
 
 
 def _judge_silence(rule, readings):
@@ -80,7 +99,7 @@ def _judge_silence(rule, readings):
     if changes or rule.state == FIRING:
         changes.append(Change(RESOLVED, first.created_at, first.id, None))
     due_at = max(rule.due_at or 0, now + conditions.silence_micros(rule.condition))
-    record(rule, changes, due_at=due_at)
+    return rule, changes, {"due_at": due_at}
 
 
 def check_silence(*, now, limit=100):
@@ -91,8 +110,12 @@ def check_silence(*, now, limit=100):
     fired = rules_for_update(
         *due, RULES.c.id.in_(_due_ids(due, limit)), skip_locked=True
     )
-    for rule in fired:
-        record(rule, [Change(FIRING, rule.due_at, None, None)], due_at=None)
+    record_all(
+        [
+            (rule, [Change(FIRING, rule.due_at, None, None)], {"due_at": None})
+            for rule in fired
+        ]
+    )
     db.session.commit()
     return len(fired)
 
@@ -102,20 +125,47 @@ def _due_ids(due, limit):
 
 
 def record(rule, changes, **values):
-    """Write changes (in order) as rule's events and deliveries, and its new state.
+    """Write one rule's changes and other new column values (see record_all)."""
+    record_all([(rule, changes, values)])
 
-    values are other columns of the rule to set in the same UPDATE (due_at).
+
+def record_all(updates):
+    """Write each (rule, changes, values) of rules locked in this transaction.
+
+    changes (in order) become the rule's events, and deliveries when it has a
+    webhook; the rule's state follows the last one; values are other columns
+    to set (due_at...). One INSERT for all events, one for all deliveries, one
+    UPDATE per set of columns; events past ALERTS_EVENTS_KEPT_PER_RULE pruned.
     """
-    if changes:
-        last = changes[-1]
-        values.update(state=OK if last.state == RESOLVED else FIRING)
-        values.update(state_since=last.at)
-        _insert_events(rule, changes)
-    if values:
-        db.session.execute(sa.update(RULES).where(RULES.c.id == rule.id), values)
+    kept = current_app.config["ALERTS_EVENTS_KEPT_PER_RULE"]
+    events = [(rule, change) for rule, changes, _ in updates for change in changes]
+    ids = _insert_events(events)
+    outbox.enqueue(
+        [(rule, event_id, change) for event_id, (rule, change) in zip(ids, events)]
+    )
+    by_columns = defaultdict(list)
+    for rule, changes, values in updates:
+        if changes:
+            count = rule.event_count + len(changes)
+            if count > kept:
+                _prune(rule.id, kept)
+                count = kept
+            last = changes[-1]
+            state = OK if last.state == RESOLVED else FIRING
+            values = {**values, "state": state, "state_since": last.at}
+            values["event_count"] = count
+        if values:
+            by_columns[tuple(sorted(values))].append({"rule_id": rule.id, **values})
+    for rows in by_columns.values():
+        db.session.execute(
+            sa.update(RULES).where(RULES.c.id == sa.bindparam("rule_id")), rows
+        )
 
 
-def _insert_events(rule, changes):
+def _insert_events(events):
+    """Insert [(rule, Change)] as event rows; their ids, in the same order."""
+    if not events:
+        return []
     rows = [
         {
             "rule_id": rule.id,
@@ -125,20 +175,16 @@ def _insert_events(rule, changes):
             "reading_id": change.reading_id,
             "value": change.value,
         }
-        for change in changes
+        for rule, change in events
     ]
     returned = db.session.execute(
         sa.insert(EVENTS).returning(E.id, sort_by_parameter_order=True), rows
     )
-    ids = list(returned.scalars())
-    if rule.webhook_url:
-        outbox.enqueue(rule, list(zip(ids, changes)))
-    _prune(rule.id)
+    return list(returned.scalars())
 
 
-def _prune(rule_id):
-    """Keep the newest ALERTS_EVENTS_KEPT_PER_RULE events of the rule."""
-    kept = current_app.config["ALERTS_EVENTS_KEPT_PER_RULE"]
+def _prune(rule_id, kept):
+    """Keep the newest `kept` events of the rule (its new ones included)."""
     newest_dropped = db.session.execute(
         sa.select(E.id)
         .where(E.rule_id == rule_id)

@@ -35,6 +35,8 @@ class AlertRule(db.Model):
     state_since = sa.Column(Micros, nullable=False)
     # Silence rules in state ok: when the rule fires unless a reading comes first.
     due_at = sa.Column(Micros, nullable=True)
+    # How many of its events are stored: past ALERTS_EVENTS_KEPT_PER_RULE, prune.
+    event_count = sa.Column(sa.Integer, nullable=False)
     created_at = sa.Column(Micros, nullable=False)
     updated_at = sa.Column(Micros, nullable=False)
 

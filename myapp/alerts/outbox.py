@@ -72,8 +72,8 @@ def payload(rule, event_id, change):
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-def enqueue(rule, events):
-    """Deliveries for events [(event_id, Change)], due at once (workers poll)."""
+def enqueue(events):
+    """Deliveries (due at once) for [(rule, event_id, Change)]: rules with webhooks."""
     rows = [
         {
             "rule_id": rule.id,
@@ -86,9 +86,11 @@ def enqueue(rule, events):
             "claim": None,
             "created_at": change.at,
         }
-        for event_id, change in events
+        for rule, event_id, change in events
+        if rule.webhook_url
     ]
-    db.session.execute(sa.insert(DELIVERIES), rows)
+    if rows:
+        db.session.execute(sa.insert(DELIVERIES), rows)
 
 
 def cancel(*, rule_id):

@@ -29,6 +29,7 @@ class RuleRow(NamedTuple):
     state: str
     state_since: int
     due_at: int | None
+    event_count: int
     created_at: int
     updated_at: int
 

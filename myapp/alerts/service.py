@@ -83,6 +83,7 @@ def create_rule(*, user_id, name, sensor, condition, webhook_url=None):
         "webhook_secret": secret,
         "state": OK,
         "state_since": now,
+        "event_count": 0,
         "created_at": now,
         "updated_at": now,
     }
