@@ -87,6 +87,17 @@ UPDATE = Schema(
 )
 
 _TIMESTAMP = {"type": "string", "format": "date-time"}
+# An event's and an attempt's fields, in order: their tables' columns too.
+EVENT_FIELDS = ("id", "rule_id", "state", "at", "reading_id", "value")
+ATTEMPT_FIELDS = (
+    "id",
+    "event_id",
+    "attempt",
+    "at",
+    "status_code",
+    "error",
+    "next_attempt_at",
+)
 _STATE = {"type": "string", "enum": ["ok", "firing"]}
 
 RULE = Schema(
@@ -128,7 +139,7 @@ EVENT = Schema(
     "AlertEvent",
     {
         "type": "object",
-        "required": ["id", "rule_id", "state", "at", "reading_id", "value"],
+        "required": list(EVENT_FIELDS),
         "additionalProperties": False,
         "properties": {
             "id": {"type": "integer"},
@@ -151,15 +162,7 @@ ATTEMPT = Schema(
     "AlertDeliveryAttempt",
     {
         "type": "object",
-        "required": [
-            "id",
-            "event_id",
-            "attempt",
-            "at",
-            "status_code",
-            "error",
-            "next_attempt_at",
-        ],
+        "required": list(ATTEMPT_FIELDS),
         "additionalProperties": False,
         "properties": {
             "id": {"type": "integer"},

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from myapp.alerts import conditions, judge, outbox, webhooks
+from myapp.alerts.schemas import ATTEMPT_FIELDS, EVENT_FIELDS
 from myapp.alerts.models import (
     FIRING,
     OK,
@@ -171,9 +172,6 @@ def _newest_first(table, names, *where, limit, after):
     return page_after(found.all(), limit, _by_id)
 
 
-EVENT_COLUMNS = ("id", "rule_id", "state", "at", "reading_id", "value")
-
-
 def list_events(*, user_id, limit, after=None, rule_id=None, since=None):
     """A page of the user's events, newest first; another user's rule_id is a 404."""
     where = [EVENTS.c.user_id == user_id]
@@ -182,22 +180,11 @@ def list_events(*, user_id, limit, after=None, rule_id=None, since=None):
         where.append(EVENTS.c.rule_id == rule_id)
     if since is not None:
         where.append(EVENTS.c.at >= to_micros(since))
-    return _newest_first(EVENTS, EVENT_COLUMNS, *where, limit=limit, after=after)
-
-
-ATTEMPT_COLUMNS = (
-    "id",
-    "event_id",
-    "attempt",
-    "at",
-    "status_code",
-    "error",
-    "next_attempt_at",
-)
+    return _newest_first(EVENTS, EVENT_FIELDS, *where, limit=limit, after=after)
 
 
 def list_attempts(*, user_id, rule_id, limit, after=None):
     """A page of the rule's delivery attempts, newest first; 404 for another's rule."""
     get_rule(user_id=user_id, rule_id=rule_id)
     where = ATTEMPTS.c.rule_id == rule_id
-    return _newest_first(ATTEMPTS, ATTEMPT_COLUMNS, where, limit=limit, after=after)
+    return _newest_first(ATTEMPTS, ATTEMPT_FIELDS, where, limit=limit, after=after)
