@@ -453,7 +453,7 @@ def test_an_alert_rule_is_made_judged_and_changed_in_the_browser(web, user):
     webhook = client.field("Webhook URL")
     webhook.fill("https://does-not-exist.invalid/hook")
     page.get_by_role("button", name="Create rule").click()
-    assert "does not resolve" in error_of(page, webhook).inner_text()
+    error_of(page, webhook).filter(has_text="does not resolve").wait_for()
     webhook.fill("")
     page.get_by_role("button", name="Create rule").click()
     client.heading("Too warm")
