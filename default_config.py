@@ -66,6 +66,30 @@ class Config:
     READINGS_STATS_MAX_BUCKETS = 10000
     READINGS_EXPORT_BATCH = 1000
 
+    # Alerts: per-user rule limit, events kept per rule (the oldest beyond are
+    # pruned), the shortest silence a rule may wait for.
+    ALERT_RULES_MAX_PER_USER = 100
+    ALERTS_EVENTS_KEPT_PER_RULE = 1000
+    ALERTS_SILENCE_MIN_SECONDS = 60
+    # Webhooks: seconds one attempt may take (connect, send, answer); http://,
+    # loopback and private addresses only where the operator allows (tests,
+    # closed networks; link-local never); a CA bundle instead of the system's.
+    WEBHOOK_TIMEOUT = 5
+    WEBHOOK_ALLOW_HTTP = False
+    WEBHOOK_ALLOW_PRIVATE = False
+    WEBHOOK_CA_FILE = None
+    # Seconds before each retry of a failed delivery (each stretched by up to
+    # 25% jitter): 27.7 hours in all, then the delivery is given up.
+    ALERTS_RETRY_DELAYS = [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200]
+    # The worker (flask alerts worker): sending threads, how often an idle one
+    # looks for due deliveries, how long a claim holds (longer than any
+    # attempt), how often silence rules are checked and progress is logged.
+    ALERTS_WORKER_THREADS = 4
+    ALERTS_WORKER_POLL_SECONDS = 0.2
+    ALERTS_DELIVERY_LEASE_SECONDS = 60
+    ALERTS_SILENCE_CHECK_SECONDS = 15
+    ALERTS_WORKER_REPORT_SECONDS = 60
+
     # flask-restx
     RESTX_MASK_SWAGGER = False
     RESTX_ERROR_404_HELP = False

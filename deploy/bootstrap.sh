@@ -71,16 +71,16 @@ EOF
 fi
 
 echo "== systemd units"
-install -m 0644 "$HERE"/systemd/myapp.service "$HERE"/systemd/myapp-prune.service \
-  "$HERE"/systemd/myapp-prune.timer /etc/systemd/system/
+install -m 0644 "$HERE"/systemd/myapp.service "$HERE"/systemd/myapp-worker.service \
+  "$HERE"/systemd/myapp-prune.service "$HERE"/systemd/myapp-prune.timer /etc/systemd/system/
 systemctl daemon-reload
-# myapp.service starts at the first deploy (its reload command is reload-or-restart).
-systemctl enable myapp.service
+# Both start at the first deploy (reload-or-restart, restart).
+systemctl enable myapp.service myapp-worker.service
 systemctl enable --now myapp-prune.timer
 
-echo "== sudo: myapp may reload or restart myapp.service, nothing else"
+echo "== sudo: myapp may reload or restart myapp.service, restart myapp-worker.service, nothing else"
 cat >/etc/sudoers.d/myapp <<'EOF'
-myapp ALL=(root) NOPASSWD: /usr/bin/systemctl reload-or-restart myapp.service, /usr/bin/systemctl restart myapp.service
+myapp ALL=(root) NOPASSWD: /usr/bin/systemctl reload-or-restart myapp.service, /usr/bin/systemctl restart myapp.service, /usr/bin/systemctl restart myapp-worker.service
 EOF
 chmod 0440 /etc/sudoers.d/myapp
 visudo -cf /etc/sudoers.d/myapp >/dev/null

@@ -38,6 +38,7 @@
 #   --backups N          DEPLOY_BACKUPS    5 SQLite backups taken before migrating (0: none)
 #   --stats SOCKET       DEPLOY_STATS      /run/myapp/stats.sock (uWSGI's, on the server)
 #   --rollback-timeout S, --canary-timeout S   120, 60
+#   --worker-cmd CMD     DEPLOY_WORKER_CMD 'sudo -n systemctl restart myapp-worker.service' ('' for none)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -61,6 +62,7 @@ REMOTE_ARGS=()
 [ -z "${DEPLOY_KEEP:-}" ] || REMOTE_ARGS+=(--keep "$DEPLOY_KEEP")
 [ -z "${DEPLOY_BACKUPS:-}" ] || REMOTE_ARGS+=(--backups "$DEPLOY_BACKUPS")
 [ -z "${DEPLOY_STATS+x}" ] || REMOTE_ARGS+=(--stats "$DEPLOY_STATS")
+[ -z "${DEPLOY_WORKER_CMD+x}" ] || REMOTE_ARGS+=(--worker-cmd "$DEPLOY_WORKER_CMD")
 COMMAND=activate
 
 die() { echo "deploy: $*" >&2; exit 2; }
@@ -78,7 +80,7 @@ while [ $# -gt 0 ]; do
     --revision) REVISION="$2" ;;
     --source) SOURCE="$2" ;;
     --reload-cmd | --health-url | --health-timeout | --env-file | --python | --keep | \
-      --backups | --stats | --rollback-timeout | --canary-timeout)
+      --backups | --stats | --rollback-timeout | --canary-timeout | --worker-cmd)
       REMOTE_ARGS+=("$1" "$2") ;;
     --rollback) COMMAND=rollback; shift; continue ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;

@@ -16,6 +16,7 @@
 #   --health-url http://127.0.0.1:8081/api/v1/health  --health-timeout 60
 #   --stats /run/myapp/stats.sock (uWSGI's; '' to rely on health answers alone)
 #   --rollback-timeout 120  --canary-timeout 60
+#   --worker-cmd 'sudo -n systemctl restart myapp-worker.service' ('' for none)
 # Layout under --path: releases/<sha>/ (code; .venv -> ../../venvs/<key>),
 # venvs/<key>/, current -> releases/<sha>, previous -> releases/<sha>.
 # This script only orchestrates; what needs Python is in the stdlib-only modules
@@ -35,6 +36,7 @@ HEALTH_TIMEOUT=60
 ROLLBACK_TIMEOUT=120
 CANARY_TIMEOUT=60
 STATS=/run/myapp/stats.sock
+WORKER_CMD="sudo -n systemctl restart myapp-worker.service"
 APP_ROOT=""
 RELEASE=""
 
@@ -56,6 +58,7 @@ parse_args() {
       --canary-timeout) CANARY_TIMEOUT="$2" ;;
       --rollback-timeout) ROLLBACK_TIMEOUT="$2" ;;
       --stats) STATS="$2" ;;
+      --worker-cmd) WORKER_CMD="$2" ;;
       *) die "unknown option $1" ;;
     esac
     shift 2 || die "option $1 needs a value"
@@ -258,6 +261,15 @@ reload() {
   bash -c "$RELOAD_CMD" </dev/null 9>&-
 }
 
+# The alerts worker runs `current` too: restart it onto the release now live. Its
+# failure leaves the web release live; the warning names the command to run.
+restart_worker() {
+  [ -n "$WORKER_CMD" ] || return 0
+  log "worker: $WORKER_CMD"
+  bash -c "$WORKER_CMD" </dev/null 9>&- ||
+    log "WARNING: the alerts worker was not restarted onto $(readlink current); run: $WORKER_CMD"
+}
+
 # Keep current, previous and the newest $KEEP releases, and the venvs they use.
 prune() {
   local keep_current keep_previous rel count=0
@@ -361,6 +373,7 @@ phase_go_live() {
   log "live: ${live:-nothing} (${live_version:-not answering})"
   CANARY_VERSION="$(release_version "$REL" "")"
   go_live "$REL" "$live" "$earlier" "$live_version"
+  restart_worker
   prune
 }
 
@@ -389,6 +402,7 @@ rollback() {
   since="$(switch_and_reload "$target")"
   wait_health "$HEALTH_URL" "$(release_version "$target" "")" "$ROLLBACK_TIMEOUT" "$since"
   log "rolled back to $target: healthy $(elapsed "$start") s after the switch"
+  restart_worker
 }
 
 main() {

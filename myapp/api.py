@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, jsonify
 from flask_restx import Api
 from werkzeug.utils import cached_property
 
-from myapp import errors, goals, health, readings, users
+from myapp import alerts, errors, goals, health, readings, users
 
 AUTHORIZATIONS = {
     "Bearer": {
@@ -62,6 +62,7 @@ def build_api(app):
     api.add_namespace(users.users_ns)
     api.add_namespace(readings.ns)
     api.add_namespace(goals.ns)
+    api.add_namespace(alerts.ns)
     return blueprint
 
 

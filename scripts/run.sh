@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up, migrate the SQLite database in instance/, and serve on 127.0.0.1:5000
-# (PORT overrides the port).
+# (PORT overrides the port), with the alerts worker (webhooks, silence rules)
+# beside the server.
 # Serves with uWSGI from myapp.ini, as production does, where it can be built
 # (a C compiler and Python's headers); on a machine with nothing but Python,
 # with `flask run` instead. RUN_WITH=flask or RUN_WITH=uwsgi chooses.
@@ -21,7 +22,22 @@ export FLASK_APP=wsgi
 .venv/bin/flask db upgrade
 ADDRESS="127.0.0.1:${PORT:-5000}"
 echo "Serving on http://$ADDRESS with $RUN_WITH (Swagger UI: http://$ADDRESS/docs)"
+.venv/bin/flask alerts worker &
+worker=$!
 if [ "$RUN_WITH" = uwsgi ]; then
-  MYAPP_HTTP="$ADDRESS" exec .venv/bin/uwsgi --ini myapp.ini
+  MYAPP_HTTP="$ADDRESS" .venv/bin/uwsgi --ini myapp.ini &
+else
+  .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}" &
 fi
-exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"
+server=$!
+# The two stop together: when either exits, on Ctrl-C, or on SIGTERM.
+# shellcheck disable=SC2317  # called by the trap
+stop() {
+  trap - EXIT INT TERM
+  kill -TERM "$server" "$worker" 2>/dev/null || true
+  wait
+}
+trap stop EXIT INT TERM
+status=0
+wait -n "$server" "$worker" || status=$?
+exit "$status"

@@ -7,7 +7,7 @@ import tempfile
 import time
 import urllib.request
 
-from testing.servers import ROOT, free_port
+from testing.servers import ROOT, free_port, wait_until
 
 SCRIPTS = os.path.join(ROOT, "scripts")
 
@@ -91,9 +91,13 @@ def test_run_sh_serves_from_a_fresh_copy_without_building_uwsgi(tmp_path):
                 time.sleep(1)
         else:
             raise AssertionError("run.sh did not serve within 10 minutes")
+        # The alerts worker runs beside the server...
+        wait_until(lambda: " started: " in (tmp_path / "run.log").read_text(), 30)
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+    # ... and stops with it.
+    assert " INFO stopped" in (tmp_path / "run.log").read_text()
     assert not (copy / ".venv" / "bin" / "uwsgi").exists()
     assert (copy / "instance" / "myapp.sqlite").exists()

@@ -25,14 +25,24 @@ from testing.tokens import unsigned_copy
 SKIPPED_HEAD = "(max 16384)...skip"
 READING = {"sensor": "secret/kitchen", "data": {"celsius": 21.5}}
 GOAL = {"name": "alice private goal", "description": "nobody else's business"}
+RULE = {
+    "name": "alice private rule",
+    "sensor": "secret/kitchen",
+    "condition": {"type": "threshold", "field": "celsius", "above": 30},
+}
 
-# (name, method, path template, body); {reading}, {goal}, {user} are alice's.
+# (name, method, path template, body); {reading}, {goal}, {rule}, {user} are alice's.
 OPERATIONS = [
     ("get reading", "GET", "/api/v1/readings/{reading}", None),
     ("delete reading", "DELETE", "/api/v1/readings/{reading}", None),
     ("get goal", "GET", "/api/v1/goals/{goal}", None),
     ("patch goal", "PATCH", "/api/v1/goals/{goal}", {"name": "pwned"}),
     ("delete goal", "DELETE", "/api/v1/goals/{goal}", None),
+    ("get alert rule", "GET", "/api/v1/alerts/{rule}", None),
+    ("patch alert rule", "PATCH", "/api/v1/alerts/{rule}", {"name": "pwned"}),
+    ("delete alert rule", "DELETE", "/api/v1/alerts/{rule}", None),
+    ("list alert rule events", "GET", "/api/v1/alerts/events?rule_id={rule}", None),
+    ("list alert rule deliveries", "GET", "/api/v1/alerts/{rule}/deliveries", None),
     ("get user", "GET", "/api/v1/users/{user}", None),
     ("delete user", "DELETE", "/api/v1/users/{user}", None),
 ]
@@ -55,7 +65,7 @@ EXPECTED = {
 
 
 class Alice:
-    """alice with a reading and a goal, and every kind of bad token for her."""
+    """alice with a reading, a goal and an alert rule, and every kind of bad token."""
 
     def __init__(self, http, account, in_app, admin_account):
         self.account = account("alice_" + uuid.uuid4().hex[:6])
@@ -63,10 +73,12 @@ class Alice:
         self.admin = admin_account
         reading = self.account.request("POST", "/api/v1/readings/", READING)
         goal = self.account.request("POST", "/api/v1/goals/", GOAL)
-        assert (reading.status, goal.status) == (201, 201)
+        rule = self.account.request("POST", "/api/v1/alerts/", RULE)
+        assert (reading.status, goal.status, rule.status) == (201, 201, 201)
         self.ids = {
             "reading": reading.json["id"],
             "goal": goal.json["id"],
+            "rule": rule.json["id"],
             "user": self.account.id,
         }
         self.http = http
@@ -156,15 +168,14 @@ def test_access_matrix_leaks_nothing_and_denied_requests_change_nothing(
         assert response.getheader("Content-Type") == "application/problem+json"
         assert snapshot() == before, f"{method} {path} by {caller} changed rows"
         text = response.body.decode()
-        for secret in (READING["sensor"], GOAL["name"], "alice_"):
+        for secret in (READING["sensor"], GOAL["name"], RULE["name"], "alice_"):
             assert secret not in text
     if expected == 401:
         assert response.getheader("WWW-Authenticate").startswith("Bearer")
     if expected == 404:
         # The same answer as for an id that never existed: nothing to learn.
-        missing = http.request(
-            method, path.rsplit("/", 1)[0] + "/2147483646", body, headers=headers
-        )
+        nowhere = template.format(**{key: 2147483646 for key in alice.ids})
+        missing = http.request(method, nowhere, body, headers=headers)
         assert (missing.status, missing.json) == (404, response.json)
 
 
@@ -175,6 +186,9 @@ def test_token_variants_on_operations_without_ids_answer_401(alice, http, snapsh
         ("POST", "/api/v1/readings/", READING),
         ("GET", "/api/v1/goals/", None),
         ("POST", "/api/v1/goals/", GOAL),
+        ("GET", "/api/v1/alerts/", None),
+        ("POST", "/api/v1/alerts/", RULE),
+        ("GET", "/api/v1/alerts/events", None),
         ("POST", "/api/v1/auth/logout", None),
     ]
     headers = {caller: alice.headers(caller) for caller in BAD_TOKENS}
@@ -205,7 +219,8 @@ def test_listing_another_users_goals_is_for_admins_only(alice, http):
 
 def test_lists_show_only_the_callers_own_rows(alice, http):
     other = alice.other
-    for path in ("/api/v1/readings/", "/api/v1/goals/"):
+    lists = ("/api/v1/readings/", "/api/v1/goals/", "/api/v1/alerts/")
+    for path in lists + ("/api/v1/alerts/events",):
         response = http.request("GET", path, token=other.access_token)
         assert response.status == 200 and response.json["items"] == []
     export = http.request("GET", "/api/v1/readings/export", token=other.access_token)
@@ -215,6 +230,14 @@ def test_lists_show_only_the_callers_own_rows(alice, http):
 # --- API3: mass assignment ---------------------------------------------------
 
 GOAL_READ_ONLY = ["id", "user_id", "created_at", "updated_at", "completed_at"]
+RULE_READ_ONLY = [
+    "id",
+    "user_id",
+    "state",
+    "state_since",
+    "created_at",
+    "updated_at",
+] + ["webhook_secret"]
 MASS_ASSIGNMENT = [
     (
         "register",
@@ -239,6 +262,14 @@ MASS_ASSIGNMENT = [
     ),
     ("create goal", "POST", "/api/v1/goals/", GOAL, GOAL_READ_ONLY),
     ("update goal", "PATCH", "/api/v1/goals/{goal}", {"name": "x"}, GOAL_READ_ONLY),
+    ("create alert rule", "POST", "/api/v1/alerts/", RULE, RULE_READ_ONLY),
+    (
+        "update alert rule",
+        "PATCH",
+        "/api/v1/alerts/{rule}",
+        {"name": "x"},
+        RULE_READ_ONLY + ["sensor"],
+    ),
 ]
 
 
@@ -374,6 +405,34 @@ OVERSIZED = [
         _bad(400, "/description"),
     ),
     (
+        "alert rule name of 101",
+        "POST",
+        "/api/v1/alerts/",
+        dict(RULE, name="n" * 101),
+        _bad(400, "/name"),
+    ),
+    (
+        "webhook URL of 2049",
+        "POST",
+        "/api/v1/alerts/",
+        dict(RULE, webhook_url="https://example.com/" + "p" * 2029),
+        _bad(400, "/webhook_url"),
+    ),
+    (
+        "page of 1001 alert events",
+        "GET",
+        "/api/v1/alerts/events?limit=1001",
+        None,
+        _bad(400, query="limit"),
+    ),
+    (
+        "alert rule body over 1 MiB",
+        "POST",
+        "/api/v1/alerts/",
+        "huge",
+        _bad(413),
+    ),
+    (
         "username of 33",
         "POST",
         "/api/v1/auth/register",
@@ -466,7 +525,7 @@ def test_validation_errors_never_echo_a_submitted_password(
 @pytest.mark.parametrize(
     "path",
     ["/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/goals/"]
-    + ["/api/v1/readings/", "/api/v1/readings/batch"],
+    + ["/api/v1/readings/", "/api/v1/readings/batch", "/api/v1/alerts/"],
 )
 def test_numeric_member_names_beside_missing_fields_answer_400_not_500(
     path, alice, http
@@ -546,6 +605,15 @@ NUL_BODIES = [
     ("POST", "/api/v1/goals/", {"name": "n", "description": NUL}),
     ("POST", "/api/v1/goals/", {"name": "n", "started_at": NUL}),
     ("PATCH", "/api/v1/goals/{goal}", {"name": NUL}),
+    ("POST", "/api/v1/alerts/", dict(RULE, name=NUL)),
+    ("POST", "/api/v1/alerts/", dict(RULE, sensor=NUL)),
+    ("POST", "/api/v1/alerts/", dict(RULE, webhook_url="https://a" + NUL)),
+    (
+        "POST",
+        "/api/v1/alerts/",
+        dict(RULE, condition={"type": "threshold", "field": NUL, "above": 1}),
+    ),
+    ("PATCH", "/api/v1/alerts/{rule}", {"name": NUL}),
 ]
 # Passwords are hashed, never stored or compared as text: a NUL is just wrong.
 NUL_PASSWORDS = [
@@ -566,6 +634,10 @@ NUL_QUERIES = [
     "/api/v1/goals/?flat=a%00b",
     "/api/v1/goals/?user_id=a%00b",
     "/api/v1/users/?cursor=a%00b",
+    "/api/v1/alerts/?cursor=a%00b",
+    "/api/v1/alerts/events?rule_id=a%00b",
+    "/api/v1/alerts/events?since=a%00b",
+    "/api/v1/alerts/1/deliveries?cursor=a%00b",
 ]
 
 
@@ -641,6 +713,8 @@ VALID_BODIES = {
     ("post", "/readings/batch"): {"readings": [{"sensor": "MARK", "data": {}}]},
     ("post", "/goals/"): {"name": "g-MARK"},
     ("patch", "/goals/{goal_id}"): {"name": "g-MARK"},
+    ("post", "/alerts/"): dict(RULE, name="r-MARK"),
+    ("patch", "/alerts/{rule_id}"): {"name": "r-MARK"},
 }
 # Replacements for MARK inside a UTF-8 body: each is not UTF-8.
 BAD_UTF8 = {
@@ -713,7 +787,11 @@ def test_bodies_that_are_not_utf8_json_are_refused_everywhere_and_store_nothing(
     operations = body_operations(http)
     missing = sorted(set(operations) - set(VALID_BODIES))
     assert not missing, f"add a valid example body for {missing} to VALID_BODIES"
-    ids = {"goal_id": alice.ids["goal"], "reading_id": alice.ids["reading"]}
+    ids = {
+        "goal_id": alice.ids["goal"],
+        "reading_id": alice.ids["reading"],
+        "rule_id": alice.ids["rule"],
+    }
     before = snapshot()
     wrong = []
     sent = 0
@@ -769,6 +847,12 @@ TRAILING_NEWLINES = [
         "/api/v1/goals/",
         {"name": "n", "started_at": STAMP + "\n"},
         "/started_at",
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/",
+        dict(RULE, webhook_url="https://example.com/hook\n"),
+        "/webhook_url",
     ),
 ]
 

@@ -438,3 +438,45 @@ def test_a_reload_keeps_the_tab_signed_in_with_one_rotation_each_time(web, user)
     client.go("#/goals")
     page.get_by_text("No goals yet").wait_for()
     client.assert_no_errors()
+
+
+def test_an_alert_rule_is_made_judged_and_changed_in_the_browser(web, user):
+    client = web()
+    page = client.page
+    client.sign_in(user.username)
+    client.go("#/alerts/new")
+    client.heading("New alert rule")
+    client.field("Name").fill("Too warm")
+    client.field("Sensor").fill("kitchen/temp")
+    client.field("Field of data").fill("celsius")
+    client.field("Fires above").fill("30")
+    webhook = client.field("Webhook URL")
+    webhook.fill("https://does-not-exist.invalid/hook")
+    page.get_by_role("button", name="Create rule").click()
+    error_of(page, webhook).filter(has_text="does not resolve").wait_for()
+    webhook.fill("")
+    page.get_by_role("button", name="Create rule").click()
+    client.heading("Too warm")
+    rule_id = int(page.url.rsplit("/", 1)[1])
+
+    warm = {"sensor": "kitchen/temp", "data": {"celsius": 35}}
+    assert user.request("POST", "/api/v1/readings/", warm).status == 201
+    client.go("#/alerts")
+    client.heading("Alerts")
+    client.go(f"#/alerts/{rule_id}")
+    client.heading("Too warm")
+    page.locator("tr[data-event-id]").first.wait_for()
+    assert page.locator("tr[data-event-id]").count() == 1
+    assert "Firing" in page.locator("dl.facts").inner_text()
+
+    page.get_by_role("link", name="Edit rule").click()
+    client.heading("Edit alert rule")
+    client.field("Fires above").fill("40")
+    page.get_by_role("button", name="Save rule").click()
+    client.heading("Too warm")
+    page.locator("tr[data-event-id]").nth(1).wait_for()
+    assert "OK" in page.locator("dl.facts").inner_text()
+    events = user.request("GET", f"/api/v1/alerts/events?rule_id={rule_id}").json
+    assert [e["state"] for e in events["items"]] == ["resolved", "firing"]
+    client.check_page("alert-rule")
+    client.assert_no_errors()

@@ -1,0 +1,11 @@
+"""Alert rules on readings: events, and their signed webhooks (with a worker)."""
+
+from myapp.alerts import judge
+from myapp.alerts.cli import cli
+from myapp.alerts.endpoints import ns
+from myapp.readings.signals import readings_stored
+
+# Every upload's new readings are judged inside its transaction.
+readings_stored.connect(judge.on_readings_stored)
+
+__all__ = ["ns", "cli"]

@@ -1,0 +1,64 @@
+"""Alert fixtures: an app that may send webhooks to loopback, receivers, rows."""
+
+import pytest
+import sqlalchemy as sa
+
+from myapp.db import db
+from testing.accounts import Account
+from testing.alerts import ALERTS, Receiver
+
+
+@pytest.fixture
+def loopback_app(app_with):
+    """The app as the tests run it: webhooks over http to loopback, short silences."""
+    return app_with(
+        WEBHOOK_ALLOW_HTTP=True,
+        WEBHOOK_ALLOW_PRIVATE=True,
+        WEBHOOK_TIMEOUT=2,
+        ALERTS_SILENCE_MIN_SECONDS=1,
+        ALERTS_RETRY_DELAYS=[0.2, 0.2],
+    )
+
+
+@pytest.fixture
+def carol(loopback_app, make_account):
+    """A user of loopback_app."""
+    account = make_account("carol")
+    tokens = {"access_token": account.access_token, "refresh_token": ""}
+    return Account(loopback_app.test_client(), account.user, tokens)
+
+
+@pytest.fixture
+def receiver():
+    running = Receiver()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def new_rule():
+    """Create a rule as account (asserts 201); its body, with the secret if any."""
+
+    def create(account, body):
+        response = account.post(ALERTS, json=body)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    return create
+
+
+@pytest.fixture
+def rows(in_app):
+    """rows(table, **where): a table's rows (as dicts) in id order."""
+
+    def read(table, **where):
+        def run():
+            found = db.metadata.tables[table]
+            query = sa.select(found).order_by(found.c.id)
+            for name, value in where.items():
+                query = query.where(found.c[name] == value)
+            return [dict(row._mapping) for row in db.session.execute(query)]
+
+        return in_app(run)
+
+    return read

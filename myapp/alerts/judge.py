@@ -1,0 +1,199 @@
+"""Rule state changes: judged in the upload's transaction, recorded with it.
+
+on_readings_stored (connected to readings_stored) judges every stored reading
+of a rule's sensor, in the upload's order; check_silence (the worker, every
+ALERTS_SILENCE_CHECK_SECONDS) fires silence rules whose clock ran out. A state
+change is an event row, plus an outbox row when the rule has a webhook, in the
+same transaction as what caused it.
+"""
+
+from collections import defaultdict
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from flask import current_app
+
+from myapp.alerts import conditions, outbox
+from myapp.alerts.models import FIRING, OK, RESOLVED, THRESHOLD, AlertEvent
+from myapp.alerts.rows import RULES, Change, rules, rules_for_update
+from myapp.db import db
+
+EVENTS = AlertEvent.__table__
+E = EVENTS.c
+
+
+def on_readings_stored(sender, *, user_id, readings, **extra):
+    """Judge the upload's new readings against the user's rules on their sensors."""
+    sensors = {reading.sensor for reading in readings}
+    watching = rules_for_update(RULES.c.user_id == user_id, RULES.c.sensor.in_(sensors))
+    if not watching:
+        return
+    by_sensor = defaultdict(list)
+    for reading in readings:
+        by_sensor[reading.sensor].append(reading)
+    numbers = {}  # (sensor, field): its readings with a number there, and the number
+    updates = []
+    for rule in watching:
+        seen = by_sensor[rule.sensor]
+        if rule.kind != THRESHOLD:
+            updates.append(_judge_silence(rule, seen))
+            continue
+        key = (rule.sensor, rule.condition["field"])
+        if key not in numbers:
+            numbers[key] = _numbers(seen, key[1])
+        changes = _judge_threshold(rule, numbers[key])
+        if changes:
+            updates.append((rule, changes, {}))
+    record_all(updates)
+
+
+class Numbers(NamedTuple):
+    """The readings of one upload with a number at data[field], and the range."""
+
+    pairs: list  # [(reading, number)] in upload order
+    lowest: float
+    highest: float
+
+
+def _numbers(readings, field):
+    pairs = []
+    for reading in readings:
+        value = reading.data.get(field)
+        kind = type(value)
+        if kind is int or kind is float:  # not bool, a subclass of int
+            pairs.append((reading, value))
+    values = [value for _, value in pairs]
+    return Numbers(pairs, min(values, default=0), max(values, default=0))
+
+
+def _judge_threshold(rule, numbers):
+    """The state changes the numbers cause, in order (the hot loop)."""
+    fire_above, fire_below, ok_top, ok_bottom = conditions.limits(rule.condition)
+    firing = rule.state == FIRING
+    # Most uploads change nothing, which their range alone can tell.
+    if not numbers.pairs or (
+        not firing and numbers.highest <= fire_above and numbers.lowest >= fire_below
+    ):
+        return []
+    if firing and (numbers.highest < ok_bottom or numbers.lowest > ok_top):
+        return []
+    changes = []
+    for reading, value in numbers.pairs:
+        if firing:
+            if ok_bottom <= value <= ok_top:
+                firing = False
+                changes.append(Change(RESOLVED, reading.created_at, reading.id, value))
+        elif value > fire_above or value < fire_below:
+            firing = True
+            changes.append(Change(FIRING, reading.created_at, reading.id, value))
+    return changes
+
+
+def _judge_silence(rule, readings):
+    """A reading restarts the clock; it resolves a firing rule, or one already due."""
+    first = readings[0]
+    now = readings[-1].created_at
+    changes = []
+    if rule.state == OK and rule.due_at is not None and rule.due_at <= now:
+        changes.append(Change(FIRING, rule.due_at, None, None))
+    if changes or rule.state == FIRING:
+        changes.append(Change(RESOLVED, first.created_at, first.id, None))
+    due_at = max(rule.due_at or 0, now + conditions.silence_micros(rule.condition))
+    return rule, changes, {"due_at": due_at}
+
+
+def check_silence(*, now, limit=100):
+    """Fire silence rules due by now (at most limit); how many fired."""
+    due = (RULES.c.due_at <= now, RULES.c.state == OK)
+    if not rules(*due, order=False):
+        return 0
+    fired = rules_for_update(
+        *due, RULES.c.id.in_(_due_ids(due, limit)), skip_locked=True
+    )
+    record_all(
+        [
+            (rule, [Change(FIRING, rule.due_at, None, None)], {"due_at": None})
+            for rule in fired
+        ]
+    )
+    db.session.commit()
+    return len(fired)
+
+
+def _due_ids(due, limit):
+    return sa.select(RULES.c.id).where(*due).order_by(RULES.c.id).limit(limit)
+
+
+def record(rule, changes, **values):
+    """Write one rule's changes and other new column values (see record_all)."""
+    record_all([(rule, changes, values)])
+
+
+def record_all(updates):
+    """Write each (rule, changes, values) of rules locked in this transaction.
+
+    changes (in order) become the rule's events, and deliveries when it has a
+    webhook; the rule's state follows the last one; values are other columns
+    to set (due_at...). One INSERT for all events, one for all deliveries, one
+    UPDATE per set of columns; events past ALERTS_EVENTS_KEPT_PER_RULE pruned.
+    """
+    kept = current_app.config["ALERTS_EVENTS_KEPT_PER_RULE"]
+    events = [(rule, change) for rule, changes, _ in updates for change in changes]
+    ids = _insert_events(events)
+    outbox.enqueue(
+        [(rule, event_id, change) for event_id, (rule, change) in zip(ids, events)]
+    )
+    by_columns = defaultdict(list)
+    for rule, changes, values in updates:
+        if changes:
+            count = rule.event_count + len(changes)
+            if count > kept:
+                _prune(rule.id, kept)
+                count = kept
+            last = changes[-1]
+            state = OK if last.state == RESOLVED else FIRING
+            values = {**values, "state": state, "state_since": last.at}
+            values["event_count"] = count
+        if values:
+            by_columns[tuple(sorted(values))].append({"rule_id": rule.id, **values})
+    for rows in by_columns.values():
+        db.session.execute(
+            sa.update(RULES).where(RULES.c.id == sa.bindparam("rule_id")), rows
+        )
+
+
+def _insert_events(events):
+    """Insert [(rule, Change)] as event rows; their ids, in the same order."""
+    if not events:
+        return []
+    rows = [
+        {
+            "rule_id": rule.id,
+            "user_id": rule.user_id,
+            "state": change.state,
+            "at": change.at,
+            "reading_id": change.reading_id,
+            "value": change.value,
+        }
+        for rule, change in events
+    ]
+    returned = db.session.execute(
+        sa.insert(EVENTS).returning(E.id, sort_by_parameter_order=True), rows
+    )
+    return list(returned.scalars())
+
+
+def _prune(rule_id, kept):
+    """Keep the newest `kept` events of the rule (its new ones included)."""
+    newest_dropped = db.session.execute(
+        sa.select(E.id)
+        .where(E.rule_id == rule_id)
+        .order_by(E.id.desc())
+        .limit(1)
+        .offset(kept)
+    ).scalar()
+    if newest_dropped is not None:
+        db.session.execute(
+            sa.delete(EVENTS).where(E.rule_id == rule_id, E.id <= newest_dropped)
+        )
+        outbox.prune(rule_id=rule_id, through_event_id=newest_dropped)

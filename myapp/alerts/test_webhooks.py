@@ -1,0 +1,257 @@
+"""Outgoing requests (SSRF): which addresses are refused, and one attempt's limits."""
+
+import http.server
+import ipaddress
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+import pytest
+
+from myapp.alerts import webhooks
+from testing.alerts import Receiver
+
+LOOPBACK_OR_PRIVATE = [
+    ("127.0.0.1", "a loopback address"),
+    ("127.8.9.10", "a loopback address"),
+    ("::1", "a loopback address"),
+    ("10.0.0.1", "a private address"),
+    ("172.16.5.4", "a private address"),
+    ("192.168.1.1", "a private address"),
+    ("100.64.0.1", "a private address"),
+    ("fd00::1", "a private address"),
+    ("::ffff:127.0.0.1", "a loopback address"),
+    ("::ffff:10.0.0.1", "a private address"),
+    ("2002:7f00:1::1", "a loopback address"),  # 6to4 of 127.0.0.1
+    ("64:ff9b::7f00:1", "a loopback address"),  # NAT64 of 127.0.0.1
+]
+NEVER = [
+    ("169.254.169.254", "a link-local address"),  # cloud metadata
+    ("169.254.0.1", "a link-local address"),
+    ("fe80::1", "a link-local address"),
+    ("fe80::1%lo", "a link-local address"),
+    ("::ffff:169.254.169.254", "a link-local address"),
+    ("2002:a9fe:a9fe::", "a link-local address"),  # 6to4 of 169.254.169.254
+    ("64:ff9b::a9fe:a9fe", "a link-local address"),  # NAT64 of the same
+    ("64:ff9b:1::1", "a NAT64 local-use address"),
+    ("224.0.0.1", "a multicast address"),
+    ("ff02::1", "a multicast address"),
+    ("0.0.0.0", "an unspecified address"),
+    ("::", "an unspecified address"),
+    ("0.1.2.3", "a reserved address"),
+    ("240.0.0.1", "a reserved address"),
+    ("255.255.255.255", "a reserved address"),
+    ("192.0.2.1", "a reserved address"),  # documentation
+    ("198.18.0.1", "a reserved address"),  # benchmarking
+    ("2001:db8::1", "a reserved address"),
+]
+PUBLIC = ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"]
+
+
+@pytest.mark.parametrize("address, reason", LOOPBACK_OR_PRIVATE)
+def test_loopback_and_private_addresses_are_refused_unless_allowed(address, reason):
+    assert webhooks.refusal(address, allow_private=False) == reason
+    assert webhooks.refusal(address, allow_private=True) is None
+
+
+@pytest.mark.parametrize("address, reason", NEVER)
+def test_link_local_multicast_and_reserved_addresses_are_always_refused(
+    address, reason
+):
+    assert webhooks.refusal(address, allow_private=False) == reason
+    assert webhooks.refusal(address, allow_private=True) == reason
+
+
+@pytest.mark.parametrize("address", PUBLIC)
+def test_public_addresses_are_allowed(address):
+    assert webhooks.refusal(address, allow_private=False) is None
+
+
+@pytest.mark.parametrize(
+    "url, target",
+    [
+        ("https://example.com", ("https", "example.com", 443, "/")),
+        (
+            "https://Example.COM:8443/a/b?x=1#frag",
+            ("https", "example.com", 8443, "/a/b?x=1"),
+        ),
+        ("http://[::1]:8080/h", ("http", "::1", 8080, "/h")),
+    ],
+)
+def test_a_url_names_scheme_host_port_and_path(url, target):
+    assert webhooks.parse_url(url, allow_http=True) == target
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/",
+        "https://a@example.com/",
+        "https://:pw@example.com/",
+        "https://example.com:99999/",
+        "https://example.com/\u00e9",
+        "https://exa\tmple.com/",
+        "javascript:alert(1)",
+        "//example.com/",
+    ],
+)
+def test_urls_that_are_never_used(url):
+    with pytest.raises(webhooks.Refused):
+        webhooks.parse_url(url, allow_http=False)
+
+
+def deliver(url, **options):
+    settings = {"allow_http": True, "allow_private": True, "timeout": 2, **options}
+    headers = {"User-Agent": webhooks.USER_AGENT, "Content-Type": "application/json"}
+    return webhooks.deliver(url, body="{}", headers=headers, **settings)
+
+
+def test_the_name_is_looked_up_once_and_the_checked_address_is_used(
+    receiver, monkeypatch
+):
+    """A second lookup at connect time would undo the check (DNS rebinding)."""
+    looked_up = []
+    real = socket.getaddrinfo
+
+    def spy(host, *args, **kwargs):
+        looked_up.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", spy)
+    outcome = deliver(f"http://localhost:{receiver.port}/hook")
+    assert outcome == webhooks.Outcome(200, None)
+    names = [host for host in looked_up if not _is_address(host)]
+    assert names == ["localhost"]
+    assert len(receiver.arrivals) == 1
+
+
+def _is_address(host):
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
+def test_a_slow_receiver_is_cut_off_at_the_timeout():
+    slow = Receiver(delay=5)
+    try:
+        started = time.monotonic()
+        outcome = deliver(slow.url(), timeout=1)
+        took = time.monotonic() - started
+    finally:
+        slow.stop()
+    assert outcome == webhooks.Outcome(None, "timed out after 1 s")
+    assert took < 1.5
+
+
+def test_a_receiver_that_drips_forever_is_cut_off_too():
+    """A byte every 0.2 s never trips a socket timeout; the deadline still holds."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not stop.is_set():
+            try:
+                conn.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                break
+            time.sleep(0.2)
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    started = time.monotonic()
+    outcome = deliver(f"http://127.0.0.1:{server.getsockname()[1]}/", timeout=1)
+    stop.set()
+    server.close()
+    assert outcome.status_code is None and "timed out" in outcome.error
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_huge_answer_is_not_read_to_the_end():
+    server = socket.create_server(("127.0.0.1", 0))
+    sent = []
+
+    def flood():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n"
+        total = 0
+        try:
+            conn.sendall(head)
+            while total < 10**9:
+                conn.sendall(b"x" * 65536)
+                total += 65536
+        except OSError:
+            pass
+        sent.append(total)
+        conn.close()
+
+    thread = threading.Thread(target=flood, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    outcome = deliver(f"http://127.0.0.1:{server.getsockname()[1]}/", timeout=2)
+    thread.join(5)
+    server.close()
+    assert outcome == webhooks.Outcome(200, None)
+    assert time.monotonic() - started < 1
+    assert sent and sent[0] < 64 * 1024 * 1024  # the socket closed long before
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for the name localhost only (and its key)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+@pytest.fixture
+def tls_receiver(certificate):
+    """An HTTPS receiver on 127.0.0.1 that records the name each client asked for."""
+    names = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], names
+    server.shutdown()
+    server.server_close()
+
+
+def test_tls_verifies_the_host_name_while_connecting_to_the_checked_address(
+    certificate, tls_receiver
+):
+    port, names = tls_receiver
+    cert, _ = certificate
+    assert deliver(f"https://localhost:{port}/", ca_file=cert) == (204, None)
+    assert names == ["localhost"]
+    wrong_name = deliver(f"https://127.0.0.1:{port}/", ca_file=cert)
+    assert wrong_name.status_code is None and "127.0.0.1" in wrong_name.error
+    untrusted = deliver(f"https://localhost:{port}/")
+    assert untrusted.status_code is None
+    assert "certificate verify failed" in untrusted.error

@@ -1,0 +1,154 @@
+"""The alerts worker: sends due webhook deliveries and fires silent rules.
+
+Run as `flask alerts worker` (systemd: myapp-worker.service; Procfile: worker;
+scripts/run.sh starts one beside the server). Any number may run, on one host
+or several: claims in the database keep them from sending an attempt twice.
+SIGTERM or SIGINT: attempts under way finish (each bounded by
+WEBHOOK_TIMEOUT), nothing new starts, and the process exits 0.
+"""
+
+import logging
+import signal
+import threading
+import time
+from collections import Counter
+
+import sqlalchemy as sa
+
+from myapp.alerts import judge, outbox, webhooks
+from myapp.alerts.service import now_micros
+from myapp.db import db
+
+log = logging.getLogger("myapp.alerts.worker")
+
+
+class Worker:
+    def __init__(self, app, threads=None):
+        config = app.config
+        self.app = app
+        self.threads = threads or config["ALERTS_WORKER_THREADS"]
+        self.poll = config["ALERTS_WORKER_POLL_SECONDS"]
+        self.lease = config["ALERTS_DELIVERY_LEASE_SECONDS"]
+        self.silence_every = config["ALERTS_SILENCE_CHECK_SECONDS"]
+        self.report_every = config["ALERTS_WORKER_REPORT_SECONDS"]
+        self.sending = {
+            "allow_http": config["WEBHOOK_ALLOW_HTTP"],
+            "allow_private": config["WEBHOOK_ALLOW_PRIVATE"],
+            "timeout": config["WEBHOOK_TIMEOUT"],
+            "ca_file": config["WEBHOOK_CA_FILE"],
+        }
+        # A claim must outlive the longest attempt: a name lookup, then the POST.
+        if self.lease <= 2 * self.sending["timeout"] + 1:
+            raise ValueError(
+                "ALERTS_DELIVERY_LEASE_SECONDS must exceed 2 * WEBHOOK_TIMEOUT + 1"
+            )
+        self.stopping = threading.Event()
+        self.counts = Counter()
+        self._counting = threading.Lock()
+
+    def stop(self, *ignored):
+        self.stopping.set()
+
+    def run(self):
+        """Until stop(): senders deliver; this thread checks silence and reports."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self.stop)
+            signal.signal(signal.SIGINT, self.stop)
+        senders = [
+            threading.Thread(target=self._send_loop, name=f"sender-{n}")
+            for n in range(self.threads)
+        ]
+        for sender in senders:
+            sender.start()
+        log.info(
+            "started: %d sending threads, polling every %g s, silence checked "
+            "every %g s",
+            self.threads,
+            self.poll,
+            self.silence_every,
+        )
+        silence_at = report_at = time.monotonic()
+        report_at += self.report_every
+        while not self.stopping.is_set():
+            if time.monotonic() >= silence_at:
+                self._guarded(self._check_silence)
+                silence_at = time.monotonic() + self.silence_every
+            if time.monotonic() >= report_at:
+                self._guarded(self._report)
+                report_at = time.monotonic() + self.report_every
+            self.stopping.wait(max(0, min(silence_at, report_at) - time.monotonic()))
+        log.info("stopping: waiting for attempts under way")
+        for sender in senders:
+            sender.join()
+        self._guarded(self._report)
+        log.info("stopped")
+
+    def _guarded(self, work):
+        """Run work in an app context; a failure (database down) is logged only."""
+        with self.app.app_context():
+            try:
+                return work()
+            except Exception:
+                log.exception("%s failed; retrying later", work.__name__)
+                db.session.rollback()
+                return None
+
+    def _send_loop(self):
+        while not self.stopping.is_set():
+            sent = self._guarded(self._send_one)
+            if not sent:
+                self.stopping.wait(self.poll if sent is False else 1.0)
+
+    def _send_one(self):
+        """Claim one due delivery and attempt it; False if none was due."""
+        claimed = outbox.claim(now=now_micros(), lease_seconds=self.lease)
+        for delivery in claimed:
+            started = now_micros()
+            outcome = self._attempt(delivery)
+            recorded = outbox.finish(delivery, outcome, at=started, now=now_micros())
+            self._count(outcome, recorded)
+            log.info(
+                "delivery %d (rule %d, event %d) attempt %d: %s in %d ms%s",
+                delivery.id,
+                delivery.rule_id,
+                delivery.event_id,
+                delivery.attempts + 1,
+                f"HTTP {outcome.status_code}" if outcome.status_code else outcome.error,
+                (now_micros() - started) // 1000,
+                "" if recorded else " (not recorded: the rule is gone)",
+            )
+        return bool(claimed)
+
+    def _attempt(self, delivery):
+        if delivery.webhook_url is None:
+            return webhooks.Outcome(None, "cancelled: the rule has no webhook now")
+        headers = webhooks.signed_headers(
+            secret=delivery.webhook_secret,
+            message_id=outbox.message_id(delivery.event_id),
+            body=delivery.body,
+            now=time.time(),
+        )
+        return webhooks.deliver(
+            delivery.webhook_url, body=delivery.body, headers=headers, **self.sending
+        )
+
+    def _count(self, outcome, recorded):
+        with self._counting:
+            self.counts["attempts"] += 1
+            self.counts["delivered" if outcome.delivered else "failed attempts"] += 1
+
+    def _check_silence(self):
+        fired = judge.check_silence(now=now_micros())
+        if fired:
+            log.info("silence: %d rule(s) fired", fired)
+            with self._counting:
+                self.counts["silence rules fired"] += fired
+
+    def _report(self):
+        pending = db.session.execute(
+            sa.select(sa.func.count()).where(outbox.D.next_attempt_at.is_not(None))
+        ).scalar()
+        db.session.rollback()
+        with self._counting:
+            done = ", ".join(f"{n} {what}" for what, n in sorted(self.counts.items()))
+        log.info("progress: %s; %d deliveries pending", done or "nothing sent", pending)
