@@ -66,6 +66,11 @@ class Config:
     READINGS_STATS_MAX_BUCKETS = 10000
     READINGS_EXPORT_BATCH = 1000
 
+    # Devices: how many one user may have (more is a 409), and uploads per
+    # device, all its keys together (a batch counts as one; 429 beyond).
+    DEVICES_MAX_PER_USER = 1000
+    DEVICE_RATE_LIMIT = "120 per minute"
+
     # flask-restx
     RESTX_MASK_SWAGGER = False
     RESTX_ERROR_404_HELP = False

@@ -1,7 +1,8 @@
 """Registers each feature's `flask` CLI commands (Flask-Migrate adds `flask db`)."""
 
-from myapp import users
+from myapp import devices, users
 
 
 def init_app(app):
     app.cli.add_command(users.cli)
+    app.cli.add_command(devices.cli)

@@ -11,7 +11,9 @@ The limits and what they count (each a config key holding a limit string):
   the account is named (username in any case, or email);
 - REGISTER_RATE_LIMIT: registrations per client network (each one an Argon2 hash);
 - PASSWORD_CHECK_RATE_LIMIT: wrong current_password answers (403) per user on
-  PATCH and DELETE /users/me, so a stolen access token cannot guess it.
+  PATCH and DELETE /users/me, so a stolen access token cannot guess it;
+- DEVICE_RATE_LIMIT: uploads per device, all its keys and both upload
+  operations together (a batch counts as one); user tokens are not counted.
 A client network is an IPv4 address or an IPv6 /64 (one host holds a whole
 /64 and can rotate through it freely).
 """
@@ -81,6 +83,19 @@ def current_user_key():
     return f"user:{current_caller().user_id}"
 
 
+def current_device_key():
+    """The calling device, whichever of its keys it used (use below @authenticated)."""
+    from myapp.auth import current_caller
+
+    return f"device:{current_caller().device_id}"
+
+
+def _not_a_device():
+    from myapp.auth import current_caller
+
+    return current_caller().device_id is None
+
+
 def _wrong_password(response):
     return response.status_code == 403
 
@@ -98,6 +113,13 @@ wrong_password_per_user = limiter.shared_limit(
     scope="current-password",
     key_func=current_user_key,
     deduct_when=_wrong_password,
+)
+# One bucket per device for POST /readings/ and POST /readings/batch.
+per_device = limiter.shared_limit(
+    configured("DEVICE_RATE_LIMIT"),
+    scope="device-uploads",
+    key_func=current_device_key,
+    exempt_when=_not_a_device,
 )
 
 

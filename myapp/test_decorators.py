@@ -42,7 +42,9 @@ def mismatches(spec, path, method, handler):
     if bool(operation.get("security")) != (auth is not None):
         found.append(f"{where}: Bearer security documented but not enforced, or back")
     if auth is not None:
-        needed = {"401", "503"} | ({"403"} if auth["admin"] else set())
+        # 403: a device key anywhere but the uploads, or outside its sensors there.
+        needed = {"401", "503"} | (set() if auth["refresh"] else {"403"})
+        needed |= {"429"} if auth["devices"] else set()
         if not needed <= responses:
             found.append(f"{where}: @authenticated without {needed - responses}")
 
@@ -124,7 +126,7 @@ def test_reading_the_request_before_authenticating_is_refused_at_import():
         query(ns, parser)(authenticated(ns)(handler))
     in_order = authenticated(ns)(body(ns, schema)(query(ns, parser)(handler)))
     assert enforced(in_order) == {
-        "auth": {"admin": False, "refresh": False},
+        "auth": {"admin": False, "refresh": False, "devices": False},
         "body": schema,
         "query": parser,
     }
@@ -142,7 +144,8 @@ def test_the_documented_page_limit_follows_the_apps_config(app_with):
         for parameter in operation.get("parameters", [])
         if parameter["name"] == "limit"
     ]
-    assert len(limits) == 2  # GET /users/ and GET /readings/
+    # GET /users/, /readings/, /readings/latest and /devices/
+    assert len(limits) == 4
     for limit in limits:
         assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 50, 20)
 

@@ -19,7 +19,7 @@ from myapp.db import db
 from myapp.readings import service
 from myapp.readings.schemas import format_micros
 
-CSV_HEADER = ["id", "sensor", "recorded_at", "client_id", "data"]
+CSV_HEADER = ["id", "sensor", "recorded_at", "client_id", "data", "device_id"]
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -28,16 +28,17 @@ def ndjson_chunks(batches):
     """One reading object a line; data is spliced in as the stored JSON text."""
     for rows in batches:
         yield "".join(
-            f'{{"id":{reading_id},"sensor":{_dumps(sensor)},'
-            f'"recorded_at":"{format_micros(recorded_at)}","data":{data},'
-            f'"client_id":{_dumps(client_id)},'
-            f'"created_at":"{format_micros(created_at)}"}}\n'
-            for reading_id, sensor, recorded_at, data, client_id, created_at in rows
+            f'{{"id":{id_},"sensor":{_dumps(sensor)},'
+            f'"recorded_at":"{format_micros(recorded)}","data":{data},'
+            f'"client_id":{_dumps(client_id)},"device_id":{_dumps(device_id)},'
+            f'"created_at":"{format_micros(created)}"}}\n'
+            for id_, sensor, recorded, data, client_id, device_id, created in rows
         )
 
 
 def csv_chunks(batches):
-    """A header, then id,sensor,recorded_at,client_id,data with data as JSON text."""
+    """A header, then id,sensor,recorded_at,client_id,data,device_id; data as JSON
+    text, a missing client_id or device_id empty."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
@@ -46,8 +47,15 @@ def csv_chunks(batches):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(
-            (reading_id, sensor, format_micros(recorded_at), client_id or "", data)
-            for reading_id, sensor, recorded_at, data, client_id, _ in rows
+            (
+                reading_id,
+                sensor,
+                format_micros(recorded_at),
+                client_id or "",
+                data,
+                "" if device_id is None else device_id,
+            )
+            for reading_id, sensor, recorded_at, data, client_id, device_id, _ in rows
         )
         yield buffer.getvalue()
 

@@ -72,7 +72,15 @@ READING_PUBLIC = Schema(
     "Reading",
     {
         "type": "object",
-        "required": ["id", "sensor", "recorded_at", "data", "client_id", "created_at"],
+        "required": [
+            "id",
+            "sensor",
+            "recorded_at",
+            "data",
+            "client_id",
+            "device_id",
+            "created_at",
+        ],
         "additionalProperties": False,
         "properties": {
             "id": {"type": "integer"},
@@ -80,12 +88,18 @@ READING_PUBLIC = Schema(
             "recorded_at": {"type": "string", "format": "date-time"},
             "data": {"type": "object"},
             "client_id": {"type": ["string", "null"], "format": "uuid"},
+            "device_id": {
+                "type": ["integer", "null"],
+                "description": "The device whose key uploaded it; null for a "
+                "user's token, and once that device is deleted",
+            },
             "created_at": {"type": "string", "format": "date-time"},
         },
     },
 )
 
 READING_PAGE = page_schema("ReadingPage", READING_PUBLIC)
+LATEST_PAGE = page_schema("LatestReadingPage", READING_PUBLIC)
 
 BATCH_RESULT = Schema(
     "ReadingBatchResult",
@@ -146,13 +160,14 @@ def format_micros(micros):
 def reading_public(reading):
     """The read model of a service.ReadingRow (times as stored microseconds)."""
     # Unpacked, not read by attribute: a SQLAlchemy Row's attributes are slow.
-    reading_id, sensor, recorded_at, data, client_id, created_at = reading
+    reading_id, sensor, recorded_at, data, client_id, device_id, created_at = reading
     return {
         "id": reading_id,
         "sensor": sensor,
         "recorded_at": format_micros(recorded_at),
         "data": data,
         "client_id": client_id,
+        "device_id": device_id,
         "created_at": format_micros(created_at),
     }
 
