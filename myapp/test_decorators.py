@@ -112,6 +112,35 @@ def test_a_request_without_a_token_is_a_401_whatever_its_body_and_query(app):
     assert checked > 10
 
 
+def test_a_live_device_key_is_a_403_everywhere_but_the_two_uploads(app, alice):
+    """Checked before the body or query is read; refresh takes refresh tokens only."""
+    from testing.devices import create_device
+
+    key = create_device(alice, "box")["key"]
+    client = app.test_client()
+    answers = {}
+    for path, method, handler in operations(app):
+        rules = enforced(handler).get("auth")
+        if rules is None:
+            continue
+        response = client.open(
+            request_for(path) + "?limit=0&cursor=&order=sideways",
+            method=method.upper(),
+            data=b"{not json",
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        answers[(method, path)] = response.status_code
+        if rules["devices"]:
+            expected = 400  # past the key: the body is read, and is not JSON
+        else:
+            expected = 401 if rules["refresh"] else 403
+        assert response.status_code == expected, (method, path, response.json)
+    uploads = [op for op, status in answers.items() if status == 400]
+    assert sorted(uploads) == [("post", "/readings/"), ("post", "/readings/batch")]
+    assert list(answers.values()).count(403) > 10
+
+
 def test_reading_the_request_before_authenticating_is_refused_at_import():
     ns = Namespace("example")
     schema = Schema("Example", {"type": "object"})

@@ -10,14 +10,16 @@ too (COLLATE "C", as SQLite's BINARY), so GET /readings/latest walks the
 SQLite rebuilds readings to add the named foreign key (ALTER TABLE ADD COLUMN
 could add it in place, but unnamed and with an ON DELETE that SQLAlchemy does
 not reflect, so models and migrations would disagree); the rebuild keeps
-AUTOINCREMENT and every index (env.py turns foreign keys off around it), and
-copies every row: minutes on tens of millions of readings.
+AUTOINCREMENT, the highest id ever used, and every index (env.py turns foreign
+keys off around it), and copies every row: minutes on tens of millions.
 
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-26 12:30:00
 
 """
+
+import contextlib
 
 import sqlalchemy as sa
 from alembic import op
@@ -68,15 +70,31 @@ def readings_table():
     return table
 
 
+@contextlib.contextmanager
 def readings_batch(table):
-    """readings altered in place (PostgreSQL) or rebuilt from table (SQLite)."""
-    if op.get_bind().dialect.name != "sqlite":
-        return op.batch_alter_table("readings")
-    return op.batch_alter_table(
+    """readings altered in place (PostgreSQL) or rebuilt from table (SQLite).
+
+    SQLite's rebuild would restart the id sequence at the largest id left (a
+    deleted newest reading's id would be handed out again): it is carried over.
+    """
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        with op.batch_alter_table("readings") as batch:
+            yield batch
+        return
+    sequence = "SELECT seq FROM sqlite_sequence WHERE name = 'readings'"
+    highest = bind.exec_driver_sql(sequence).scalar() or 0
+    with op.batch_alter_table(
         "readings",
         copy_from=table,
         recreate="always",
         table_kwargs={"sqlite_autoincrement": True},
+    ) as batch:
+        yield batch
+    bind.exec_driver_sql("DELETE FROM sqlite_sequence WHERE name = 'readings'")
+    bind.exec_driver_sql(
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'readings',"
+        f" max({int(highest)}, coalesce(max(id), 0)) FROM readings"
     )
 
 
