@@ -8,6 +8,7 @@ from flask_restx.swagger import extract_path
 
 from myapp.decorators import authenticated, body, enforced, query
 from myapp.validation import Schema, to_swagger
+from testing.accounts import bearer
 
 PREFIX = "/api/v1"
 # The spec itself is a flask-restx resource, but not an operation of the API.
@@ -94,19 +95,28 @@ def request_for(path):
     return PREFIX + re.sub(r"\{\w+\}", "1", path)
 
 
-def test_a_request_without_a_token_is_a_401_whatever_its_body_and_query(app):
-    """The token is checked before the body or the query string is read."""
+def bad_requests_with(app, headers=None):
+    """(auth rules, method, path, response) for every operation that takes a
+    token, each sent a body that is not JSON and a query string that is wrong."""
     client = app.test_client()
-    checked = 0
     for path, method, handler in operations(app):
-        if "auth" not in enforced(handler):
+        rules = enforced(handler).get("auth")
+        if rules is None:
             continue
         response = client.open(
             request_for(path) + "?limit=0&cursor=&order=sideways&flat=maybe",
             method=method.upper(),
             data=b"{not json",
             content_type="application/json",
+            headers=headers,
         )
+        yield rules, method, path, response
+
+
+def test_a_request_without_a_token_is_a_401_whatever_its_body_and_query(app):
+    """The token is checked before the body or the query string is read."""
+    checked = 0
+    for _, method, path, response in bad_requests_with(app):
         assert response.status_code == 401, f"{method} {path}"
         checked += 1
     assert checked > 10
@@ -117,19 +127,8 @@ def test_a_live_device_key_is_a_403_everywhere_but_the_two_uploads(app, alice):
     from testing.devices import create_device
 
     key = create_device(alice, "box")["key"]
-    client = app.test_client()
     answers = {}
-    for path, method, handler in operations(app):
-        rules = enforced(handler).get("auth")
-        if rules is None:
-            continue
-        response = client.open(
-            request_for(path) + "?limit=0&cursor=&order=sideways",
-            method=method.upper(),
-            data=b"{not json",
-            content_type="application/json",
-            headers={"Authorization": f"Bearer {key}"},
-        )
+    for rules, method, path, response in bad_requests_with(app, bearer(key)):
         answers[(method, path)] = response.status_code
         if rules["devices"]:
             expected = 400  # past the key: the body is read, and is not JSON

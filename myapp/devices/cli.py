@@ -23,6 +23,8 @@ cli = AppGroup("devices", help="Manage devices.")
 def create(username, name, sensors):
     """Add a device and print its key (only the key, on stdout), once."""
     body = {"name": name, "sensors": list(sensors) or None}
+    if any(_not_text(value) for value in (name, *sensors)):
+        raise click.ClickException("--name and --sensor must be valid UTF-8 text.")
     problems = schemas.CREATE.errors(body)
     if problems:
         for item in problems:
@@ -37,3 +39,12 @@ def create(username, name, sensors):
         raise click.ClickException(error.description)
     click.echo(f"Created device {device.name!r} (id {device.id}).", err=True)
     click.echo(key)
+
+
+def _not_text(value):
+    """True for arguments holding undecodable bytes (as lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

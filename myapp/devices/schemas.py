@@ -7,12 +7,13 @@ from myapp.validation import PATTERN_END, Schema
 GRACE_SECONDS_MAX = 7 * 24 * 3600
 SENSORS_MAX = 32
 
-# A label shown in lists: no control characters (C0, DEL, C1), no lone surrogates.
+# A label shown in lists: no control characters (C0, DEL, C1). Lone surrogates
+# never get this far: the body parser refuses them (myapp/jsonio.py).
 NAME = {
     "type": "string",
     "minLength": 1,
     "maxLength": 100,
-    "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]+" + PATTERN_END,
+    "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+" + PATTERN_END,
     "description": "1 to 100 characters, no control characters",
 }
 # The rules of the sensor names a pattern matches: 1 to 64 characters, no NUL.
@@ -20,7 +21,7 @@ PATTERN = {
     "type": "string",
     "minLength": 1,
     "maxLength": 64,
-    "pattern": "^[^\\u0000\\ud800-\\udfff]+" + PATTERN_END,
+    "pattern": "^[^\\u0000]+" + PATTERN_END,
     "description": "An exact sensor name, or a prefix ending in /* "
     "(kitchen/* matches kitchen/temp and kitchen/door/open, not kitchen); "
     "any other * is a literal character",

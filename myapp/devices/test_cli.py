@@ -37,7 +37,9 @@ def test_create_refuses_an_unknown_user_and_bad_input(app, alice):
     bad = create(app, "--username", "alice", "--name", "", "--sensor", "a\x00b")
     assert bad.exit_code != 0
     assert "name" in bad.output and "sensors/0" in bad.output
-    assert unknown.stdout == bad.stdout == ""
+    undecodable = create(app, "--username", "alice", "--name", "caf\udce9")
+    assert undecodable.exit_code != 0 and "UTF-8" in undecodable.output
+    assert unknown.stdout == bad.stdout == undecodable.stdout == ""
     assert alice.get(DEVICES).json["items"] == []
 
 

@@ -9,6 +9,7 @@ password material (testing.http.Http), which covers API8 misconfiguration.
 """
 
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -24,8 +25,9 @@ from testing.tokens import unsigned_copy
 SKIPPED_HEAD = "invalid HTTP request size (max 16384)...skip"
 READING = {"sensor": "secret/kitchen", "data": {"celsius": 21.5}}
 GOAL = {"name": "alice private goal", "description": "nobody else's business"}
+DEVICE = {"name": "alice secret device", "sensors": ["secret/*"]}
 
-# (name, method, path template, body); {reading}, {goal}, {user} are alice's.
+# (name, method, path template, body); {reading}, {goal}, {user}, {device}: alice's.
 OPERATIONS = [
     ("get reading", "GET", "/api/v1/readings/{reading}", None),
     ("delete reading", "DELETE", "/api/v1/readings/{reading}", None),
@@ -34,6 +36,10 @@ OPERATIONS = [
     ("delete goal", "DELETE", "/api/v1/goals/{goal}", None),
     ("get user", "GET", "/api/v1/users/{user}", None),
     ("delete user", "DELETE", "/api/v1/users/{user}", None),
+    ("get device", "GET", "/api/v1/devices/{device}", None),
+    ("patch device", "PATCH", "/api/v1/devices/{device}", {"sensors": None}),
+    ("rotate device", "POST", "/api/v1/devices/{device}/rotate", {}),
+    ("delete device", "DELETE", "/api/v1/devices/{device}", None),
 ]
 BAD_TOKENS = [
     "no token",
@@ -62,12 +68,15 @@ class Alice:
         self.admin = admin_account
         reading = self.account.request("POST", "/api/v1/readings/", READING)
         goal = self.account.request("POST", "/api/v1/goals/", GOAL)
-        assert (reading.status, goal.status) == (201, 201)
+        device = self.account.request("POST", "/api/v1/devices/", DEVICE)
+        assert (reading.status, goal.status, device.status) == (201, 201, 201)
         self.ids = {
             "reading": reading.json["id"],
             "goal": goal.json["id"],
             "user": self.account.id,
+            "device": device.json["id"],
         }
+        self.device_key = device.json["key"]
         self.http = http
         self.in_app = in_app
 
@@ -155,15 +164,14 @@ def test_access_matrix_leaks_nothing_and_denied_requests_change_nothing(
         assert response.getheader("Content-Type") == "application/problem+json"
         assert snapshot() == before, f"{method} {path} by {caller} changed rows"
         text = response.body.decode()
-        for secret in (READING["sensor"], GOAL["name"], "alice_"):
+        for secret in (READING["sensor"], GOAL["name"], DEVICE["name"], "alice_"):
             assert secret not in text
     if expected == 401:
         assert response.getheader("WWW-Authenticate").startswith("Bearer")
     if expected == 404:
         # The same answer as for an id that never existed: nothing to learn.
-        missing = http.request(
-            method, path.rsplit("/", 1)[0] + "/2147483646", body, headers=headers
-        )
+        nowhere = re.sub(r"/[0-9]+(?=/[a-z]+$|$)", "/2147483646", path)
+        missing = http.request(method, nowhere, body, headers=headers)
         assert (missing.status, missing.json) == (404, response.json)
 
 
@@ -185,6 +193,96 @@ def test_token_variants_on_operations_without_ids_answer_401(alice, http, snapsh
             )
             assert response.status == 401, (method, path, caller)
     assert snapshot() == before
+
+
+# --- Device keys: valid ones reach the two uploads only, bad ones nothing ------
+
+DEVICE_KEY_KINDS = [
+    "valid",
+    "revoked",
+    "rotated, grace over",
+    "out of scope",
+    "another user's",
+    "malformed",
+    "JWT with the mdk_ prefix",
+]
+UPLOADS = {("post", "/readings/"), ("post", "/readings/batch")}
+
+
+def device_key_of(kind, alice, http):
+    """A key of kind for alice (or, for "another user's", for her neighbour)."""
+    if kind == "malformed":
+        return "mdk_" + alice.device_key[4:20]
+    if kind == "JWT with the mdk_ prefix":
+        return "mdk_" + alice.account.access_token
+    if kind == "out of scope":
+        return alice.device_key  # may write secret/* only
+    owner = alice.other if kind == "another user's" else alice.account
+    device = owner.request("POST", "/api/v1/devices/", {"name": kind}).json
+    if kind == "revoked":
+        owner.request("DELETE", f"/api/v1/devices/{device['id']}")
+    if kind == "rotated, grace over":
+        owner.request("POST", f"/api/v1/devices/{device['id']}/rotate", {})
+    return device["key"]
+
+
+def expected_for_device_key(kind, method, path):
+    if kind in (
+        "revoked",
+        "rotated, grace over",
+        "malformed",
+        "JWT with the mdk_ prefix",
+    ):
+        return 401
+    if path == "/auth/refresh":
+        return 401  # takes a refresh token only
+    if (method, path) not in UPLOADS:
+        return 403
+    return 403 if kind == "out of scope" else 201
+
+
+def secured_operations(http):
+    """(method, spec path) of every operation that takes a bearer token."""
+    spec = http.request("GET", "/api/v1/swagger.json").json
+    return sorted(
+        (method, path)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters" and operation.get("security")
+    )
+
+
+@pytest.mark.parametrize("kind", DEVICE_KEY_KINDS)
+def test_device_keys_reach_only_the_uploads_and_denials_change_nothing(
+    kind, alice, http, snapshot, figures
+):
+    key = device_key_of(kind, alice, http)
+    ids = {f"{name}_id": value for name, value in alice.ids.items()}
+    wrong = []
+    checked = 0
+    for method, path in secured_operations(http):
+        body = VALID_BODIES.get((method, path))
+        if body is not None:
+            body = json.loads(json.dumps(body).replace("MARK", "x"))
+        url = "/api/v1" + path.format(**ids)
+        expected = expected_for_device_key(kind, method, path)
+        before = snapshot()
+        response = http.request(method.upper(), url, body, token=key)
+        checked += 1
+        if response.status != expected:
+            wrong.append((method, path, response.status, response.json))
+        elif expected >= 400:
+            assert response.getheader("Content-Type") == "application/problem+json"
+            assert snapshot() == before, f"{method} {path} with a {kind} key"
+            assert DEVICE["name"] not in response.body.decode()
+        elif method == "post" and path == "/readings/":
+            owner = alice.other if kind == "another user's" else alice.account
+            stored = owner.request("GET", f"/api/v1/readings/{response.json['id']}")
+            assert stored.status == 200 and stored.json["device_id"] is not None
+    assert not wrong, wrong
+    assert checked >= 20
+    matrix = figures.setdefault("device_key_matrix", {"cases": 0})
+    matrix["cases"] += checked
 
 
 def test_a_refresh_token_cannot_be_refreshed_with_an_access_token(alice, http):
@@ -214,6 +312,7 @@ def test_lists_show_only_the_callers_own_rows(alice, http):
 # --- API3: mass assignment ---------------------------------------------------
 
 GOAL_READ_ONLY = ["id", "user_id", "created_at", "updated_at", "completed_at"]
+DEVICE_READ_ONLY = ["id", "user_id", "key", "key_prefix", "created_at", "last_used_at"]
 MASS_ASSIGNMENT = [
     (
         "register",
@@ -238,6 +337,14 @@ MASS_ASSIGNMENT = [
     ),
     ("create goal", "POST", "/api/v1/goals/", GOAL, GOAL_READ_ONLY),
     ("update goal", "PATCH", "/api/v1/goals/{goal}", {"name": "x"}, GOAL_READ_ONLY),
+    ("create device", "POST", "/api/v1/devices/", DEVICE, DEVICE_READ_ONLY),
+    (
+        "update device",
+        "PATCH",
+        "/api/v1/devices/{device}",
+        {"name": "x"},
+        DEVICE_READ_ONLY,
+    ),
 ]
 
 
@@ -371,6 +478,42 @@ OVERSIZED = [
         "/api/v1/goals/",
         {"name": "n", "description": "d" * 2001},
         _bad(400, "/description"),
+    ),
+    (
+        "device name of 101",
+        "POST",
+        "/api/v1/devices/",
+        {"name": "n" * 101},
+        _bad(400, "/name"),
+    ),
+    (
+        "33 sensor patterns",
+        "POST",
+        "/api/v1/devices/",
+        {"name": "n", "sensors": [f"s{n}" for n in range(33)]},
+        _bad(400, "/sensors"),
+    ),
+    (
+        "sensor pattern of 65",
+        "POST",
+        "/api/v1/devices/",
+        {"name": "n", "sensors": ["s" * 65]},
+        _bad(400, "/sensors/0"),
+    ),
+    ("device body over 1 MiB", "POST", "/api/v1/devices/", "huge", _bad(413)),
+    (
+        "page of 1001 devices",
+        "GET",
+        "/api/v1/devices/?limit=1001",
+        None,
+        _bad(400, query="limit"),
+    ),
+    (
+        "page of 1001 latest readings",
+        "GET",
+        "/api/v1/readings/latest?limit=1001",
+        None,
+        _bad(400, query="limit"),
     ),
     (
         "username of 33",
@@ -545,6 +688,10 @@ NUL_BODIES = [
     ("POST", "/api/v1/goals/", {"name": "n", "description": NUL}),
     ("POST", "/api/v1/goals/", {"name": "n", "started_at": NUL}),
     ("PATCH", "/api/v1/goals/{goal}", {"name": NUL}),
+    ("POST", "/api/v1/devices/", {"name": NUL}),
+    ("POST", "/api/v1/devices/", {"name": "n", "sensors": [NUL]}),
+    ("PATCH", "/api/v1/devices/{device}", {"name": NUL}),
+    ("PATCH", "/api/v1/devices/{device}", {"sensors": ["ok", NUL]}),
 ]
 # Passwords are hashed, never stored or compared as text: a NUL is just wrong.
 NUL_PASSWORDS = [
@@ -565,6 +712,11 @@ NUL_QUERIES = [
     "/api/v1/goals/?flat=a%00b",
     "/api/v1/goals/?user_id=a%00b",
     "/api/v1/users/?cursor=a%00b",
+    "/api/v1/readings/?device_id=a%00b",
+    "/api/v1/readings/export?device_id=a%00b",
+    "/api/v1/readings/latest?sensor=a%00b",
+    "/api/v1/readings/latest?cursor=a%00b",
+    "/api/v1/devices/?cursor=a%00b",
 ]
 
 
@@ -640,6 +792,10 @@ VALID_BODIES = {
     ("post", "/readings/batch"): {"readings": [{"sensor": "MARK", "data": {}}]},
     ("post", "/goals/"): {"name": "g-MARK"},
     ("patch", "/goals/{goal_id}"): {"name": "g-MARK"},
+    ("post", "/devices/"): {"name": "d-MARK", "sensors": ["MARK/*"]},
+    ("patch", "/devices/{device_id}"): {"name": "d-MARK"},
+    # No string member: MARK is an extra key, never read (the bytes fail first).
+    ("post", "/devices/{device_id}/rotate"): {"grace_seconds": 0, "MARK": 0},
 }
 # Replacements for MARK inside a UTF-8 body: each is not UTF-8.
 BAD_UTF8 = {
@@ -712,7 +868,7 @@ def test_bodies_that_are_not_utf8_json_are_refused_everywhere_and_store_nothing(
     operations = body_operations(http)
     missing = sorted(set(operations) - set(VALID_BODIES))
     assert not missing, f"add a valid example body for {missing} to VALID_BODIES"
-    ids = {"goal_id": alice.ids["goal"], "reading_id": alice.ids["reading"]}
+    ids = {f"{name}_id": value for name, value in alice.ids.items()}
     before = snapshot()
     wrong = []
     sent = 0
@@ -769,6 +925,7 @@ TRAILING_NEWLINES = [
         {"name": "n", "started_at": STAMP + "\n"},
         "/started_at",
     ),
+    ("POST", "/api/v1/devices/", {"name": "box\n"}, "/name"),
 ]
 
 
