@@ -103,16 +103,18 @@ def test_adding_device_id_rebuilds_sqlite_readings_keeping_rows_and_autoincremen
         with sqlite3.connect(path) as conn:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("INSERT INTO users VALUES (7, 'u', 'u@x.io', 'h', 0, 'd')")
-            for n in (1, 2, 3):
+            for n, sensor in ((1, "s1"), (2, "s2"), (3, "s2")):
                 conn.execute(
                     "INSERT INTO readings (user_id, sensor, recorded_at, data,"
-                    f" client_id, created_at) VALUES (7, 's{n}', {n}, '{{}}', NULL, 0)"
+                    f" client_id, created_at) VALUES (7, '{sensor}', {n}, '{{}}',"
+                    " NULL, 0)"
                 )
             conn.execute("DELETE FROM readings WHERE id = 3")
         flask_migrate.upgrade(revision="heads")
         db.engine.dispose()
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT id, sensor, device_id FROM readings").fetchall()
+        latest = conn.execute("SELECT * FROM readings_latest").fetchall()
         sql = conn.execute(
             "SELECT sql FROM sqlite_master WHERE name = 'readings'"
         ).fetchone()[0]
@@ -129,6 +131,8 @@ def test_adding_device_id_rebuilds_sqlite_readings_keeping_rows_and_autoincremen
         )
         newest = conn.execute("SELECT max(id) FROM readings").fetchone()[0]
     assert rows == [(1, "s1", None), (2, "s2", None)]
+    # Each sensor's newest reading, filled in from the readings already stored.
+    assert sorted(latest) == [(7, "s1", 1, 1), (7, "s2", 2, 2)]
     assert "AUTOINCREMENT" in sql and "ON DELETE SET NULL" in sql
     assert newest == 4  # the deleted reading's id 3 is not handed out again
     assert {

@@ -2,11 +2,14 @@
 
     bench/run.sh readings [--quick]
 
-Measures, in one run and on the same data, the targets of issue 3 and their
-baselines: GET /readings/<id> against a bare Flask + sqlite3 app (wrk), batch
-ingest against json.loads + executemany in-process, keyset listing on a
-1,000,000-row and a 10,000-row table, and stats over 100,000 readings. Writes
-bench/results/readings.json and readings.md, and prints the table.
+Measures, in one run and on the same data, the targets of issues 3 and 12 and
+their baselines: GET /readings/<id> against a bare Flask + sqlite3 app (wrk),
+batch ingest against json.loads + executemany in-process, keyset listing on a
+1,000,000-row and a 10,000-row table, stats over 100,000 readings, a single
+reading posted with a device key against a user's token and a bare Flask +
+sqlite3 INSERT (16 connections), and GET /readings/latest for 100 sensors
+against GET /readings/<id>. Writes bench/results/readings.json and readings.md,
+and prints the table.
 """
 
 import argparse
@@ -30,7 +33,12 @@ DATA = os.path.join(common.RESULTS, "readings-data")
 LUA = os.path.join(HERE, "lua")
 BIG, SMALL = os.path.join(DATA, "big.sqlite"), os.path.join(DATA, "small.sqlite")
 INGEST, FLOOR = os.path.join(DATA, "ingest.sqlite"), os.path.join(DATA, "floor.sqlite")
-SEED_VERSION = "3"
+DEVICE_APP = os.path.join(DATA, "device-app.sqlite")
+DEVICE_BARE = os.path.join(DATA, "device-bare.sqlite")
+# One reading as a sensor box posts it: server time, no client_id.
+ONE_READING = json.dumps({"sensor": "garden/soil", "data": {"moisture": 0.41}})
+PARTS = ("get", "list", "stats", "ingest", "device", "latest")
+SEED_VERSION = "5"
 # Tokens outlive the whole run; every check still runs on every request.
 SERVER_ENV = {"MYAPP_JWT_ACCESS_TOKEN_EXPIRES": "7200"}
 
@@ -55,6 +63,14 @@ def build_databases(rebuild):
         common.say(f"  seeded in {time.monotonic() - started:.0f} s")
     seed.build_empty(INGEST)
     seed.build_empty(FLOOR)
+    seed.build_empty(DEVICE_APP)
+    seed.build_empty(DEVICE_BARE)
+    # The bare app stores device 1's row: the device must exist (foreign key).
+    with sqlite3.connect(DEVICE_BARE) as conn:
+        conn.execute(
+            "INSERT INTO devices (id, user_id, name, key_prefix, created_at)"
+            " VALUES (1, 1, 'bench', 'mdk_bench', 0)"
+        )
 
 
 def login(server, username="bench1"):
@@ -284,6 +300,60 @@ def statements_per_list_request():
     return statements, [row[-1] for row in plan]
 
 
+def new_device_key(server, token):
+    """A device of bench1 that may write any sensor: its key."""
+    status, body = common.request(
+        server,
+        "POST",
+        "/api/v1/devices/",
+        {"name": "bench box"},
+        {"Authorization": f"Bearer {token}"},
+    )
+    assert status == 201, body
+    return body["key"]
+
+
+def bench_post_one(server, duration, token=None):
+    """wrk with 16 connections posting one reading each request."""
+    figures = common.wrk(
+        server.url,
+        os.path.join(LUA, "post_json.lua"),
+        ["/api/v1/readings/", ONE_READING] + ([token] if token else []),
+        duration=duration,
+        connections=16,
+    )
+    assert figures["non_2xx"] == 0, figures
+    return figures
+
+
+def bench_latest(server, token, duration):
+    """One connection: the newest reading of bench3's 100 sensors, one page."""
+    body = check(server, "/api/v1/readings/latest", token)
+    assert len(body["items"]) == 100 and body["next_cursor"] is None, body
+    figures = common.wrk(
+        server.url,
+        os.path.join(LUA, "fixed_get.lua"),
+        ["/api/v1/readings/latest", token],
+        duration=duration,
+        connections=1,
+    )
+    assert figures["non_2xx"] == 0, figures
+    figures["items"] = len(body["items"])
+    return figures
+
+
+def bench_get_by_id_one_connection(server, token, duration):
+    figures = common.wrk(
+        server.url,
+        os.path.join(LUA, "get_by_id.lua"),
+        ["/api/v1/readings/", "1", "10000", token],
+        duration=duration,
+        connections=1,
+    )
+    assert figures["non_2xx"] == 0, figures
+    return figures
+
+
 def alternate(rounds, jobs, key):
     """Run named jobs in turns, rounds times; the run with the median result each.
 
@@ -311,8 +381,8 @@ def main():
     )
     parser.add_argument(
         "--only",
-        default="get,list,stats,ingest",
-        help="comma-separated subset of get,list,stats,ingest (for iterating)",
+        default=",".join(PARTS),
+        help=f"comma-separated subset of {','.join(PARTS)} (for iterating)",
     )
     options = parser.parse_args()
     only = set(options.only.split(","))
@@ -411,11 +481,60 @@ def main():
             )
             common.say(f"  retry of stored batches {results['ingest_retry']}")
             assert results["ingest_retry"]["created"] == 0, "a retry stored readings"
+        if "device" in only:
+            common.say(
+                "== POST /readings/ one reading, 16 connections: device key vs"
+                " user token vs bare Flask + sqlite3 INSERT"
+            )
+            # The limit is counted as deployed, but set high enough not to stop wrk.
+            device_env = dict(SERVER_ENV, MYAPP_DEVICE_RATE_LIMIT="1000000000/minute")
+            uploads = serve("readings-device", DEVICE_APP, extra_env=device_env)
+            upload_token = login(uploads)
+            key = new_device_key(uploads, upload_token)
+            bare = serve(
+                "readings-bare-post",
+                DEVICE_BARE,
+                extra_env={},
+                app_dir=os.path.join(HERE, "bare"),
+            )
+            median, results["post_one_runs"] = alternate(
+                rounds,
+                {
+                    "post_device": lambda: bench_post_one(uploads, duration, key),
+                    "post_user": lambda: bench_post_one(
+                        uploads, duration, upload_token
+                    ),
+                    "post_bare": lambda: bench_post_one(bare, duration),
+                },
+                "requests_per_s",
+            )
+            results.update(median)
+            results["load_average"] = os.getloadavg()
+        if "latest" in only:
+            common.say("== GET /readings/latest, 100 sensors, 1M rows, 1 connection")
+            many = login(app, "bench3")
+            median, results["latest_runs"] = alternate(
+                rounds,
+                {
+                    "latest": lambda: bench_latest(app, many, duration),
+                    "get_by_id_1": lambda: bench_get_by_id_one_connection(
+                        app, token, duration
+                    ),
+                },
+                P50,
+            )
+            results.update(median)
     finally:
         for server in servers:
             server.stop()
-    if only == {"get", "list", "stats", "ingest"}:
+    results["load_average_end"] = os.getloadavg()
+    if only == set(PARTS):
         report(results)
+    else:
+        path = os.path.join(common.RESULTS, "readings-partial.json")
+        with open(path, "w") as handle:
+            json.dump(results, handle, indent=2)
+        common.say(f"partial run: figures in {path}")
 
 
 P50 = "p50_ms"
@@ -425,6 +544,41 @@ def paired_ratio(runs, mine, base, key):
     """Median over rounds of mine/base, each pair measured back to back."""
     ratios = sorted(a[key] / b[key] for a, b in zip(runs[mine], runs[base]))
     return ratios[len(ratios) // 2]
+
+
+def device_rows(results):
+    """The rows of issue 12: a device's single POST, and the latest readings."""
+    device, user, bare = (results[f"post_{n}"] for n in ("device", "user", "bare"))
+    posts, latest = results["post_one_runs"], results["latest"]
+    by_id = results["get_by_id_1"]
+
+    def rate(figures):
+        return (
+            f"{figures['requests_per_s']:.0f} req/s, p50 {figures['p50_ms']:.1f} ms,"
+            f" p99 {figures['p99_ms']:.1f} ms"
+        )
+
+    per_user = paired_ratio(posts, "post_device", "post_user", "requests_per_s")
+    per_bare = paired_ratio(posts, "post_device", "post_bare", "requests_per_s")
+    ratio = paired_ratio(results["latest_runs"], "latest", "get_by_id_1", P50)
+    return [
+        (
+            "POST /readings/ one reading with a device key, 16 connections",
+            rate(device),
+            f"same POST, user's access token: {rate(user)};"
+            f" bare Flask+sqlite3 INSERT: {rate(bare)}",
+            f"{per_user:.2f}x token, {per_bare:.2f}x bare",
+            ">= 1.00x token, >= 0.35x bare",
+        ),
+        (
+            "GET /readings/latest, 100 sensors, 1M rows, 1 connection",
+            f"p50 {latest['p50_ms']:.2f} ms, p99 {latest['p99_ms']:.2f} ms",
+            f"GET /readings/<id>, 1 connection: p50 {by_id['p50_ms']:.2f} ms,"
+            f" p99 {by_id['p99_ms']:.2f} ms",
+            f"{ratio:.2f}x",
+            "p50 <= 2x",
+        ),
+    ]
 
 
 def report(results):
@@ -496,9 +650,15 @@ def report(results):
             "",
             "< 300 ms",
         ),
+        *device_rows(results),
     ]
     lines = [
         f"Readings benchmark, {results['started']} (bench/run.sh readings)",
+        "",
+        "Load average (1, 5, 15 min) at the device rounds: "
+        + ", ".join(f"{n:.1f}" for n in results["load_average"])
+        + "; at the end: "
+        + ", ".join(f"{n:.1f}" for n in results["load_average_end"]),
         "",
         "Figures: the median round of each server; ratio: the median over rounds of"
         " the ratio of the two runs measured back to back.",

@@ -113,13 +113,14 @@ class LatestReadings(Resource):
     @query(ns, _latest_args)
     def get(self, caller, args):
         """The newest reading of each of your sensors, by sensor in code-point order."""
-        return keyset_page(
+        page = keyset_page(
             service.latest_readings,
             args,
             scope="readings:latest",
-            serialize=schemas.reading_public,
+            serialize=schemas.reading_json,
             user_id=caller.user_id,
         )
+        return schemas.json_page(page)
 
 
 @ns.route("/<int:reading_id>", endpoint="reading")

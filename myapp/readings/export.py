@@ -9,7 +9,6 @@ out shows in no HTTP framing behind nginx or uWSGI's router.
 
 import csv
 import io
-import json
 from datetime import datetime, timezone
 
 from flask import Response, current_app
@@ -17,23 +16,16 @@ from flask import Response, current_app
 from myapp import watchdog
 from myapp.db import db
 from myapp.readings import service
-from myapp.readings.schemas import format_micros
+from myapp.readings.schemas import format_micros, reading_json
 
 CSV_HEADER = ["id", "sensor", "recorded_at", "client_id", "data", "device_id"]
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def ndjson_chunks(batches):
     """One reading object a line; data is spliced in as the stored JSON text."""
     for rows in batches:
-        yield "".join(
-            f'{{"id":{id_},"sensor":{_dumps(sensor)},'
-            f'"recorded_at":"{format_micros(recorded)}","data":{data},'
-            f'"client_id":{_dumps(client_id)},"device_id":{_dumps(device_id)},'
-            f'"created_at":"{format_micros(created)}"}}\n'
-            for id_, sensor, recorded, data, client_id, device_id, created in rows
-        )
+        yield "".join(f"{reading_json(row)}\n" for row in rows)
 
 
 def csv_chunks(batches):

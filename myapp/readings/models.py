@@ -98,3 +98,28 @@ class Reading(db.Model):
         # Ids are never reused, even after the newest reading is deleted.
         {"sqlite_autoincrement": True},
     )
+
+
+class LatestReading(db.Model):
+    """The newest reading (by recorded_at, then id) of each sensor of each user.
+
+    Kept in the transaction that stores or deletes readings (readings.service),
+    so GET /readings/latest reads one row a sensor in sensor order. Deleting
+    the reading a row names deletes the row (the service then puts in the next
+    newest), so it never names a reading that is gone.
+    """
+
+    __tablename__ = "readings_latest"
+
+    user_id = sa.Column(sa.Integer, primary_key=True)
+    sensor = sa.Column(SensorName, primary_key=True)
+    recorded_at = sa.Column(EpochMicros, nullable=False)
+    reading_id = sa.Column(
+        BigId,
+        sa.ForeignKey("readings.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    )
+
+    # SQLite: rows stored in key order, so a page is one range of the table.
+    __table_args__ = ({"sqlite_with_rowid": False},)

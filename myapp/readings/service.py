@@ -11,7 +11,7 @@ from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.pagination import page_after
 from myapp.rawsql import CompiledSelect, paramstyle, run
 from myapp.readings.checks import client_id_of, new_reading
-from myapp.readings.models import BIG_ID_MAX, JSONDocument, Reading, to_micros
+from myapp.readings.models import BIG_ID_MAX, MIN_MICROS, Reading, to_micros
 from myapp.readings.signals import StoredReading, readings_deleted, readings_stored
 
 TABLE = Reading.__table__
@@ -138,6 +138,7 @@ def store_readings(*, caller, rows, items, now_micros, in_batch=True):
     if existing and caller.sensors is not None:
         _check_scope_of_stored(caller, rows, existing, in_batch)
     ids, created = _answers(slots, fresh, inserted, existing)
+    _keep_latest(user_id, rows, ids, created)
     note_use(caller, now_micros)
     if readings_stored.receivers and any(created):
         readings_stored.send(
@@ -185,6 +186,36 @@ def _answers(slots, fresh, inserted, existing):
             created.append(client_id not in seen)
             seen.add(client_id)
     return ids, created
+
+
+# A newer reading replaces a sensor's row in readings_latest; an older one or a
+# tie with a lower id changes nothing, so concurrent uploads settle on the max.
+_UPSERT_LATEST = (
+    "INSERT INTO readings_latest (user_id, sensor, recorded_at, reading_id)"
+    " VALUES {values} ON CONFLICT (user_id, sensor) DO UPDATE SET"
+    " recorded_at = excluded.recorded_at, reading_id = excluded.reading_id"
+    " WHERE (excluded.recorded_at, excluded.reading_id)"
+    " > (readings_latest.recorded_at, readings_latest.reading_id)"
+)
+
+
+def _keep_latest(user_id, rows, ids, created):
+    """Put each sensor's newest new reading into readings_latest (one statement).
+
+    Sensors in sorted order: concurrent uploads lock their rows in one order.
+    """
+    newest = {}
+    for (sensor, recorded_at, _, _), reading_id, new in zip(rows, ids, created):
+        if new and (recorded_at, reading_id) > newest.get(sensor, (MIN_MICROS, 0)):
+            newest[sensor] = (recorded_at, reading_id)
+    if not newest:
+        return
+    _, mark = paramstyle()
+    args = []
+    for sensor in sorted(newest):
+        args += (user_id, sensor, *newest[sensor])
+    values = ", ".join([f"({mark}, {mark}, {mark}, {mark})"] * len(newest))
+    run(_UPSERT_LATEST.format(values=values), args)
 
 
 def _stored(rows, items, ids, created, now_micros, device_id):
@@ -261,6 +292,15 @@ _DELETE_BY_ID = (
     .where(T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id"))
     .returning(T.sensor)
 )
+# After a sensor's newest reading is deleted (its readings_latest row went with
+# it, by the foreign key), the next newest takes its place; else nothing.
+_REFILL_LATEST = sa.text(
+    "INSERT INTO readings_latest (user_id, sensor, recorded_at, reading_id)"
+    " SELECT user_id, sensor, recorded_at, id FROM readings"
+    " WHERE user_id = :user_id AND sensor = :sensor"
+    " ORDER BY recorded_at DESC, id DESC LIMIT 1"
+    " ON CONFLICT (user_id, sensor) DO NOTHING"
+)
 
 
 def find_reading(*, user_id, reading_id):
@@ -287,6 +327,8 @@ def delete_reading(*, user_id, reading_id):
                 _DELETE_BY_ID, {"reading_id": reading_id, "user_id": user_id}
             ).scalars()
         )
+    for sensor in sensors:
+        db.session.execute(_REFILL_LATEST, {"user_id": user_id, "sensor": sensor})
     if sensors and readings_deleted.receivers:
         readings_deleted.send(user_id=user_id, sensors=sensors)
     db.session.commit()
@@ -395,35 +437,21 @@ def iter_reading_batches(*, engine, user_id, batch_size, last_id, **filters):
         after = _position(rows[-1])
 
 
-_LATEST_COLUMNS = [
-    sa.column(name, JSONDocument if name == "data" else None)
-    for name in ReadingRow._fields
-]
+# data as its stored JSON text (schemas.reading_json splices it in as it is).
+_LATEST_COLUMNS = [sa.column(name) for name in ReadingRow._fields]
 _LATEST_SELECT = (
-    "SELECT r.id, r.sensor, r.recorded_at, r.data, r.client_id, r.device_id,"
-    " r.created_at FROM {source} JOIN readings r ON r.id = ("
-    "SELECT n.id FROM readings n WHERE n.user_id = :user_id"
-    " AND n.sensor = names.sensor ORDER BY n.recorded_at DESC, n.id DESC LIMIT 1)"
-    " ORDER BY r.sensor"
+    "SELECT r.id, r.sensor, r.recorded_at, CAST(r.data AS TEXT) AS data,"
+    " r.client_id, r.device_id, r.created_at FROM readings_latest l"
+    " JOIN readings r ON r.id = l.reading_id WHERE l.user_id = :user_id AND {where}"
+    " ORDER BY l.sensor LIMIT :count"
 )
-# A skip-scan: each step seeks the next sensor name on the (user_id, sensor,
-# recorded_at, id) index, and each name's newest reading is one more seek from
-# its end. So a page costs 2 seeks a sensor, whatever the number of readings.
+# One row a sensor, read in order off readings_latest's primary key.
 _LATEST = CompiledSelect(
-    sa.text(
-        "WITH RECURSIVE names(sensor, n) AS ("
-        "SELECT (SELECT s.sensor FROM readings s WHERE s.user_id = :user_id"
-        " AND s.sensor > :after ORDER BY s.sensor LIMIT 1), 1"
-        " UNION ALL SELECT (SELECT s.sensor FROM readings s"
-        " WHERE s.user_id = :user_id AND s.sensor > names.sensor"
-        " ORDER BY s.sensor LIMIT 1), names.n + 1"
-        " FROM names WHERE names.sensor IS NOT NULL AND names.n < :count) "
-        + _LATEST_SELECT.format(source="names")
-    ).columns(*_LATEST_COLUMNS),
+    sa.text(_LATEST_SELECT.format(where="l.sensor > :after")).columns(*_LATEST_COLUMNS),
     ReadingRow,
 )
 _LATEST_OF_ONE = CompiledSelect(
-    sa.text(_LATEST_SELECT.format(source="(SELECT :sensor AS sensor) names")).columns(
+    sa.text(_LATEST_SELECT.format(where="l.sensor = :sensor")).columns(
         *_LATEST_COLUMNS
     ),
     ReadingRow,
@@ -431,8 +459,8 @@ _LATEST_OF_ONE = CompiledSelect(
 
 
 def latest_readings(*, user_id, limit, sensor=None, after=None):
-    """The newest reading of each sensor (as ReadingRow), by sensor in code-point
-    order after the (sensor,) position, and the next position.
+    """The newest reading of each sensor (ReadingRow fields, data as JSON text), by
+    sensor in code-point order after the (sensor,) position, and the next one.
 
     Sensor names compare byte by byte on both databases (models.SensorName), and
     "" sorts before every name (a sensor has at least one character).
@@ -443,7 +471,7 @@ def latest_readings(*, user_id, limit, sensor=None, after=None):
         # str order is code-point order).
         rows = []
         if sensor > after:
-            rows = _LATEST_OF_ONE.tuples(user_id=user_id, sensor=sensor)
+            rows = _LATEST_OF_ONE.tuples(user_id=user_id, sensor=sensor, count=1)
     else:
         rows = _LATEST.tuples(user_id=user_id, after=after, count=limit + 1)
     return page_after(rows, limit, lambda row: (row[1],))

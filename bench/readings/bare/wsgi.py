@@ -1,26 +1,35 @@
-"""The floor of the stack: bare Flask + sqlite3, no auth, the same GET answer.
+"""The floor of the stack: bare Flask + sqlite3, no auth, the same answers.
 
-Served by the same myapp.ini as the real app (uWSGI runs it from this directory).
+GET /readings/<id> reads one row; POST /readings/ stores the same row a
+device's upload does (user 1, device 1, the server's time) with the app's
+SQLite settings (WAL, synchronous=FULL as in production, foreign keys on), and
+answers the same 201 body. Served by the same myapp.ini as the real app
+(uWSGI runs it from this directory).
 """
 
 import json
 import os
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import sqlite3
-from flask import Flask
+from flask import Flask, request
 
 app = Flask(__name__)
 PATH = os.environ["DATABASE_URL"].removeprefix("sqlite:///")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _local = threading.local()
+# The app's SQLite settings in production (myapp/db.py).
+PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "synchronous=FULL")
 
 
 def connection():
     conn = getattr(_local, "conn", None)
     if conn is None:
         conn = _local.conn = sqlite3.connect(PATH)
+        for pragma in PRAGMAS:
+            conn.execute(f"PRAGMA {pragma}")
         conn.execute("PRAGMA busy_timeout=10000")
     return conn
 
@@ -41,7 +50,7 @@ def reading(reading_id):
     row = (
         connection()
         .execute(
-            "SELECT id, sensor, recorded_at, data, client_id, created_at"
+            "SELECT id, sensor, recorded_at, data, client_id, created_at, device_id"
             " FROM readings WHERE id = ?",
             (reading_id,),
         )
@@ -55,5 +64,30 @@ def reading(reading_id):
         "recorded_at": rfc3339(row[2]),
         "data": json.loads(row[3]),
         "client_id": row[4],
+        "device_id": row[6],
         "created_at": rfc3339(row[5]),
     }
+
+
+@app.post("/api/v1/readings/")
+def store():
+    item = request.get_json()
+    now = int(time.time() * 1_000_000)
+    data = json.dumps(item["data"], separators=(",", ":"))
+    conn = connection()
+    with conn:
+        (reading_id,) = conn.execute(
+            "INSERT INTO readings (user_id, sensor, recorded_at, data, client_id,"
+            " created_at, device_id) VALUES (1, ?, ?, ?, NULL, ?, 1) RETURNING id",
+            (item["sensor"], now, data, now),
+        ).fetchone()
+    body = {
+        "id": reading_id,
+        "sensor": item["sensor"],
+        "recorded_at": rfc3339(now),
+        "data": item["data"],
+        "client_id": None,
+        "device_id": 1,
+        "created_at": rfc3339(now),
+    }
+    return body, 201, {"Location": f"/api/v1/readings/{reading_id}"}
