@@ -46,7 +46,8 @@ class Config:
     LOGIN_RATE_LIMIT = "10 per minute"
     REGISTER_RATE_LIMIT = "20 per hour"
     PASSWORD_CHECK_RATE_LIMIT = "5 per 15 minutes"
-    RATELIMIT_STORAGE_URI = "memory://"
+    # In-process unless REDIS_URL is set (myapp.limiter: no timer thread per hit).
+    RATELIMIT_STORAGE_URI = "memory-inline://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
     # If Redis is unreachable, keep limiting per worker instead of failing logins.

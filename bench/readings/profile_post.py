@@ -11,6 +11,7 @@ sqlite3 app (bare/wsgi.py, same settings).
 """
 
 import cProfile
+import io
 import os
 import pstats
 import sys
@@ -79,7 +80,8 @@ def serve_all(app, requests):
         assert status.startswith("201"), status
 
     for environ in requests:
-        body = app(dict(environ), start_response)
+        environ = dict(environ, **{"wsgi.input": io.BytesIO(BODY)})
+        body = app(environ, start_response)
         b"".join(body)
         getattr(body, "close", lambda: None)()
 
