@@ -11,11 +11,9 @@ sqlite3 app (bare/wsgi.py, same settings).
 """
 
 import cProfile
-import io
 import os
 import pstats
 import sys
-import time
 from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,27 +73,6 @@ def environs(count, bearer=None):
     ]
 
 
-def serve_all(app, requests):
-    def start_response(status, headers, exc_info=None):
-        assert status.startswith("201"), status
-
-    for environ in requests:
-        environ = dict(environ, **{"wsgi.input": io.BytesIO(BODY)})
-        body = app(environ, start_response)
-        b"".join(body)
-        getattr(body, "close", lambda: None)()
-
-
-def cpu_per_request(app, requests, repeats=3):
-    serve_all(app, requests[:200])
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.process_time()
-        serve_all(app, requests)
-        best = min(best, time.process_time() - started)
-    return best / len(requests) * 1e6
-
-
 def bare_app(path):
     import sqlite3
 
@@ -118,15 +95,16 @@ def main():
     data = os.path.join(common.RESULTS, "readings-data")
     os.makedirs(data, exist_ok=True)
     app, key, token = build(os.path.join(data, "profile-post.sqlite"))
-    device = cpu_per_request(app, environs(count, key))
-    user = cpu_per_request(app, environs(count, token))
-    bare = cpu_per_request(
-        bare_app(os.path.join(data, "profile-bare.sqlite")), environs(count)
+    posted = {"status": "201", "body": BODY, "repeats": 3}
+    device = profile_get.cpu_per_request(app, environs(count, key), **posted)
+    user = profile_get.cpu_per_request(app, environs(count, token), **posted)
+    bare = profile_get.cpu_per_request(
+        bare_app(os.path.join(data, "profile-bare.sqlite")), environs(count), **posted
     )
     profiler = cProfile.Profile()
     requests = environs(count, key)
     profiler.enable()
-    serve_all(app, requests)
+    profile_get.serve_all(app, requests, status="201", body=BODY)
     profiler.disable()
     by_layer = defaultdict(float)
     total = 0.0
