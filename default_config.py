@@ -46,7 +46,8 @@ class Config:
     LOGIN_RATE_LIMIT = "10 per minute"
     REGISTER_RATE_LIMIT = "20 per hour"
     PASSWORD_CHECK_RATE_LIMIT = "5 per 15 minutes"
-    RATELIMIT_STORAGE_URI = "memory://"
+    # In-process unless REDIS_URL is set (myapp.limiter: no timer thread per hit).
+    RATELIMIT_STORAGE_URI = "memory-inline://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
     # If Redis is unreachable, keep limiting per worker instead of failing logins.
@@ -65,6 +66,11 @@ class Config:
     # rows per keyset batch (and per streamed chunk) of an export.
     READINGS_STATS_MAX_BUCKETS = 10000
     READINGS_EXPORT_BATCH = 1000
+
+    # Devices: how many one user may have (more is a 409), and uploads per
+    # device, all its keys together (a batch counts as one; 429 beyond).
+    DEVICES_MAX_PER_USER = 1000
+    DEVICE_RATE_LIMIT = "120 per minute"
 
     # Alerts: per-user rule limit, events kept per rule (the oldest beyond are
     # pruned), the shortest silence a rule may wait for.

@@ -4,14 +4,16 @@ from flask import Blueprint, current_app, jsonify
 from flask_restx import Api
 from werkzeug.utils import cached_property
 
-from myapp import alerts, errors, goals, health, readings, users
+from myapp import alerts, devices, errors, goals, health, readings, users
 
 AUTHORIZATIONS = {
     "Bearer": {
         "type": "apiKey",
         "in": "header",
         "name": "Authorization",
-        "description": "Type: Bearer <access_token> (from POST /auth/login).",
+        "description": "Type: Bearer <access_token> (from POST /auth/login), "
+        "or Bearer <device key> (mdk_..., from POST /devices/) for the two "
+        "upload operations, POST /readings/ and POST /readings/batch.",
     }
 }
 
@@ -62,6 +64,7 @@ def build_api(app):
     api.add_namespace(users.users_ns)
     api.add_namespace(readings.ns)
     api.add_namespace(goals.ns)
+    api.add_namespace(devices.ns)
     api.add_namespace(alerts.ns)
     return blueprint
 

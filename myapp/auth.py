@@ -1,10 +1,15 @@
-"""Bearer-token authentication shared by every feature.
+"""Bearer authentication shared by every feature: who is calling, decided here only.
 
-flask-jwt-extended mints tokens (see users.service); checking them is one PyJWT
-decode per distinct token and one query that the token's login session is live.
+A bearer token is a user's JWT or a device key ("mdk_..."). flask-jwt-extended
+mints tokens (see users.service); checking one is one PyJWT decode per distinct
+token and one query that its login session is live. Checking a device key is
+one query by its hash (devices.keys), so deleting or rotating a device takes
+effect at once in every worker; a device key may only upload readings.
 """
 
 import functools
+import hashlib
+import re
 import time
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -13,7 +18,7 @@ from typing import NamedTuple
 import jwt
 from flask import current_app, g, request
 from flask_jwt_extended import JWTManager
-from sqlalchemy import bindparam, select
+from sqlalchemy import BigInteger, bindparam, or_, select, type_coerce
 
 from myapp.errors import InvalidToken, forbidden
 from myapp.rawsql import CompiledSelect
@@ -24,11 +29,19 @@ REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "jti", "type", "sid"]
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the user, their role, and the login session of the token."""
+    """Who is calling: the user, their role, and the login session of the token.
+
+    For a device key: the device's owner (never an admin), no login session,
+    the device, its sensor patterns (None: any) and when it was last used
+    (microseconds, or None).
+    """
 
     user_id: int
     is_admin: bool
-    session_id: str
+    session_id: str | None
+    device_id: int | None = None
+    sensors: tuple | None = None
+    last_used_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,21 @@ class RefreshToken:
 
 def init_app(app):
     jwt_manager.init_app(app)
+
+
+# A device key: "mdk_" and 43 base64url characters (32 random bytes). The prefix
+# tells a key from a JWT (and lets secret scanners find leaked ones).
+DEVICE_KEY_PREFIX = "mdk_"
+DEVICE_KEY_FORMAT = re.compile(r"mdk_[A-Za-z0-9_-]{43}")
+
+
+def device_key_hash(key):
+    """What the database stores of a device key: SHA-256 in 64 hex digits.
+
+    A key holds 256 random bits, so a fast unsalted hash is right: a password
+    hash would cost milliseconds on every upload and protect nothing more.
+    """
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 # Expiry and not-before are checked on every request, outside the cache.
@@ -60,8 +88,8 @@ def _verified_claims(token, key, algorithms):
     return MappingProxyType(claims)
 
 
-def decode_bearer(expected_type):
-    """The verified claims of the request's bearer token of the expected type."""
+def bearer_token():
+    """The request's bearer token (a JWT or a device key), or 401."""
     header = request.headers.get("Authorization")
     if not header:
         raise InvalidToken("Missing Authorization: Bearer token.")
@@ -69,6 +97,16 @@ def decode_bearer(expected_type):
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
         raise InvalidToken("The Authorization header must be 'Bearer <token>'.")
+    return token
+
+
+def decode_bearer(expected_type):
+    """The verified claims of the request's bearer token of the expected type."""
+    return verified_claims(bearer_token(), expected_type)
+
+
+def verified_claims(token, expected_type):
+    """The claims of a JWT of the expected type: signature, expiry, type; or 401."""
     config = current_app.config
     try:
         claims = _verified_claims(
@@ -128,19 +166,79 @@ def load_principal(claims):
     return Principal(user_id, bool(row.is_admin), claims["sid"])
 
 
-def authenticate(*, admin=False, refresh=False):
+class LiveDeviceKey(NamedTuple):
+    """What the key check reads of a live key's device."""
+
+    device_id: int
+    user_id: int
+    sensors: object  # the list of patterns, or None
+    last_used_at: int | None
+
+
+@functools.cache
+def _live_key_query():
+    """Built and compiled once: the key's device, if the key has not expired."""
+    from myapp.devices.models import Device, DeviceKey
+
+    devices, device_keys = Device.__table__.c, DeviceKey.__table__.c
+    now = bindparam("now")
+    return CompiledSelect(
+        select(
+            devices.id.label("device_id"),
+            devices.user_id,
+            devices.sensors,
+            type_coerce(devices.last_used_at, BigInteger).label("last_used_at"),
+        )
+        .join_from(DeviceKey.__table__, Device.__table__)
+        .where(
+            device_keys.key_hash == bindparam("key_hash"),
+            or_(device_keys.expires_at.is_(None), device_keys.expires_at > now),
+        ),
+        LiveDeviceKey,
+    )
+
+
+# One answer for every bad key, so none tells a deleted key from a made-up one.
+BAD_DEVICE_KEY = "The device key is unknown, revoked or expired."
+
+
+def load_device(token):
+    """The caller behind a device key, if the key is well formed and live."""
+    if DEVICE_KEY_FORMAT.fullmatch(token) is None:
+        raise InvalidToken(BAD_DEVICE_KEY)
+    row = _live_key_query().first(
+        key_hash=device_key_hash(token), now=int(time.time() * 1_000_000)
+    )
+    if row is None:
+        raise InvalidToken(BAD_DEVICE_KEY)
+    sensors = tuple(row.sensors) if row.sensors is not None else None
+    return Principal(row.user_id, False, None, row.device_id, sensors, row.last_used_at)
+
+
+def authenticate(*, admin=False, refresh=False, devices=False):
     """Who is calling, as this operation accepts: credentials are judged here only.
 
     An access token names a live user session (a Principal); admin=True also
     needs the admin role (else 403). refresh=True accepts a refresh token only,
-    whose login session the handler may renew (a RefreshToken).
+    whose login session the handler may renew (a RefreshToken). A live device
+    key is a Principal with its device only where devices=True (the uploads);
+    anywhere else it is a 403, and a bad one a 401, like a bad token.
     """
+    token = bearer_token()
     if refresh:
-        claims = decode_bearer("refresh")
+        claims = verified_claims(token, "refresh")
         return RefreshToken(_subject(claims), claims["sid"], claims["jti"])
-    principal = load_principal(decode_bearer("access"))
-    if admin and not principal.is_admin:
-        raise forbidden("This operation is for admins only.")
+    if token.startswith(DEVICE_KEY_PREFIX):
+        principal = load_device(token)
+        if not devices:
+            raise forbidden(
+                "A device key may only upload readings "
+                "(POST /readings/ and POST /readings/batch)."
+            )
+    else:
+        principal = load_principal(verified_claims(token, "access"))
+        if admin and not principal.is_admin:
+            raise forbidden("This operation is for admins only.")
     g.caller = principal
     return principal
 

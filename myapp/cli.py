@@ -1,8 +1,9 @@
 """Registers each feature's `flask` CLI commands (Flask-Migrate adds `flask db`)."""
 
-from myapp import alerts, users
+from myapp import alerts, devices, users
 
 
 def init_app(app):
     app.cli.add_command(users.cli)
+    app.cli.add_command(devices.cli)
     app.cli.add_command(alerts.cli)

@@ -75,6 +75,21 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+def lock_rows(statement):
+    """Run a SELECT of rows this transaction is about to change, serializing writers.
+
+    PostgreSQL locks the rows (NO KEY UPDATE: inserts that only reference them
+    go on); SQLite takes its single write lock now (BEGIN IMMEDIATE), before the
+    checks that follow read anything, instead of at the first write.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return db.session.execute(statement)
+    return db.session.execute(statement.with_for_update(key_share=True))
+
+
 def sqlite_pragmas(synchronous):
     """A connect hook: foreign keys, WAL for concurrent workers, the sync level."""
 

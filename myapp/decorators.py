@@ -51,8 +51,8 @@ PROBLEM_SCHEMA = Schema(
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid request (validation errors listed)",
-    401: "Missing, invalid, expired or revoked token",
-    403: "Not allowed",
+    401: "Missing, invalid, expired or revoked token or device key",
+    403: "Not allowed (a device key may only upload readings, to its sensors)",
     404: "Not found",
     409: "Conflict",
     413: "Body too large",
@@ -98,14 +98,17 @@ def errors(ns, *codes):
     return decorate
 
 
-def authenticated(ns, *codes, admin=False, refresh=False):
+def authenticated(ns, *codes, admin=False, refresh=False, devices=False):
     """Require a bearer token and hand the handler caller= (see auth.authenticate).
 
     Documents Bearer security, 401, 503 (checking a token reads its login
-    session from the database), 403 with admin=True, and any other codes.
+    session from the database), 403 (a device key outside the uploads, or a
+    non-admin where admin=True; not where refresh=True, which answers any
+    other token 401), and any other codes. devices=True also accepts a device
+    key (the two upload operations).
     """
-    declared = (401, 403, 503) if admin else (401, 503)
-    rules = {"admin": admin, "refresh": refresh}
+    declared = (401, 503) if refresh else (401, 403, 503)
+    rules = {"admin": admin, "refresh": refresh, "devices": devices}
 
     def decorate(func):
         @functools.wraps(func)

@@ -126,3 +126,15 @@ def text(max_length, also_forbidden=""):
 
     check.__schema__ = {"type": "string", "minLength": 1, "maxLength": max_length}
     return check
+
+
+def device_filter(value):
+    """?device_id=: a device's id (any number of up to 19 digits) or "none"."""
+    if value == "none":
+        return value
+    if not (value.isascii() and value.isdigit() and len(value) <= 19):
+        raise ValueError("must be a device id or none")
+    return int(value)
+
+
+device_filter.__schema__ = {"type": "string", "pattern": "^(none|[0-9]{1,19})$"}

@@ -8,6 +8,7 @@ from flask_restx.swagger import extract_path
 
 from myapp.decorators import authenticated, body, enforced, query
 from myapp.validation import Schema, to_swagger
+from testing.accounts import bearer
 
 PREFIX = "/api/v1"
 # The spec itself is a flask-restx resource, but not an operation of the API.
@@ -42,7 +43,9 @@ def mismatches(spec, path, method, handler):
     if bool(operation.get("security")) != (auth is not None):
         found.append(f"{where}: Bearer security documented but not enforced, or back")
     if auth is not None:
-        needed = {"401", "503"} | ({"403"} if auth["admin"] else set())
+        # 403: a device key anywhere but the uploads, or outside its sensors there.
+        needed = {"401", "503"} | (set() if auth["refresh"] else {"403"})
+        needed |= {"429"} if auth["devices"] else set()
         if not needed <= responses:
             found.append(f"{where}: @authenticated without {needed - responses}")
 
@@ -92,22 +95,49 @@ def request_for(path):
     return PREFIX + re.sub(r"\{\w+\}", "1", path)
 
 
-def test_a_request_without_a_token_is_a_401_whatever_its_body_and_query(app):
-    """The token is checked before the body or the query string is read."""
+def bad_requests_with(app, headers=None):
+    """(auth rules, method, path, response) for every operation that takes a
+    token, each sent a body that is not JSON and a query string that is wrong."""
     client = app.test_client()
-    checked = 0
     for path, method, handler in operations(app):
-        if "auth" not in enforced(handler):
+        rules = enforced(handler).get("auth")
+        if rules is None:
             continue
         response = client.open(
             request_for(path) + "?limit=0&cursor=&order=sideways&flat=maybe",
             method=method.upper(),
             data=b"{not json",
             content_type="application/json",
+            headers=headers,
         )
+        yield rules, method, path, response
+
+
+def test_a_request_without_a_token_is_a_401_whatever_its_body_and_query(app):
+    """The token is checked before the body or the query string is read."""
+    checked = 0
+    for _, method, path, response in bad_requests_with(app):
         assert response.status_code == 401, f"{method} {path}"
         checked += 1
     assert checked > 10
+
+
+def test_a_live_device_key_is_a_403_everywhere_but_the_two_uploads(app, alice):
+    """Checked before the body or query is read; refresh takes refresh tokens only."""
+    from testing.devices import create_device
+
+    key = create_device(alice, "box")["key"]
+    answers = {}
+    for rules, method, path, response in bad_requests_with(app, bearer(key)):
+        answers[(method, path)] = response.status_code
+        if rules["devices"]:
+            expected = 400  # past the key: the body is read, and is not JSON
+        else:
+            expected = 401 if rules["refresh"] else 403
+        assert response.status_code == expected, (method, path, response.json)
+    uploads = [op for op, status in answers.items() if status == 400]
+    assert sorted(uploads) == [("post", "/readings/"), ("post", "/readings/batch")]
+    assert list(answers.values()).count(403) > 10
 
 
 def test_reading_the_request_before_authenticating_is_refused_at_import():
@@ -124,7 +154,7 @@ def test_reading_the_request_before_authenticating_is_refused_at_import():
         query(ns, parser)(authenticated(ns)(handler))
     in_order = authenticated(ns)(body(ns, schema)(query(ns, parser)(handler)))
     assert enforced(in_order) == {
-        "auth": {"admin": False, "refresh": False},
+        "auth": {"admin": False, "refresh": False, "devices": False},
         "body": schema,
         "query": parser,
     }
@@ -142,8 +172,9 @@ def test_the_documented_page_limit_follows_the_apps_config(app_with):
         for parameter in operation.get("parameters", [])
         if parameter["name"] == "limit"
     ]
-    # GET /users/, /readings/, /alerts/, /alerts/events, /alerts/{id}/deliveries...
-    assert len(limits) >= 5
+    # GET /users/, /readings/, /readings/latest, /devices/, /alerts/, /alerts/events
+    # and /alerts/{id}/deliveries
+    assert len(limits) == 7
     for limit in limits:
         assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 50, 20)
 

@@ -82,3 +82,61 @@ def test_rebuilding_sqlite_tables_keeps_every_row_and_gives_ids_autoincrement(
     assert {"uq_users_username_lower", "ix_goals_user_id_parent_id"} <= indexes
     assert "ck_goals_not_own_parent" in tables["goals"]
     assert {row[2] for row in parent_keys} == {"users", "goals"}
+
+
+def test_adding_device_id_rebuilds_sqlite_readings_keeping_rows_and_autoincrement(
+    tmp_path,
+):
+    """0006 rebuilds readings for its named foreign key: nothing may be lost."""
+    import sqlite3
+
+    import flask_migrate
+
+    from myapp import create_app
+
+    path = tmp_path / "devices.sqlite"
+    app = create_app(
+        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
+    )
+    with app.app_context():
+        flask_migrate.upgrade(revision="0005")
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("INSERT INTO users VALUES (7, 'u', 'u@x.io', 'h', 0, 'd')")
+            for n, sensor in ((1, "s1"), (2, "s2"), (3, "s2")):
+                conn.execute(
+                    "INSERT INTO readings (user_id, sensor, recorded_at, data,"
+                    f" client_id, created_at) VALUES (7, '{sensor}', {n}, '{{}}',"
+                    " NULL, 0)"
+                )
+            conn.execute("DELETE FROM readings WHERE id = 3")
+        flask_migrate.upgrade(revision="heads")
+        db.engine.dispose()
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT id, sensor, device_id FROM readings").fetchall()
+        latest = conn.execute("SELECT * FROM readings_latest").fetchall()
+        sql = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'readings'"
+        ).fetchone()[0]
+        indexes = {
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE tbl_name = 'readings'"
+                " AND type = 'index'"
+            )
+        }
+        conn.execute(
+            "INSERT INTO readings (user_id, sensor, recorded_at, data, client_id,"
+            " created_at) VALUES (7, 'new', 4, '{}', NULL, 0)"
+        )
+        newest = conn.execute("SELECT max(id) FROM readings").fetchone()[0]
+    assert rows == [(1, "s1", None), (2, "s2", None)]
+    # Each sensor's newest reading, filled in from the readings already stored.
+    assert sorted(latest) == [(7, "s1", 1, 1), (7, "s2", 2, 2)]
+    assert "AUTOINCREMENT" in sql and "ON DELETE SET NULL" in sql
+    assert newest == 4  # the deleted reading's id 3 is not handed out again
+    assert {
+        "ix_readings_user_id_recorded_at",
+        "ix_readings_user_id_sensor_recorded_at",
+        "ix_readings_device_id_user_id_recorded_at",
+    } <= indexes

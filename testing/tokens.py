@@ -66,3 +66,44 @@ def bad_headers(kind, alice, expired_token, client, app):
         stripped = {k: v for k, v in claims.items() if k != "sid"}
         return bearer(jwt.encode(stripped, key, algorithm="HS256"))
     raise AssertionError(kind)
+
+
+BAD_DEVICE_KEY_KINDS = [
+    "malformed",
+    "truncated",
+    "one character changed",
+    "trailing junk",
+    "unknown",
+    "deleted",
+    "rotated, no grace",
+    "another user's deleted device",
+    "JWT with the mdk_ prefix",
+]
+
+
+def bad_device_key(kind, alice, bob):
+    """A device key of one of BAD_DEVICE_KEY_KINDS (Accounts on the test client)."""
+    from testing.devices import DEVICES, create_device, device_url
+
+    if kind == "JWT with the mdk_ prefix":
+        return "mdk_" + alice.access_token
+    if kind == "unknown":
+        return "mdk_" + "A" * 43
+    owner = bob if kind == "another user's deleted device" else alice
+    device = create_device(owner, "bad key kinds")
+    key = device["key"]
+    if kind == "malformed":
+        return "mdk_not-a-key"
+    if kind == "truncated":
+        return key[:-1]
+    if kind == "one character changed":
+        return key[:-1] + ("A" if key[-1] != "A" else "B")
+    if kind == "trailing junk":
+        return key + "A"
+    if kind == "rotated, no grace":
+        owner.post(device_url(device["id"], "/rotate"), json={})
+        return key
+    if kind in ("deleted", "another user's deleted device"):
+        assert owner.delete(DEVICES + str(device["id"])).status_code == 204
+        return key
+    raise AssertionError(kind)

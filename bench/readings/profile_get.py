@@ -111,23 +111,28 @@ def build(url, **overrides):
     return app, environs
 
 
-def serve_all(app, environs):
-    def start_response(status, headers, exc_info=None):
-        assert status.startswith("200"), status
+def serve_all(app, environs, status="200", body=None):
+    """Call the app with each environ; body (bytes) is each request's fresh input."""
+
+    def start_response(line, headers, exc_info=None):
+        assert line.startswith(status), line
 
     for environ in environs:
-        body = app(dict(environ), start_response)
-        b"".join(body)
-        getattr(body, "close", lambda: None)()
+        environ = dict(environ)
+        if body is not None:
+            environ["wsgi.input"] = io.BytesIO(body)
+        answer = app(environ, start_response)
+        b"".join(answer)
+        getattr(answer, "close", lambda: None)()
 
 
-def cpu_per_request(app, environs, repeats=5):
+def cpu_per_request(app, environs, repeats=5, **serve):
     """Best of a few passes: (CPU, wall) microseconds of this process per request."""
-    serve_all(app, environs[:300])
+    serve_all(app, environs[:300], **serve)
     best, wall = float("inf"), float("inf")
     for _ in range(repeats):
         started, clock = time.process_time(), time.perf_counter()
-        serve_all(app, environs)
+        serve_all(app, environs, **serve)
         best = min(best, time.process_time() - started)
         wall = min(wall, time.perf_counter() - clock)
     return best / len(environs) * 1e6, wall / len(environs) * 1e6

@@ -18,6 +18,8 @@ sys.path.insert(0, ROOT)
 START_S = 1_767_225_600  # 2026-01-01T00:00:00Z
 PASSWORD = "bench-password-1"
 SENSORS = ["accelerometer", "gyroscope", "kitchen/temp", "hallway/humidity", "gps"]
+# User 3 (bench3) of the 1M table: a house of 100 sensors, for GET /readings/latest.
+MANY_SENSORS = [f"room{n // 10}/sensor{n % 10}" for n in range(100)]
 
 
 def migrated(path):
@@ -44,8 +46,8 @@ def migrated_url(url):
     return app
 
 
-def add_users(app, count, loginable=2):
-    """Users 1 and 2 (bench1, bench2) can log in; the others only own rows."""
+def add_users(app, count, loginable=3):
+    """Users 1 to 3 (bench1 ...) can log in; the others only own rows."""
     from myapp.db import db
     from myapp.users import service
 
@@ -106,6 +108,16 @@ def insert(path, rows):
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
+        # What the app keeps with every upload: each sensor's newest reading.
+        conn.execute("DELETE FROM readings_latest")
+        conn.execute(
+            "INSERT INTO readings_latest (user_id, sensor, recorded_at, reading_id)"
+            " SELECT r.user_id, r.sensor, r.recorded_at, r.id"
+            " FROM (SELECT DISTINCT user_id, sensor FROM readings) s"
+            " JOIN readings r ON r.id = (SELECT n.id FROM readings n"
+            " WHERE n.user_id = s.user_id AND n.sensor = s.sensor"
+            " ORDER BY n.recorded_at DESC, n.id DESC LIMIT 1)"
+        )
     conn.execute("ANALYZE")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -117,7 +129,8 @@ def bench_user_rows():
 
 
 def build_big(path, total=1_000_000, users=100):
-    """user 1: 10,000 readings; user 2: 100,000 of one sensor; others: the rest."""
+    """user 1: 10,000 readings; user 2: 100,000 of one sensor; user 3: about
+    9,000 of 100 sensors; others: the rest."""
     app = migrated(path)
     add_users(app, users)
     rng = random.Random(2)
@@ -129,7 +142,8 @@ def build_big(path, total=1_000_000, users=100):
         per_user = rest // (users - 2)
         for user_id in range(3, users + 1):
             count = per_user if user_id < users else rest - per_user * (users - 3)
-            yield from readings(rng, user_id, count, 45, SENSORS)
+            sensors = MANY_SENSORS if user_id == 3 else SENSORS
+            yield from readings(rng, user_id, count, 45, sensors)
 
     insert(path, rows())
 

@@ -6,7 +6,7 @@ through its rule); events keep reading_id without a foreign key, so deleting
 a reading changes no recorded event. Ids are never reused (AUTOINCREMENT).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-26 12:07:30
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

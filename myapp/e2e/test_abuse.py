@@ -30,8 +30,9 @@ RULE = {
     "sensor": "secret/kitchen",
     "condition": {"type": "threshold", "field": "celsius", "above": 30},
 }
+DEVICE = {"name": "alice secret device", "sensors": ["secret/*"]}
 
-# (name, method, path template, body); {reading}, {goal}, {rule}, {user} are alice's.
+# (name, method, path template, body); the ids in braces are alice's.
 OPERATIONS = [
     ("get reading", "GET", "/api/v1/readings/{reading}", None),
     ("delete reading", "DELETE", "/api/v1/readings/{reading}", None),
@@ -45,6 +46,10 @@ OPERATIONS = [
     ("list alert rule deliveries", "GET", "/api/v1/alerts/{rule}/deliveries", None),
     ("get user", "GET", "/api/v1/users/{user}", None),
     ("delete user", "DELETE", "/api/v1/users/{user}", None),
+    ("get device", "GET", "/api/v1/devices/{device}", None),
+    ("patch device", "PATCH", "/api/v1/devices/{device}", {"sensors": None}),
+    ("rotate device", "POST", "/api/v1/devices/{device}/rotate", {}),
+    ("delete device", "DELETE", "/api/v1/devices/{device}", None),
 ]
 BAD_TOKENS = [
     "no token",
@@ -74,13 +79,17 @@ class Alice:
         reading = self.account.request("POST", "/api/v1/readings/", READING)
         goal = self.account.request("POST", "/api/v1/goals/", GOAL)
         rule = self.account.request("POST", "/api/v1/alerts/", RULE)
-        assert (reading.status, goal.status, rule.status) == (201, 201, 201)
+        device = self.account.request("POST", "/api/v1/devices/", DEVICE)
+        statuses = (reading.status, goal.status, rule.status, device.status)
+        assert statuses == (201, 201, 201, 201)
         self.ids = {
             "reading": reading.json["id"],
             "goal": goal.json["id"],
             "rule": rule.json["id"],
             "user": self.account.id,
+            "device": device.json["id"],
         }
+        self.device_key = device.json["key"]
         self.http = http
         self.in_app = in_app
 
@@ -168,7 +177,8 @@ def test_access_matrix_leaks_nothing_and_denied_requests_change_nothing(
         assert response.getheader("Content-Type") == "application/problem+json"
         assert snapshot() == before, f"{method} {path} by {caller} changed rows"
         text = response.body.decode()
-        for secret in (READING["sensor"], GOAL["name"], RULE["name"], "alice_"):
+        secrets = (READING["sensor"], GOAL["name"], RULE["name"], DEVICE["name"])
+        for secret in secrets + ("alice_",):
             assert secret not in text
     if expected == 401:
         assert response.getheader("WWW-Authenticate").startswith("Bearer")
@@ -200,6 +210,96 @@ def test_token_variants_on_operations_without_ids_answer_401(alice, http, snapsh
             )
             assert response.status == 401, (method, path, caller)
     assert snapshot() == before
+
+
+# --- Device keys: valid ones reach the two uploads only, bad ones nothing ------
+
+DEVICE_KEY_KINDS = [
+    "valid",
+    "revoked",
+    "rotated, grace over",
+    "out of scope",
+    "another user's",
+    "malformed",
+    "JWT with the mdk_ prefix",
+]
+UPLOADS = {("post", "/readings/"), ("post", "/readings/batch")}
+
+
+def device_key_of(kind, alice, http):
+    """A key of kind for alice (or, for "another user's", for her neighbour)."""
+    if kind == "malformed":
+        return "mdk_" + alice.device_key[4:20]
+    if kind == "JWT with the mdk_ prefix":
+        return "mdk_" + alice.account.access_token
+    if kind == "out of scope":
+        return alice.device_key  # may write secret/* only
+    owner = alice.other if kind == "another user's" else alice.account
+    device = owner.request("POST", "/api/v1/devices/", {"name": kind}).json
+    if kind == "revoked":
+        owner.request("DELETE", f"/api/v1/devices/{device['id']}")
+    if kind == "rotated, grace over":
+        owner.request("POST", f"/api/v1/devices/{device['id']}/rotate", {})
+    return device["key"]
+
+
+def expected_for_device_key(kind, method, path):
+    if kind in (
+        "revoked",
+        "rotated, grace over",
+        "malformed",
+        "JWT with the mdk_ prefix",
+    ):
+        return 401
+    if path == "/auth/refresh":
+        return 401  # takes a refresh token only
+    if (method, path) not in UPLOADS:
+        return 403
+    return 403 if kind == "out of scope" else 201
+
+
+def secured_operations(http):
+    """(method, spec path) of every operation that takes a bearer token."""
+    spec = http.request("GET", "/api/v1/swagger.json").json
+    return sorted(
+        (method, path)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters" and operation.get("security")
+    )
+
+
+@pytest.mark.parametrize("kind", DEVICE_KEY_KINDS)
+def test_device_keys_reach_only_the_uploads_and_denials_change_nothing(
+    kind, alice, http, snapshot, figures
+):
+    key = device_key_of(kind, alice, http)
+    ids = {f"{name}_id": value for name, value in alice.ids.items()}
+    wrong = []
+    checked = 0
+    for method, path in secured_operations(http):
+        body = VALID_BODIES.get((method, path))
+        if body is not None:
+            body = json.loads(json.dumps(body).replace("MARK", "x"))
+        url = "/api/v1" + path.format(**ids)
+        expected = expected_for_device_key(kind, method, path)
+        before = snapshot()
+        response = http.request(method.upper(), url, body, token=key)
+        checked += 1
+        if response.status != expected:
+            wrong.append((method, path, response.status, response.json))
+        elif expected >= 400:
+            assert response.getheader("Content-Type") == "application/problem+json"
+            assert snapshot() == before, f"{method} {path} with a {kind} key"
+            assert DEVICE["name"] not in response.body.decode()
+        elif method == "post" and path == "/readings/":
+            owner = alice.other if kind == "another user's" else alice.account
+            stored = owner.request("GET", f"/api/v1/readings/{response.json['id']}")
+            assert stored.status == 200 and stored.json["device_id"] is not None
+    assert not wrong, wrong
+    assert checked >= 20
+    matrix = figures.setdefault("device_key_matrix", {"cases": 0})
+    matrix["cases"] += checked
 
 
 def test_a_refresh_token_cannot_be_refreshed_with_an_access_token(alice, http):
@@ -238,6 +338,7 @@ RULE_READ_ONLY = [
     "created_at",
     "updated_at",
 ] + ["webhook_secret"]
+DEVICE_READ_ONLY = ["id", "user_id", "key", "key_prefix", "created_at", "last_used_at"]
 MASS_ASSIGNMENT = [
     (
         "register",
@@ -269,6 +370,14 @@ MASS_ASSIGNMENT = [
         "/api/v1/alerts/{rule}",
         {"name": "x"},
         RULE_READ_ONLY + ["sensor"],
+    ),
+    ("create device", "POST", "/api/v1/devices/", DEVICE, DEVICE_READ_ONLY),
+    (
+        "update device",
+        "PATCH",
+        "/api/v1/devices/{device}",
+        {"name": "x"},
+        DEVICE_READ_ONLY,
     ),
 ]
 
@@ -426,11 +535,47 @@ OVERSIZED = [
         _bad(400, query="limit"),
     ),
     (
+        "device name of 101",
+        "POST",
+        "/api/v1/devices/",
+        {"name": "n" * 101},
+        _bad(400, "/name"),
+    ),
+    (
+        "33 sensor patterns",
+        "POST",
+        "/api/v1/devices/",
+        {"name": "n", "sensors": [f"s{n}" for n in range(33)]},
+        _bad(400, "/sensors"),
+    ),
+    (
+        "sensor pattern of 65",
+        "POST",
+        "/api/v1/devices/",
+        {"name": "n", "sensors": ["s" * 65]},
+        _bad(400, "/sensors/0"),
+    ),
+    ("device body over 1 MiB", "POST", "/api/v1/devices/", "huge", _bad(413)),
+    (
+        "page of 1001 devices",
+        "GET",
+        "/api/v1/devices/?limit=1001",
+        None,
+        _bad(400, query="limit"),
+    ),
+    (
         "alert rule body over 1 MiB",
         "POST",
         "/api/v1/alerts/",
         "huge",
         _bad(413),
+    ),
+    (
+        "page of 1001 latest readings",
+        "GET",
+        "/api/v1/readings/latest?limit=1001",
+        None,
+        _bad(400, query="limit"),
     ),
     (
         "username of 33",
@@ -614,6 +759,10 @@ NUL_BODIES = [
         dict(RULE, condition={"type": "threshold", "field": NUL, "above": 1}),
     ),
     ("PATCH", "/api/v1/alerts/{rule}", {"name": NUL}),
+    ("POST", "/api/v1/devices/", {"name": NUL}),
+    ("POST", "/api/v1/devices/", {"name": "n", "sensors": [NUL]}),
+    ("PATCH", "/api/v1/devices/{device}", {"name": NUL}),
+    ("PATCH", "/api/v1/devices/{device}", {"sensors": ["ok", NUL]}),
 ]
 # Passwords are hashed, never stored or compared as text: a NUL is just wrong.
 NUL_PASSWORDS = [
@@ -638,6 +787,11 @@ NUL_QUERIES = [
     "/api/v1/alerts/events?rule_id=a%00b",
     "/api/v1/alerts/events?since=a%00b",
     "/api/v1/alerts/1/deliveries?cursor=a%00b",
+    "/api/v1/readings/?device_id=a%00b",
+    "/api/v1/readings/export?device_id=a%00b",
+    "/api/v1/readings/latest?sensor=a%00b",
+    "/api/v1/readings/latest?cursor=a%00b",
+    "/api/v1/devices/?cursor=a%00b",
 ]
 
 
@@ -715,6 +869,10 @@ VALID_BODIES = {
     ("patch", "/goals/{goal_id}"): {"name": "g-MARK"},
     ("post", "/alerts/"): dict(RULE, name="r-MARK"),
     ("patch", "/alerts/{rule_id}"): {"name": "r-MARK"},
+    ("post", "/devices/"): {"name": "d-MARK", "sensors": ["MARK/*"]},
+    ("patch", "/devices/{device_id}"): {"name": "d-MARK"},
+    # No string member: MARK is an extra key, never read (the bytes fail first).
+    ("post", "/devices/{device_id}/rotate"): {"grace_seconds": 0, "MARK": 0},
 }
 # Replacements for MARK inside a UTF-8 body: each is not UTF-8.
 BAD_UTF8 = {
@@ -787,11 +945,7 @@ def test_bodies_that_are_not_utf8_json_are_refused_everywhere_and_store_nothing(
     operations = body_operations(http)
     missing = sorted(set(operations) - set(VALID_BODIES))
     assert not missing, f"add a valid example body for {missing} to VALID_BODIES"
-    ids = {
-        "goal_id": alice.ids["goal"],
-        "reading_id": alice.ids["reading"],
-        "rule_id": alice.ids["rule"],
-    }
+    ids = {f"{name}_id": value for name, value in alice.ids.items()}
     before = snapshot()
     wrong = []
     sent = 0
@@ -854,6 +1008,7 @@ TRAILING_NEWLINES = [
         dict(RULE, webhook_url="https://example.com/hook\n"),
         "/webhook_url",
     ),
+    ("POST", "/api/v1/devices/", {"name": "box\n"}, "/name"),
 ]
 
 

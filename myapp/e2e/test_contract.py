@@ -18,7 +18,7 @@ from testing.servers import OUTPUT, ROOT, start_uwsgi, testing_env
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.environ.get("FUZZ_SEED", "6")
 MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "25")
-TAGS = ["health", "auth", "users", "readings", "goals", "alerts"]
+TAGS = ["health", "auth", "users", "readings", "goals", "devices", "alerts"]
 # Bugs in a finished feature, reported to its owner: (check code, operation).
 # Like xfail(strict=True) but narrower: any other failure still fails the run,
 # and the run fails once the bug is fixed, so the entry gets removed.

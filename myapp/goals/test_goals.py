@@ -690,7 +690,8 @@ def test_every_goals_operation_answers_503_when_the_database_is_unreachable(
 
 def test_the_spec_declares_every_status_each_goals_operation_answers(client):
     spec = client.get("/api/v1/swagger.json").json
-    # Besides these, every secured operation declares 401 and 503 (@authenticated).
+    # Besides these, every secured operation declares 401, 403 (a device key) and
+    # 503 (@authenticated).
     expected = {
         ("/goals/", "get"): {"200", "400", "403", "404"},
         ("/goals/", "post"): {"201", "400", "409", "413", "415"},
@@ -700,7 +701,8 @@ def test_the_spec_declares_every_status_each_goals_operation_answers(client):
     }
     for (path, method), codes in expected.items():
         operation = spec["paths"][path][method]
-        assert set(operation["responses"]) == codes | {"401", "503"}, (path, method)
+        declared = codes | {"401", "403", "503"}
+        assert set(operation["responses"]) == declared, (path, method)
         assert operation["security"] == [{"Bearer": []}]
     goal = spec["definitions"]["Goal"]["properties"]
     assert goal["completed_at"]["x-nullable"] is True

@@ -4,8 +4,9 @@ from flask import url_for
 from flask_restx import Namespace, Resource
 
 from myapp.decorators import authenticated, body, query, response
+from myapp.limiter import per_device
 from myapp.pagination import keyset_page, page_parser
-from myapp.query import one_of, query_parser, text, timestamp
+from myapp.query import device_filter, one_of, query_parser, text, timestamp
 from myapp.readings import export, schemas, service, stats
 
 ns = Namespace("readings", description="Sensor readings", path="/readings")
@@ -22,6 +23,15 @@ def _filters(parser):
     return parser
 
 
+def _by_device(parser):
+    parser.add_argument(
+        "device_id",
+        type=device_filter,
+        help="Only this device's uploads; none: only those made with a user's token",
+    )
+    return parser
+
+
 def _ordered(parser):
     parser.add_argument(
         "order", type=one_of("desc", "asc"), default="desc", help="By recorded_at"
@@ -29,8 +39,8 @@ def _ordered(parser):
     return parser
 
 
-_list_args = _ordered(_filters(page_parser()))
-_export_args = _ordered(_filters(query_parser()))
+_list_args = _ordered(_by_device(_filters(page_parser())))
+_export_args = _ordered(_by_device(_filters(query_parser())))
 _export_args.add_argument(
     "format",
     type=one_of(*export.CHUNKS),
@@ -48,6 +58,8 @@ _stats_args.add_argument(
 _stats_args.add_argument(
     "bucket", type=one_of(*stats.BUCKETS), default="1h", help="Bucket width"
 )
+_latest_args = page_parser()
+_latest_args.add_argument("sensor", type=sensor_name, help="Only this sensor (exact)")
 
 
 @ns.route("/")
@@ -67,11 +79,15 @@ class ReadingList(Resource):
 
     @response(ns, 201, "Stored", schemas.READING_PUBLIC)
     @response(ns, 200, "Already stored under this client_id", schemas.READING_PUBLIC)
-    @authenticated(ns)
+    @authenticated(ns, 429, devices=True)
+    @per_device
     @body(ns, schemas.READING)
     def post(self, caller, data):
-        """Store one reading; a repeated client_id answers the first one with 200."""
-        reading, created = service.store_reading(user_id=caller.user_id, item=data)
+        """Store one reading (a user's token, or a device key for its sensors).
+
+        A repeated client_id answers the reading first stored under it, with 200.
+        """
+        reading, created = service.store_reading(caller=caller, item=data)
         if not created:
             return schemas.reading_public(reading), 200
         location = url_for("api.reading", reading_id=reading.id)
@@ -81,14 +97,30 @@ class ReadingList(Resource):
 @ns.route("/batch")
 class ReadingBatch(Resource):
     @response(ns, 201, "Stored, ids in input order", schemas.BATCH_RESULT)
-    @authenticated(ns)
+    @authenticated(ns, 429, devices=True)
+    @per_device
     @body(ns, schemas.BATCH)
     def post(self, caller, data):
-        """Store 1 to 1000 readings, all or nothing."""
-        ids, created = service.store_batch(
-            user_id=caller.user_id, items=data["readings"]
-        )
+        """Store 1 to 1000 readings, all or nothing (a user's token or a device key)."""
+        ids, created = service.store_batch(caller=caller, items=data["readings"])
         return {"ids": ids, "created": created}, 201
+
+
+@ns.route("/latest")
+class LatestReadings(Resource):
+    @response(ns, 200, "The newest reading of each sensor", schemas.LATEST_PAGE)
+    @authenticated(ns)
+    @query(ns, _latest_args)
+    def get(self, caller, args):
+        """The newest reading of each of your sensors, by sensor in code-point order."""
+        page = keyset_page(
+            service.latest_readings,
+            args,
+            scope="readings:latest",
+            serialize=schemas.reading_json,
+            user_id=caller.user_id,
+        )
+        return schemas.json_page(page)
 
 
 @ns.route("/<int:reading_id>", endpoint="reading")

@@ -9,7 +9,6 @@ out shows in no HTTP framing behind nginx or uWSGI's router.
 
 import csv
 import io
-import json
 from datetime import datetime, timezone
 
 from flask import Response, current_app
@@ -17,27 +16,21 @@ from flask import Response, current_app
 from myapp import watchdog
 from myapp.db import db
 from myapp.readings import service
-from myapp.readings.schemas import format_micros
+from myapp.readings.schemas import format_micros, reading_json
 
-CSV_HEADER = ["id", "sensor", "recorded_at", "client_id", "data"]
+CSV_HEADER = ["id", "sensor", "recorded_at", "client_id", "data", "device_id"]
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def ndjson_chunks(batches):
     """One reading object a line; data is spliced in as the stored JSON text."""
     for rows in batches:
-        yield "".join(
-            f'{{"id":{reading_id},"sensor":{_dumps(sensor)},'
-            f'"recorded_at":"{format_micros(recorded_at)}","data":{data},'
-            f'"client_id":{_dumps(client_id)},'
-            f'"created_at":"{format_micros(created_at)}"}}\n'
-            for reading_id, sensor, recorded_at, data, client_id, created_at in rows
-        )
+        yield "".join(f"{reading_json(row)}\n" for row in rows)
 
 
 def csv_chunks(batches):
-    """A header, then id,sensor,recorded_at,client_id,data with data as JSON text."""
+    """A header, then id,sensor,recorded_at,client_id,data,device_id; data as JSON
+    text, a missing client_id or device_id empty."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
@@ -46,8 +39,15 @@ def csv_chunks(batches):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(
-            (reading_id, sensor, format_micros(recorded_at), client_id or "", data)
-            for reading_id, sensor, recorded_at, data, client_id, _ in rows
+            (
+                reading_id,
+                sensor,
+                format_micros(recorded_at),
+                client_id or "",
+                data,
+                "" if device_id is None else device_id,
+            )
+            for reading_id, sensor, recorded_at, data, client_id, device_id, _ in rows
         )
         yield buffer.getvalue()
 

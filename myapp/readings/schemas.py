@@ -1,11 +1,18 @@
 """What clients may write as readings, and what they read back."""
 
+import functools
+import json
+from datetime import date
+
+from flask import Response
+
 from myapp.pagination import page_schema
-from myapp.readings.models import from_micros
+from myapp.readings.models import EPOCH
 from myapp.timestamps import RFC3339_PATTERN
 from myapp.validation import PATTERN_END, Schema
 
 BATCH_MAX = 1000
+_EPOCH_ORDINAL = EPOCH.toordinal()
 SENSOR = {
     "type": "string",
     "minLength": 1,
@@ -72,7 +79,15 @@ READING_PUBLIC = Schema(
     "Reading",
     {
         "type": "object",
-        "required": ["id", "sensor", "recorded_at", "data", "client_id", "created_at"],
+        "required": [
+            "id",
+            "sensor",
+            "recorded_at",
+            "data",
+            "client_id",
+            "device_id",
+            "created_at",
+        ],
         "additionalProperties": False,
         "properties": {
             "id": {"type": "integer"},
@@ -80,12 +95,18 @@ READING_PUBLIC = Schema(
             "recorded_at": {"type": "string", "format": "date-time"},
             "data": {"type": "object"},
             "client_id": {"type": ["string", "null"], "format": "uuid"},
+            "device_id": {
+                "type": ["integer", "null"],
+                "description": "The device whose key uploaded it; null for a "
+                "user's token, and once that device is deleted",
+            },
             "created_at": {"type": "string", "format": "date-time"},
         },
     },
 )
 
 READING_PAGE = page_schema("ReadingPage", READING_PUBLIC)
+LATEST_PAGE = page_schema("LatestReadingPage", READING_PUBLIC)
 
 BATCH_RESULT = Schema(
     "ReadingBatchResult",
@@ -137,22 +158,72 @@ STATS = Schema(
 )
 
 
+@functools.lru_cache(maxsize=4096)
+def _date_text(days):
+    """'YYYY-MM-DDT' of a day counted from 1970-01-01 (readings share days)."""
+    day = date.fromordinal(_EPOCH_ORDINAL + days)
+    return f"{day.year:04d}-{day.month:02d}-{day.day:02d}T"
+
+
+# "HH:MM:" of each minute of a day, and "SS." of each second of a minute.
+_MINUTES = [f"{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60)]
+_SECONDS = [f"{second:02d}." for second in range(60)]
+
+
 def format_micros(micros):
-    """RFC 3339 in UTC with microseconds and 'Z', also for years before 1000."""
-    text = from_micros(micros).isoformat(timespec="microseconds")
-    return text[:-6] + "Z"
+    """RFC 3339 in UTC with microseconds and 'Z', also for years before 1000.
+
+    Integer arithmetic, a cached date and looked-up times: a fifth of the cost
+    of formatting a datetime, which a page of readings pays twice a row.
+    """
+    seconds, fraction = divmod(micros, 1_000_000)
+    days, seconds = divmod(seconds, 86_400)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{_date_text(days)}{_MINUTES[minutes]}{_SECONDS[seconds]}{fraction:06d}Z"
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# A str as a JSON string (UTF-8, not escaped to ASCII), at C speed.
+_quoted = json.encoder.encode_basestring
+
+
+def reading_json(reading):
+    """reading_public as JSON text, from a row whose data is its stored JSON text.
+
+    No parse and re-encode of data: it was checked when it was stored.
+    """
+    reading_id, sensor, recorded_at, data, client_id, device_id, created_at = reading
+    # A client_id is a canonical UUID and a device_id an integer: nothing to escape.
+    client = "null" if client_id is None else f'"{client_id}"'
+    device = "null" if device_id is None else device_id
+    return (
+        f'{{"id":{reading_id},"sensor":{_quoted(sensor)},'
+        f'"recorded_at":"{format_micros(recorded_at)}","data":{data},'
+        f'"client_id":{client},"device_id":{device},'
+        f'"created_at":"{format_micros(created_at)}"}}'
+    )
+
+
+def json_page(page):
+    """A keyset page whose items are JSON texts, as an application/json response."""
+    body = '{"items":[%s],"next_cursor":%s}' % (
+        ",".join(page["items"]),
+        _dumps(page["next_cursor"]),
+    )
+    return Response(body, mimetype="application/json")
 
 
 def reading_public(reading):
     """The read model of a service.ReadingRow (times as stored microseconds)."""
     # Unpacked, not read by attribute: a SQLAlchemy Row's attributes are slow.
-    reading_id, sensor, recorded_at, data, client_id, created_at = reading
+    reading_id, sensor, recorded_at, data, client_id, device_id, created_at = reading
     return {
         "id": reading_id,
         "sensor": sensor,
         "recorded_at": format_micros(recorded_at),
         "data": data,
         "client_id": client_id,
+        "device_id": device_id,
         "created_at": format_micros(created_at),
     }
 

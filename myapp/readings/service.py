@@ -5,12 +5,13 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from myapp.db import db, utcnow
+from myapp.db import ID_MAX, db, utcnow
+from myapp.devices.uploads import note_use, out_of_scope
 from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.pagination import page_after
 from myapp.rawsql import CompiledSelect, paramstyle, run
 from myapp.readings.checks import client_id_of, new_reading
-from myapp.readings.models import BIG_ID_MAX, Reading, to_micros
+from myapp.readings.models import BIG_ID_MAX, MIN_MICROS, Reading, to_micros
 from myapp.readings.signals import StoredReading, readings_deleted, readings_stored
 
 TABLE = Reading.__table__
@@ -18,6 +19,8 @@ T = TABLE.c
 # Plain integers out of the EpochMicros columns: the serializers format them.
 RECORDED = sa.type_coerce(T.recorded_at, sa.BigInteger)
 CREATED = sa.type_coerce(T.created_at, sa.BigInteger)
+# ?device_id=none: the readings uploaded with a user's token.
+NO_DEVICE = "none"
 
 
 class ReadingRow(NamedTuple):
@@ -32,6 +35,7 @@ class ReadingRow(NamedTuple):
     recorded_at: int
     data: object  # the JSON object; its JSON text in export batches
     client_id: str | None
+    device_id: int | None
     created_at: int
 
 
@@ -56,7 +60,11 @@ def new_readings(*, items, now_micros, in_batch=True):
     return rows
 
 
-def store_reading(*, user_id, item):
+def _pointer(in_batch, index, field):
+    return f"/readings/{index}/{field}" if in_batch else f"/{field}"
+
+
+def store_reading(*, caller, item):
     """Store one reading: (the ReadingRow, True), or (the one stored first, False).
 
     A client_id stored before answers the reading stored under it first.
@@ -64,34 +72,41 @@ def store_reading(*, user_id, item):
     now = now_micros()
     rows = new_readings(items=[item], now_micros=now, in_batch=False)
     (reading_id,), (created,) = store_readings(
-        user_id=user_id, rows=rows, items=[item], now_micros=now
+        caller=caller, rows=rows, items=[item], now_micros=now, in_batch=False
     )
     if not created:
-        return get_reading(user_id=user_id, reading_id=reading_id), False
+        return get_reading(user_id=caller.user_id, reading_id=reading_id), False
     sensor, recorded_at, _, client_id = rows[0]
-    stored = ReadingRow(reading_id, sensor, recorded_at, item["data"], client_id, now)
+    stored = ReadingRow(
+        reading_id, sensor, recorded_at, item["data"], client_id, caller.device_id, now
+    )
     return stored, True
 
 
-def store_batch(*, user_id, items):
+def store_batch(*, caller, items):
     """Store items all or nothing: (id per item in input order, how many are new)."""
     now = now_micros()
     rows = new_readings(items=items, now_micros=now)
-    ids, created = store_readings(
-        user_id=user_id, rows=rows, items=items, now_micros=now
-    )
+    ids, created = store_readings(caller=caller, rows=rows, items=items, now_micros=now)
     return ids, sum(created)
 
 
-def store_readings(*, user_id, rows, items, now_micros):
+def store_readings(*, caller, rows, items, now_micros, in_batch=True):
     """Store new_readings rows all or nothing; (id, created) each, in input order.
 
     One INSERT .. ON CONFLICT (user_id, client_id) DO NOTHING stores every new
     row; a client_id it skips (stored before, or by a concurrent request that
     won the race) is then looked up, so it maps to the reading stored first.
     items are the request's readings the rows came from (their parsed data goes
-    to readings_stored's receivers, in the same transaction).
+    to readings_stored's receivers, in the same transaction). A device key may
+    write only its sensors, and may not learn of a reading of another sensor
+    through its client_id: either is a 403 naming the items, nothing stored.
     """
+    user_id, device_id = caller.user_id, caller.device_id
+    out_of_scope(
+        caller,
+        ((row[0], _pointer(in_batch, n, "sensor")) for n, row in enumerate(rows)),
+    )
     slots = []  # per row: the index of its first occurrence in fresh
     fresh = []
     first_slot = {}
@@ -108,7 +123,7 @@ def store_readings(*, user_id, rows, items, now_micros):
     pending = sorted(fresh, key=_by_client_id)
     inserted, existing = {None: []}, {}
     for _ in range(3):
-        batch = _insert(user_id, pending, now_micros)
+        batch = _insert(user_id, device_id, pending, now_micros)
         inserted[None] += batch.pop(None)
         inserted.update(batch)
         skipped = set(map(client_id_of, pending)) - batch.keys() - {None}
@@ -120,13 +135,37 @@ def store_readings(*, user_id, rows, items, now_micros):
             break
     else:
         raise conflict("Concurrent changes to these client_ids; retry the request.")
+    if existing and caller.sensors is not None:
+        _check_scope_of_stored(caller, rows, existing, in_batch)
     ids, created = _answers(slots, fresh, inserted, existing)
+    _keep_latest(user_id, rows, ids, created)
+    note_use(caller, now_micros)
     if readings_stored.receivers and any(created):
         readings_stored.send(
-            user_id=user_id, readings=_stored(rows, items, ids, created, now_micros)
+            user_id=user_id,
+            readings=_stored(rows, items, ids, created, now_micros, device_id),
         )
     db.session.commit()
     return ids, created
+
+
+def _check_scope_of_stored(caller, rows, existing, in_batch):
+    """403 for each item whose client_id names a stored reading out of scope."""
+    sensors = dict(
+        db.session.execute(
+            sa.select(T.client_id, T.sensor).where(
+                T.user_id == caller.user_id, T.client_id.in_(list(existing))
+            )
+        ).all()
+    )
+    out_of_scope(
+        caller,
+        (
+            (sensors.get(client_id_of(row), row[0]), _pointer(in_batch, n, "client_id"))
+            for n, row in enumerate(rows)
+            if client_id_of(row) in existing
+        ),
+    )
 
 
 def _answers(slots, fresh, inserted, existing):
@@ -149,10 +188,40 @@ def _answers(slots, fresh, inserted, existing):
     return ids, created
 
 
-def _stored(rows, items, ids, created, now_micros):
+# A newer reading replaces a sensor's row in readings_latest; an older one or a
+# tie with a lower id changes nothing, so concurrent uploads settle on the max.
+_UPSERT_LATEST = (
+    "INSERT INTO readings_latest (user_id, sensor, recorded_at, reading_id)"
+    " VALUES {values} ON CONFLICT (user_id, sensor) DO UPDATE SET"
+    " recorded_at = excluded.recorded_at, reading_id = excluded.reading_id"
+    " WHERE (excluded.recorded_at, excluded.reading_id)"
+    " > (readings_latest.recorded_at, readings_latest.reading_id)"
+)
+
+
+def _keep_latest(user_id, rows, ids, created):
+    """Put each sensor's newest new reading into readings_latest (one statement).
+
+    Sensors in sorted order: concurrent uploads lock their rows in one order.
+    """
+    newest = {}
+    for (sensor, recorded_at, _, _), reading_id, new in zip(rows, ids, created):
+        if new and (recorded_at, reading_id) > newest.get(sensor, (MIN_MICROS, 0)):
+            newest[sensor] = (recorded_at, reading_id)
+    if not newest:
+        return
+    _, mark = paramstyle()
+    args = []
+    for sensor in sorted(newest):
+        args += (user_id, sensor, *newest[sensor])
+    values = ", ".join([f"({mark}, {mark}, {mark}, {mark})"] * len(newest))
+    run(_UPSERT_LATEST.format(values=values), args)
+
+
+def _stored(rows, items, ids, created, now_micros, device_id):
     """The newly stored readings, in input order, as readings_stored sends them."""
     return [
-        StoredReading(reading_id, row[0], row[1], item["data"], now_micros, None)
+        StoredReading(reading_id, row[0], row[1], item["data"], now_micros, device_id)
         for row, item, reading_id, new in zip(rows, items, ids, created)
         if new
     ]
@@ -174,7 +243,7 @@ def _stored_ids(user_id, client_ids):
     return dict(found.all())
 
 
-def _insert(user_id, rows, now_micros):
+def _insert(user_id, device_id, rows, now_micros):
     """One multi-row INSERT .. ON CONFLICT DO NOTHING; {client_id: id, None: [ids]}.
 
     Rows without a client_id get their ids in the order given: an autoincrement
@@ -185,30 +254,29 @@ def _insert(user_id, rows, now_micros):
     if not rows:
         return inserted
     dialect, mark = paramstyle()
-    columns = "INSERT INTO readings (user_id, sensor, recorded_at, data, client_id,"
+    columns = (
+        "INSERT INTO readings (user_id, sensor, recorded_at, data, client_id,"
+        " created_at, device_id)"
+    )
     conflict = " ON CONFLICT (user_id, client_id) DO NOTHING RETURNING id, client_id"
     if dialect == "postgresql":
-        # Four arrays, not 6 parameters a row: PostgreSQL parses and plans one
+        # Four arrays, not 7 parameters a row: PostgreSQL parses and plans one
         # short statement (a 1000-row VALUES list cost more than the insert),
         # unnest yields the rows in array order, and data (checked JSON text)
         # is parsed into JSONB once.
         returned = run(
-            columns + " created_at) SELECT %s, s, r, CAST(d AS JSONB), c, %s"
+            columns + " SELECT %s, s, r, CAST(d AS JSONB), c, %s, %s"
             " FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[])"
             " AS given (s, r, d, c)" + conflict,
-            (user_id, now_micros, *map(list, zip(*rows))),
+            (user_id, now_micros, device_id, *map(list, zip(*rows))),
         )
     else:
-        row_sql = f"({mark}, {mark}, {mark}, {mark}, {mark}, {mark})"
+        row_sql = f"({mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark})"
         args = []
         for sensor, micros, text, client_id in rows:
-            args += (user_id, sensor, micros, text, client_id, now_micros)
+            args += (user_id, sensor, micros, text, client_id, now_micros, device_id)
         returned = run(
-            columns
-            + " created_at) VALUES "
-            + ", ".join([row_sql] * len(rows))
-            + conflict,
-            args,
+            columns + " VALUES " + ", ".join([row_sql] * len(rows)) + conflict, args
         )
     for reading_id, client_id in sorted(returned, key=itemgetter(0)):
         if client_id is None:
@@ -234,6 +302,15 @@ _DELETE_BY_ID = (
     sa.delete(TABLE)
     .where(T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id"))
     .returning(T.sensor)
+)
+# After a sensor's newest reading is deleted (its readings_latest row went with
+# it, by the foreign key), the next newest takes its place; else nothing.
+_REFILL_LATEST = sa.text(
+    "INSERT INTO readings_latest (user_id, sensor, recorded_at, reading_id)"
+    " SELECT user_id, sensor, recorded_at, id FROM readings"
+    " WHERE user_id = :user_id AND sensor = :sensor"
+    " ORDER BY recorded_at DESC, id DESC LIMIT 1"
+    " ON CONFLICT (user_id, sensor) DO NOTHING"
 )
 
 
@@ -261,6 +338,8 @@ def delete_reading(*, user_id, reading_id):
                 _DELETE_BY_ID, {"reading_id": reading_id, "user_id": user_id}
             ).scalars()
         )
+    for sensor in sensors:
+        db.session.execute(_REFILL_LATEST, {"user_id": user_id, "sensor": sensor})
     if sensors and readings_deleted.receivers:
         readings_deleted.send(user_id=user_id, sensors=sensors)
     db.session.commit()
@@ -268,9 +347,18 @@ def delete_reading(*, user_id, reading_id):
         raise not_found("reading")
 
 
-def filtered(query, *, user_id, sensor=None, since=None, until=None):
-    """query restricted to the user's readings matching the list filters."""
+def filtered(query, *, user_id, sensor=None, since=None, until=None, device_id=None):
+    """query restricted to the user's readings matching the list filters.
+
+    device_id is a device's id (another user's or an unknown one matches
+    nothing) or NO_DEVICE for the readings uploaded with a user's token.
+    """
     query = query.where(T.user_id == user_id)
+    if device_id == NO_DEVICE:
+        query = query.where(T.device_id.is_(None))
+    elif device_id is not None:
+        # Beyond a 32-bit key no device exists (and PostgreSQL would refuse it).
+        query = query.where(T.device_id == device_id if device_id <= ID_MAX else False)
     if sensor is not None:
         query = query.where(T.sensor == sensor)
     if since is not None:
@@ -280,19 +368,16 @@ def filtered(query, *, user_id, sensor=None, since=None, until=None):
     return query
 
 
-def _page_query(
-    *, user_id, after, limit, columns, sensor=None, since=None, until=None, order="desc"
-):
+def _page_query(*, user_id, after, limit, columns, order="desc", **filters):
+    since, until = filters.get("since"), filters.get("until")
     if after is not None:
         # A cursor inside the range already bounds that side; keeping the looser
         # bound too makes SQLite range-scan from it, re-reading every earlier page.
         if order == "desc" and until is not None and after[0] < to_micros(until):
-            until = None
+            filters["until"] = None
         if order == "asc" and since is not None and after[0] >= to_micros(since):
-            since = None
-    query = filtered(
-        sa.select(*columns), user_id=user_id, sensor=sensor, since=since, until=until
-    )
+            filters["since"] = None
+    query = filtered(sa.select(*columns), user_id=user_id, **filters)
     position = sa.tuple_(RECORDED, T.id)
     if order == "asc":
         if after is not None:
@@ -305,19 +390,18 @@ def _page_query(
     return query.limit(limit)
 
 
-def list_readings(
-    *, user_id, limit, sensor=None, since=None, until=None, order="desc", after=None
-):
-    """Rows (as ReadingRow) after the (recorded_at, id) position, and the next one."""
+def list_readings(*, user_id, limit, order="desc", after=None, **filters):
+    """Rows (as ReadingRow) after the (recorded_at, id) position, and the next one.
+
+    filters are filtered()'s: sensor, since, until, device_id.
+    """
     query = _page_query(
         user_id=user_id,
-        sensor=sensor,
-        since=since,
-        until=until,
         order=order,
         after=after,
         limit=limit + 1,
         columns=_columns(),
+        **filters,
     )
     return page_after(db.session.execute(query).all(), limit, _position)
 
@@ -327,14 +411,10 @@ def _position(row):
     return row.recorded_at, row.id
 
 
-def export_extent(*, user_id, sensor=None, since=None, until=None, order=None):
+def export_extent(*, user_id, order=None, **filters):
     """(how many readings match, the largest id among them) as an export starts."""
     query = filtered(
-        sa.select(sa.func.count(), sa.func.max(T.id)),
-        user_id=user_id,
-        sensor=sensor,
-        since=since,
-        until=until,
+        sa.select(sa.func.count(), sa.func.max(T.id)), user_id=user_id, **filters
     )
     return tuple(db.session.execute(query).one())
 
@@ -342,7 +422,7 @@ def export_extent(*, user_id, sensor=None, since=None, until=None, order=None):
 def iter_reading_batches(*, engine, user_id, batch_size, last_id, **filters):
     """Every matching row up to last_id (as ReadingRow), in keyset batches.
 
-    filters are list_readings' (sensor, since, until, order). Readings stored
+    filters are list_readings' (sensor, since, until, device_id, order). Readings stored
     after the export began (ids above last_id) are left out, so the file holds
     what export_extent counted, unless some are deleted meanwhile. No
     transaction or request context outlives a batch, so a slow download holds no
@@ -366,3 +446,43 @@ def iter_reading_batches(*, engine, user_id, batch_size, last_id, **filters):
         if len(rows) < batch_size:
             return
         after = _position(rows[-1])
+
+
+# data as its stored JSON text (schemas.reading_json splices it in as it is).
+_LATEST_COLUMNS = [sa.column(name) for name in ReadingRow._fields]
+_LATEST_SELECT = (
+    "SELECT r.id, r.sensor, r.recorded_at, CAST(r.data AS TEXT) AS data,"
+    " r.client_id, r.device_id, r.created_at FROM readings_latest l"
+    " JOIN readings r ON r.id = l.reading_id WHERE l.user_id = :user_id AND {where}"
+    " ORDER BY l.sensor LIMIT :count"
+)
+# One row a sensor, read in order off readings_latest's primary key.
+_LATEST = CompiledSelect(
+    sa.text(_LATEST_SELECT.format(where="l.sensor > :after")).columns(*_LATEST_COLUMNS),
+    ReadingRow,
+)
+_LATEST_OF_ONE = CompiledSelect(
+    sa.text(_LATEST_SELECT.format(where="l.sensor = :sensor")).columns(
+        *_LATEST_COLUMNS
+    ),
+    ReadingRow,
+)
+
+
+def latest_readings(*, user_id, limit, sensor=None, after=None):
+    """The newest reading of each sensor (ReadingRow fields, data as JSON text), by
+    sensor in code-point order after the (sensor,) position, and the next one.
+
+    Sensor names compare byte by byte on both databases (models.SensorName), and
+    "" sorts before every name (a sensor has at least one character).
+    """
+    after = after[0] if after else ""
+    if sensor is not None:
+        # One sensor: its newest reading, if it comes after the cursor (Python's
+        # str order is code-point order).
+        rows = []
+        if sensor > after:
+            rows = _LATEST_OF_ONE.tuples(user_id=user_id, sensor=sensor, count=1)
+    else:
+        rows = _LATEST.tuples(user_id=user_id, after=after, count=limit + 1)
+    return page_after(rows, limit, lambda row: (row[1],))

@@ -71,7 +71,7 @@ def test_a_client_id_committed_by_a_racer_just_before_the_insert_maps_to_the_win
     real_insert = service._insert
     raced = []
 
-    def insert_right_after_a_racer(user_id, rows, now_micros):
+    def insert_right_after_a_racer(user_id, device_id, rows, now_micros):
         if not raced:
             raced.append("racing")
             # Another request commits the same client_id between our validation
@@ -82,7 +82,7 @@ def test_a_client_id_committed_by_a_racer_just_before_the_insert_maps_to_the_win
                 headers=alice.headers,
             )
             raced[0] = winner.json["id"]
-        return real_insert(user_id, rows, now_micros)
+        return real_insert(user_id, device_id, rows, now_micros)
 
     monkeypatch.setattr(service, "_insert", insert_right_after_a_racer)
     items = [

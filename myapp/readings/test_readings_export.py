@@ -75,7 +75,7 @@ def test_csv_export_has_the_contract_columns_with_data_as_json(
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].endswith('.csv"')
     rows = csv_records(response)
-    assert rows[0] == ["id", "sensor", "recorded_at", "client_id", "data"]
+    assert rows[0] == ["id", "sensor", "recorded_at", "client_id", "data", "device_id"]
     expected = [
         [
             str(item["id"]),
@@ -83,11 +83,14 @@ def test_csv_export_has_the_contract_columns_with_data_as_json(
             item["recorded_at"],
             item["client_id"] or "",
             item["data"],
+            "",
         ]
         for item in listed(alice, "&order=asc")
     ]
     assert len(rows) == 121
-    assert [row[:4] for row in rows[1:]] == [row[:4] for row in expected]
+    assert [row[:4] + row[5:] for row in rows[1:]] == [
+        row[:4] + row[5:] for row in expected
+    ]
     assert [json.loads(row[4]) for row in rows[1:]] == [row[4] for row in expected]
 
 
@@ -103,7 +106,7 @@ def test_an_export_without_matches_is_empty_and_counts_zero(alice):
     ndjson = alice.get(EXPORT)
     assert ndjson.get_data() == b"" and ndjson.headers["X-Total-Count"] == "0"
     assert alice.get(f"{EXPORT}?format=csv").get_data(as_text=True) == (
-        "id,sensor,recorded_at,client_id,data\r\n"
+        "id,sensor,recorded_at,client_id,data,device_id\r\n"
     )
 
 

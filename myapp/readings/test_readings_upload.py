@@ -22,10 +22,12 @@ def test_posting_a_reading_answers_201_with_location_and_the_reading(alice):
         "recorded_at",
         "data",
         "client_id",
+        "device_id",
         "created_at",
     }
     assert created["recorded_at"] == "2024-05-01T10:30:00.123456Z"
     assert created["data"] == {"c": 1} and created["client_id"] is None
+    assert created["device_id"] is None  # a user's token, not a device key
     assert response.headers["Location"] == f"{READINGS}{created['id']}"
     assert alice.get(response.headers["Location"]).json == created
 

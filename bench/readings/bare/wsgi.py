@@ -1,31 +1,39 @@
-"""The floor of the stack: bare Flask + the driver, no auth, the same GET answer.
+"""The floor of the stack: bare Flask + the driver, no auth, the same answers.
 
 sqlite3 or psycopg, by DATABASE_URL; one connection per thread, kept (pooled)
-for the worker's life. Served by the same myapp.ini as the real app (uWSGI runs
-it from this directory).
+for the worker's life. GET /readings/<id> reads one row; POST /readings/ (on
+SQLite) stores the same row a device's upload does (user 1, device 1, the
+server's time) with the app's production SQLite settings, and answers the same
+201 body. Served by the same myapp.ini as the real app (uWSGI runs it from this
+directory).
 """
 
 import json
 import os
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import sqlite3
-from flask import Flask
+from flask import Flask, request
 
 app = Flask(__name__)
 URL = os.environ["DATABASE_URL"]
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _local = threading.local()
 SQL = (
-    "SELECT id, sensor, recorded_at, data, client_id, created_at"
+    "SELECT id, sensor, recorded_at, data, client_id, created_at, device_id"
     " FROM readings WHERE id = ?"
 )
+# The app's SQLite settings in production (myapp/db.py).
+PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "synchronous=FULL")
 
 
 def connect():
     if URL.startswith("sqlite:///"):
         conn = sqlite3.connect(URL.removeprefix("sqlite:///"))
+        for pragma in PRAGMAS:
+            conn.execute(f"PRAGMA {pragma}")
         conn.execute("PRAGMA busy_timeout=10000")
         return conn
     import psycopg
@@ -74,5 +82,30 @@ def reading(reading_id):
         "recorded_at": rfc3339(row[2]),
         "data": row[3],
         "client_id": row[4],
+        "device_id": row[6],
         "created_at": rfc3339(row[5]),
     }
+
+
+@app.post("/api/v1/readings/")
+def store():
+    item = request.get_json()
+    now = int(time.time() * 1_000_000)
+    data = json.dumps(item["data"], separators=(",", ":"))
+    conn = connection()
+    with conn:
+        (reading_id,) = conn.execute(
+            "INSERT INTO readings (user_id, sensor, recorded_at, data, client_id,"
+            " created_at, device_id) VALUES (1, ?, ?, ?, NULL, ?, 1) RETURNING id",
+            (item["sensor"], now, data, now),
+        ).fetchone()
+    body = {
+        "id": reading_id,
+        "sensor": item["sensor"],
+        "recorded_at": rfc3339(now),
+        "data": item["data"],
+        "client_id": None,
+        "device_id": 1,
+        "created_at": rfc3339(now),
+    }
+    return body, 201, {"Location": f"/api/v1/readings/{reading_id}"}
