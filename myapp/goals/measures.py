@@ -459,6 +459,15 @@ class MeasuredRow(NamedTuple):
     boundary: int | None
 
 
+def _as_driver_gives(column):
+    """A float column without SQLAlchemy's result processing: both drivers give
+    Python floats, and psycopg's Numeric processor needs a type code that a
+    statement compiled once (rawsql.CompiledSelect) does not have."""
+    if isinstance(column.type, sa.Float):
+        return sa.type_coerce(column, sa.types.NullType()).label(column.key)
+    return column
+
+
 def _measured_select():
     """Every target of a user with its current bucket and the streak's boundary.
 
@@ -520,9 +529,12 @@ def _measured_select():
     )
     query = (
         sa.select(
-            *[t.c[name] for name in MeasuredRow._fields[:9]],  # goal_id .. empty_met
+            *[_as_driver_gives(t.c[name]) for name in MeasuredRow._fields[:9]],
             current.label("current"),
-            *[current_row.c[name].label(name) for name in TALLY_COLUMNS],
+            *[
+                _as_driver_gives(current_row.c[name]).label(name)
+                for name in TALLY_COLUMNS
+            ],
             previous_met.label("previous_met"),
             boundary.label("boundary"),
         )
