@@ -510,7 +510,7 @@ def _measured_select():
             earlier.c.met,
             earlier.c.bucket <= end,
             ~sa.exists().where(
-                before.c.goal_id == t.c.goal_id,
+                before.c.goal_id == earlier.c.goal_id,
                 before.c.bucket == earlier.c.bucket - 1,
                 before.c.met,
             ),
