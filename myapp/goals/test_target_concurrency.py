@@ -1,0 +1,65 @@
+"""Two uWSGI workers adding readings to one target at once: no reading is lost
+from its measures and the goal completes exactly once."""
+
+from myapp.readings.test_readings_concurrency import race
+from testing.goals import GOALS, goal_url
+from testing.measured import micros, text
+from testing.readings import BATCH, reading
+
+BATCH_SIZE = 200
+
+
+def batch(worker, round_number):
+    """BATCH_SIZE readings of 1 km, each worker in its own minutes of a day."""
+    start = micros(f"2024-01-{round_number + 1:02d}T{worker * 12:02d}:00:00Z")
+    return {
+        "readings": [
+            reading(
+                sensor="pedometer",
+                data={"km": 1},
+                recorded_at=text(start + n * 60_000_000),
+            )
+            for n in range(BATCH_SIZE)
+        ]
+    }
+
+
+def test_two_workers_posting_for_one_goal_at_once_complete_it_exactly_once(
+    live_server, make_account
+):
+    account = make_account()
+    headers = {"Authorization": f"Bearer {account.access_token}"}
+    for round_number in range(6):
+        # Met only by both batches together: a lost update leaves it open.
+        target = {
+            "sensor": "pedometer",
+            "field": "km",
+            "aggregate": "sum",
+            "op": ">=",
+            "value": 2 * BATCH_SIZE,
+        }
+        # Started on this round's day: earlier rounds' readings do not count.
+        started = f"2024-01-{round_number + 1:02d}T00:00:00Z"
+        created = live_server.request(
+            "POST",
+            GOALS,
+            {"name": "walk", "started_at": started, "target": target},
+            headers,
+        )
+        assert created.status == 201, created.json
+        bodies = [batch(worker, round_number) for worker in (0, 1)]
+        responses = race(
+            [
+                lambda body=body: live_server.request("POST", BATCH, body, headers)
+                for body in bodies
+            ]
+        )
+        assert [r.status for r in responses] == [201, 201], [r.json for r in responses]
+        goal = live_server.request(
+            "GET", goal_url(created.json["id"]), None, headers
+        ).json
+        assert goal["measured"]["value"] == 2 * BATCH_SIZE
+        assert goal["completed"] is True
+        # The last item of whichever batch was added second.
+        last_items = {text(micros(b["readings"][-1]["recorded_at"])) for b in bodies}
+        assert goal["completed_at"] in last_items
