@@ -167,9 +167,6 @@ def to_swagger(schema):
             out[key] = {name: to_swagger(sub) for name, sub in value.items()}
         elif key in ("items", "additionalProperties") and isinstance(value, dict):
             out[key] = to_swagger(value)
-        elif key == "enum" and None in value:
-            # Swagger 2.0 says null with x-nullable (set by the type list).
-            out[key] = [item for item in value if item is not None]
         elif key == "type" and isinstance(value, list):
             kinds = [kind for kind in value if kind != "null"]
             if len(kinds) == 1:
