@@ -101,23 +101,19 @@ def on_readings_stored(sender, *, user_id, readings, **_):
     if not targets:
         return
     now = readings[0].created_at
-    series = _series(readings, targets)
-    buckets = {target.goal_id: _bucketed(target, series) for target in targets}
+    buckets = _bucketed(targets, _series(readings, targets))
     stored = _stored_tallies(buckets)
     rows, completions = [], {}
     for target in targets:
         for bucket, items in buckets[target.goal_id].items():
             before = stored.get((target.goal_id, bucket), tallies.EMPTY)
-            if target.open and target.period is None:
-                tally, met_by = _watched(target, before, items)
-                if met_by is not None:
-                    recorded_at, position = met_by
-                    completions[target.goal_id] = (
-                        position,
-                        from_micros(min(recorded_at, now)),
-                    )
-            else:
-                tally = tallies.merged(before, items)
+            tally, met_by = _added(target, before, items)
+            if met_by is not None:
+                recorded_at, position = met_by
+                completions[target.goal_id] = (
+                    position,
+                    from_micros(min(recorded_at, now)),
+                )
             rows.append(_measure_row(target, bucket, tally))
     _write_measures(rows)
     if completions:
@@ -142,25 +138,58 @@ def _series(readings, targets):
     return series
 
 
-def _bucketed(target, series):
-    """{bucket: the target's readings in it, in upload order}; earlier ones left out."""
-    bucket_of = periods.bucket_function(target.period)
-    since = target.since
+def _bucketed(targets, series):
+    """{goal id: {bucket: its readings in that bucket, in upload order}}.
+
+    Readings before a goal's started_at are left out. Targets sharing a sensor,
+    field and period share one bucketing of the series.
+    """
+    shared = {}
     found = {}
-    for item in series[target.sensor, target.field]:
-        if item[0] >= since:
-            found.setdefault(bucket_of(item[0]), []).append(item)
+    earliest = {
+        key: min(item[0] for item in items) for key, items in series.items() if items
+    }
+    for target in targets:
+        items = series[target.sensor, target.field]
+        key = (target.sensor, target.field, target.period)
+        if items and earliest[target.sensor, target.field] < target.since:
+            items = [item for item in items if item[0] >= target.since]
+            key = None
+        grouped = shared.get(key)
+        if grouped is None:
+            grouped = _grouped(items, target.period)
+            if key is not None:
+                shared[key] = grouped
+        found[target.goal_id] = grouped
     return found
 
 
-def _watched(target, tally, items):
-    """Add items one by one to an open goal's tally: (tally, (recorded_at, position)
-    of the first item after which the target is met, or None).
+def _grouped(items, period):
+    if period is None:
+        return {0: items} if items else {}
+    bucket_of = periods.bucket_function(period)
+    grouped = {}
+    for bucket, item in zip(map(bucket_of, [item[0] for item in items]), items):
+        found = grouped.get(bucket)
+        if found is None:
+            grouped[bucket] = [item]
+        else:
+            found.append(item)
+    return grouped
+
+
+def _added(target, tally, items):
+    """(the tally with items added, (recorded_at, position) of the first item after
+    which an open goal's target without period is met, or None).
 
     A target already met (a goal a person reopened) is met again after the
-    first item; one not met may become met at any item.
+    first item; one not met may become met at any item. Items are walked one
+    by one only if the target could be met on the way.
     """
+    watched = target.open and target.period is None
     aggregate, op, value = target.aggregate, target.op, target.value
+    if not (watched and tallies.could_meet(aggregate, op, value, tally, items)):
+        return tallies.merged(tally, items), None
     for index, (recorded_at, reading_id, number, position) in enumerate(items):
         tally = tallies.added(tally, recorded_at, reading_id, number)
         if tallies.is_met(op, value, tallies.aggregate_of(aggregate, tally)):

@@ -78,3 +78,38 @@ def merged(tally, series):
         if last_at is None or newest[:2] > (last_at, last_id):
             last_at, last_id, last_value = newest[:3]
     return readings, numbers, total, low, high, last_value, last_at, last_id
+
+
+def could_meet(aggregate, op, target, tally, series):
+    """False only if no prefix of series, added to tally, can meet the target.
+
+    An optimistic bound per aggregate, from the tally and the series' numbers:
+    when it fails, an open goal's readings are added in bulk instead of one by
+    one (most uploads meet nothing). When it holds, the caller walks the items.
+    """
+    readings, numbers, total, low, high, last_value, _, _ = tally
+    values = [item[2] for item in series if item[2] is not None]
+    if aggregate == "count":
+        # Only grows: highest at the end, lowest after the first item.
+        best = readings + (len(series) if op == ">=" else min(len(series), 1))
+    elif aggregate == "sum":
+        if op == ">=":
+            best = total + sum(value for value in values if value > 0)
+        else:
+            best = total + sum(value for value in values if value < 0)
+    else:
+        seen = list(values)
+        if aggregate == "avg" and numbers:
+            seen.append(total / numbers)
+        elif aggregate == "last" and last_value is not None:
+            seen.append(last_value)
+        elif aggregate == "min" and low is not None:
+            seen.append(low)
+        elif aggregate == "max" and high is not None:
+            seen.append(high)
+        if not seen:
+            return False
+        # A running avg or last is always one of, or between, these; a running
+        # min or max is too, and it moves one way only.
+        best = max(seen) if op == ">=" else min(seen)
+    return is_met(op, target, best)
