@@ -63,3 +63,42 @@ def test_two_workers_posting_for_one_goal_at_once_complete_it_exactly_once(
         # The last item of whichever batch was added second.
         last_items = {text(micros(b["readings"][-1]["recorded_at"])) for b in bodies}
         assert goal["completed_at"] in last_items
+
+
+def test_targets_set_while_uploads_run_count_every_reading_once(
+    live_server, make_account
+):
+    """A new target's recompute and an upload in flight never miss each other."""
+    account = make_account()
+    headers = {"Authorization": f"Bearer {account.access_token}"}
+    uploads, goals = 30, 30
+    count = {
+        "sensor": "pedometer",
+        "field": "km",
+        "aggregate": "count",
+        "op": ">=",
+        "value": 1e12,
+    }
+
+    def upload_all():
+        for round_number in range(uploads):
+            response = live_server.request(
+                "POST", BATCH, batch(round_number % 2, round_number), headers
+            )
+            assert response.status == 201, response.json
+
+    def create_all():
+        created = []
+        for n in range(goals):
+            body = {"name": f"g{n}", "started_at": "2020-01-01T00:00:00Z"}
+            response = live_server.request(
+                "POST", GOALS, {**body, "target": count}, headers
+            )
+            assert response.status == 201, response.json
+            created.append(response.json["id"])
+        return created
+
+    _, created = race([upload_all, create_all])
+    for goal_id in created:
+        shown = live_server.request("GET", goal_url(goal_id), None, headers).json
+        assert shown["measured"]["value"] == uploads * BATCH_SIZE, goal_id
