@@ -1,10 +1,14 @@
 """Two uWSGI workers adding readings to one target at once: no reading is lost
 from its measures and the goal completes exactly once."""
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 from myapp.readings.test_readings_concurrency import race
 from testing.goals import GOALS, goal_url
 from testing.measured import micros, text
-from testing.readings import BATCH, reading
+from testing.readings import BATCH, READINGS, reading
 
 BATCH_SIZE = 200
 
@@ -102,3 +106,51 @@ def test_targets_set_while_uploads_run_count_every_reading_once(
     for goal_id in created:
         shown = live_server.request("GET", goal_url(goal_id), None, headers).json
         assert shown["measured"]["value"] == uploads * BATCH_SIZE, goal_id
+
+
+def test_a_target_set_while_a_deletion_is_uncommitted_waits_for_it(app, alice):
+    """The deletion's transaction is held open (a receiver of its own, after the
+    goals one) while a target is created on its sensor: the target's recompute
+    must wait for it, or it counts the deleted reading for good."""
+    from myapp.readings.signals import readings_deleted
+
+    ids = [
+        alice.post(READINGS, json=reading(sensor="pedometer", data={"km": 1})).json[
+            "id"
+        ]
+        for _ in range(3)
+    ]
+    deleting, release = threading.Event(), threading.Event()
+
+    def hold(sender, **kwargs):
+        deleting.set()
+        release.wait(10)
+
+    def delete():
+        client = app.test_client()
+        response = client.delete(f"{READINGS}{ids[0]}", headers=alice.headers)
+        assert response.status_code == 204
+
+    count = {"sensor": "pedometer", "field": "km", "aggregate": "count"}
+    body = {
+        "name": "g",
+        "started_at": "2020-01-01T00:00:00Z",
+        "target": {**count, "op": ">=", "value": 1e12},
+    }
+    readings_deleted.connect(hold)
+    try:
+        deleter = threading.Thread(target=delete)
+        deleter.start()
+        assert deleting.wait(10)
+        creator = ThreadPoolExecutor(1).submit(
+            lambda: app.test_client().post(GOALS, json=body, headers=alice.headers)
+        )
+        time.sleep(0.5)  # enough to finish, were it not waiting for the deletion
+        release.set()
+        deleter.join()
+        created = creator.result(timeout=20)
+    finally:
+        release.set()
+        readings_deleted.disconnect(hold)
+    assert created.status_code == 201, created.json
+    assert created.json["measured"]["value"] == 2
