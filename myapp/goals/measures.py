@@ -18,6 +18,7 @@ from myapp.goals import periods, tallies
 from myapp.goals.models import PERIODS, GoalMeasure, GoalTarget
 from myapp.rawsql import CompiledSelect, paramstyle, run
 from myapp.readings.models import Reading, from_micros, to_micros
+from myapp.readings.stats import sqlite_is_number
 from myapp.readings.signals import readings_deleted, readings_stored
 from myapp.timestamps import format_timestamp
 from myapp.users.models import User
@@ -268,18 +269,8 @@ def _sqlite_numbers(joined):
         .limit(-1)
         .subquery()
     )
-    kind = sa.func.typeof(inner.c.raw)
     path = '$."' + inner.c.field + '"'
-    is_number = sa.or_(
-        kind == "real",
-        sa.and_(
-            kind == "integer",
-            sa.or_(
-                inner.c.raw.not_in([0, 1]),
-                sa.func.json_type(inner.c.data, path) == "integer",
-            ),
-        ),
-    )
+    is_number = sqlite_is_number(inner.c.raw, inner.c.data, path)
     return inner, sa.case((is_number, inner.c.raw))
 
 

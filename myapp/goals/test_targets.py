@@ -19,6 +19,21 @@ SUM_KM = {
     "value": 100,
 }
 PAST = "2020-01-01T00:00:00Z"
+RESTING_60 = {
+    "sensor": "heart",
+    "field": "bpm",
+    "aggregate": "last",
+    "op": "<=",
+    "value": 60,
+}
+SLEEP_7H = {
+    "sensor": "sleep",
+    "field": "hours",
+    "aggregate": "min",
+    "op": ">=",
+    "value": 7,
+    "period": "day",
+}
 
 
 def target(**changes):
@@ -73,14 +88,7 @@ def test_a_goal_with_a_target_answers_the_target_and_what_is_measured(alice):
 
 def test_a_habit_answers_its_current_period_and_a_streak(alice, post_batch):
     started = (now_utc() - timedelta(days=10)).isoformat()
-    habit = {
-        "sensor": "sleep",
-        "field": "hours",
-        "aggregate": "min",
-        "op": ">=",
-        "value": 7,
-        "period": "day",
-    }
+    habit = SLEEP_7H
     body = alice.post(
         GOALS, json={"name": "sleep 7 h", "started_at": started, "target": habit}
     ).json
@@ -274,14 +282,7 @@ def test_a_patch_setting_a_met_target_completes_unless_it_says_completed_false(
 
 
 def test_a_completed_goal_is_never_reopened_by_readings(alice, new_goal, post_batch):
-    resting = {
-        "sensor": "heart",
-        "field": "bpm",
-        "aggregate": "last",
-        "op": "<=",
-        "value": 60,
-    }
-    created = new_goal(alice, "resting 60", started_at=PAST, target=resting)
+    created = new_goal(alice, "resting 60", started_at=PAST, target=RESTING_60)
     post_batch(
         alice,
         [reading(sensor="heart", data={"bpm": 58}, recorded_at="2024-01-01T06:00:00Z")],
@@ -450,14 +451,7 @@ def test_last_is_the_newest_by_recorded_at_then_id(alice, new_goal, post_batch):
             ),
         ],
     )
-    resting = {
-        "sensor": "heart",
-        "field": "bpm",
-        "aggregate": "last",
-        "op": "<=",
-        "value": 60,
-    }
-    created = new_goal(alice, "resting", started_at=PAST, target=resting)
+    created = new_goal(alice, "resting", started_at=PAST, target=RESTING_60)
     assert created["measured"]["value"] == 65
     post_batch(
         alice,
@@ -588,14 +582,7 @@ def test_a_streak_ends_with_the_previous_period_while_the_current_one_is_not_met
         )
     )
     post_batch(alice, items)
-    habit = {
-        "sensor": "sleep",
-        "field": "hours",
-        "aggregate": "min",
-        "op": ">=",
-        "value": 7,
-        "period": "day",
-    }
+    habit = SLEEP_7H
     shown = new_goal(alice, "sleep", started_at=started.isoformat(), target=habit)
     stored = [
         Stored(n, "sleep", micros(i["recorded_at"]), i["data"])
