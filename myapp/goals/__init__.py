@@ -1,10 +1,9 @@
 """Per-user goal trees: create, move, complete and reopen, progress, delete;
 measured goals that the user's readings fulfil."""
 
-from myapp.goals import measures
+from myapp.goals import receivers
 from myapp.goals.endpoints import ns
 
-# Targets follow every write of readings, inside its transaction.
-measures.init_receivers()
+receivers.connect()
 
 __all__ = ["ns"]

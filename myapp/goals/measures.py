@@ -19,9 +19,7 @@ from myapp.goals.models import PERIODS, GoalMeasure, GoalTarget
 from myapp.rawsql import CompiledSelect, paramstyle, run
 from myapp.readings.models import Reading, from_micros, to_micros
 from myapp.readings.stats import sqlite_is_number
-from myapp.readings.signals import readings_deleted, readings_stored
 from myapp.timestamps import format_timestamp
-from myapp.users.models import User
 
 TARGETS = GoalTarget.__table__
 MEASURES = GoalMeasure.__table__
@@ -53,7 +51,7 @@ class Target(NamedTuple):
     open: bool
 
 
-def _targets_on(user_id, sensors):
+def targets_on(*, user_id, sensors):
     """The user's targets on any of these sensors: one indexed lookup."""
     _, mark = paramstyle()
     marks = ", ".join([mark] * len(sensors))
@@ -68,39 +66,13 @@ def _targets_on(user_id, sensors):
     return [Target._make(row) for row in rows]
 
 
-def _is_postgresql():
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def _lock_user(user_id, **strength):
-    """Row-lock the user (PostgreSQL; SQLite writes one transaction at a time)."""
-    db.session.execute(
-        sa.select(User.id).where(User.id == user_id).with_for_update(**strength)
-    )
-
-
-def _targets_locked(user_id, sensors):
-    """The targets on sensors, read again under the user's goal lock if there are any.
-
-    Tree writes and target changes hold the same lock, so what is read after it
-    stays true until this transaction commits; without targets, nothing is locked.
-    """
-    targets = _targets_on(user_id, sensors)
-    if targets and _is_postgresql():
-        # FOR NO KEY UPDATE, as goals.service takes it for every tree write.
-        _lock_user(user_id, key_share=True)
-        targets = _targets_on(user_id, sensors)
-    return targets
-
-
 # --- storing readings ----------------------------------------------------------
 
 
-def on_readings_stored(sender, *, user_id, readings, **_):
-    """Add an upload's new readings to its sensors' targets; complete met goals."""
-    targets = _targets_locked(user_id, sorted({r.sensor for r in readings}))
-    if not targets:
-        return
+def add_readings(*, targets, readings):
+    """Add an upload's new readings to these targets' measures (the user's goals
+    lock held): {goal id: (position in the upload, completed_at)} of the open
+    goals whose target without period they meet, at the first such item."""
     now = readings[0].created_at
     buckets = _bucketed(targets, _series(readings, targets))
     stored = _stored_tallies(buckets)
@@ -117,10 +89,7 @@ def on_readings_stored(sender, *, user_id, readings, **_):
                 )
             rows.append(_measure_row(target, bucket, tally))
     _write_measures(rows)
-    if completions:
-        from myapp.goals.service import complete_goals
-
-        complete_goals(completions=completions, now=from_micros(now))
+    return completions
 
 
 def _series(readings, targets):
@@ -242,18 +211,7 @@ def _write_measures(rows):
         )
 
 
-# --- deleting readings and changing targets: recomputed from the readings -------
-
-
-def on_readings_deleted(sender, *, user_id, sensors, **_):
-    """Recompute the targets on the sensors of deleted readings; completion stays."""
-    if _is_postgresql():
-        # Waits for a target being set (FOR UPDATE), whose recompute would
-        # otherwise still count the readings deleted here.
-        _lock_user(user_id, read=True, key_share=True)
-    targets = _targets_locked(user_id, sorted(sensors))
-    if targets:
-        recompute(goal_ids=[target.goal_id for target in targets])
+# --- deleting readings and changing targets: recomputed from the readings ---
 
 
 def _sqlite_numbers(joined):
@@ -636,9 +594,3 @@ def _streak(row, current_met):
         return end - max(row.since_bucket - 1, unmet)
     # The run of met periods that reaches end, from its first period.
     return end - max(row.since_bucket, row.boundary) + 1
-
-
-def init_receivers():
-    """Connect the receivers (weakly held by blinker: module-level functions)."""
-    readings_stored.connect(on_readings_stored)
-    readings_deleted.connect(on_readings_deleted)

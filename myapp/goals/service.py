@@ -14,6 +14,7 @@ from sqlalchemy.ext.compiler import compiles
 from myapp.db import UTCDateTime, db, utcnow
 from myapp.errors import ValidationFailed, conflict, forbidden, not_found
 from myapp.goals import measures
+from myapp.goals.locks import TARGETS, TREE, lock_goals
 from myapp.goals.models import Goal
 from myapp.goals.schemas import goal_node
 from myapp.rawsql import CompiledSelect
@@ -204,29 +205,6 @@ def goal_tree(*, user_id, goal_id):
 # --- writing -----------------------------------------------------------------
 
 
-def _lock_goals(*, user_id, targets=False):
-    """Serialize tree writes of one user, so checks and writes see one tree.
-
-    PostgreSQL locks the user's row (NO KEY UPDATE: inserts elsewhere that only
-    reference the user are not blocked); SQLite takes its single write lock now,
-    before the checks read, instead of at the first write. targets=True (a
-    target is set or removed) takes FOR UPDATE, which also waits for every
-    upload of the user in flight (their INSERTs hold the user's row KEY SHARE)
-    and holds new ones back: the target's recompute then counts exactly the
-    committed readings, and later uploads find the new target.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
-        if not raw.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        return
-    lock = {} if targets else {"key_share": True}
-    db.session.execute(
-        sa.select(User.id).where(User.id == user_id).with_for_update(**lock)
-    )
-
-
 def _find_goal(*, user_id, goal_id):
     return db.session.execute(
         sa.select(Goal).where(Goal.user_id == user_id, Goal.id == goal_id)
@@ -391,7 +369,7 @@ def create_goal(
 
     A target already met completes the new goal at once.
     """
-    _lock_goals(user_id=user_id, targets=target is not None)
+    lock_goals(user_id=user_id, strength=TARGETS if target else TREE)
     limit = current_app.config["GOALS_MAX_PER_USER"]
     count = db.session.execute(
         sa.select(sa.func.count()).select_from(GOALS).where(GOALS.c.user_id == user_id)
@@ -445,7 +423,7 @@ def update_goal(
     subtree and completed=false reopens the goal and its completed ancestors;
     without completed, a target set here that is already met completes the goal.
     """
-    _lock_goals(user_id=user_id, targets=target is not _UNSET)
+    lock_goals(user_id=user_id, strength=TREE if target is _UNSET else TARGETS)
     goal = _find_goal(user_id=user_id, goal_id=goal_id)
     if goal is None:
         raise not_found("goal")
@@ -492,7 +470,7 @@ def delete_goal(*, user_id, goal_id):
     Under the tree lock: an upload adding to the subtree's targets never finds
     them gone between reading and writing their measures.
     """
-    _lock_goals(user_id=user_id)
+    lock_goals(user_id=user_id)
     deleted = db.session.execute(
         sa.delete(GOALS).where(GOALS.c.user_id == user_id, GOALS.c.id == goal_id)
     ).rowcount

@@ -279,7 +279,7 @@ def goal_ids_of(in_app, user_id):
 def test_an_upload_costs_one_more_statement_when_no_target_watches_its_sensors(
     alice, new_goal, traced
 ):
-    from myapp.goals import measures
+    from myapp.goals import receivers
     from myapp.readings.signals import readings_stored
 
     new_goal(alice, "elsewhere", target={"sensor": "other", "field": "km", **HABITS[0]})
@@ -291,11 +291,11 @@ def test_an_upload_costs_one_more_statement_when_no_target_watches_its_sensors(
         return driver.count()
 
     watched = statements()
-    readings_stored.disconnect(measures.on_readings_stored)
+    readings_stored.disconnect(receivers.on_readings_stored)
     try:
         unwatched = statements()
     finally:
-        readings_stored.connect(measures.on_readings_stored)
+        readings_stored.connect(receivers.on_readings_stored)
     assert watched == unwatched + 1
 
 
