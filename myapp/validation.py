@@ -114,7 +114,7 @@ def _plural(count, noun):
 
 
 def _rule_messages(rule):
-    kinds = " or ".join(rule) if isinstance(rule, list) else rule
+    kinds = " or ".join(map(str, rule)) if isinstance(rule, list) else rule
     return {
         "type": lambda: f"must be of type {kinds}",
         "minLength": lambda: (

@@ -70,7 +70,8 @@ def map_case(context, case):
 
     A cursor is signed by the server and a parent goal must be one of the
     caller's own; a made-up one is a documented 400, which is right, not a
-    rejection of valid data. Negative cases keep them.
+    rejection of valid data. Negative cases keep them. A goal target's rule
+    across its members (<= with sum or count needs a period) is kept too.
     """
     from schemathesis.core.parameters import ParameterLocation
 
@@ -83,7 +84,26 @@ def map_case(context, case):
     if isinstance(body, dict) and not meta.is_negative_at(ParameterLocation.BODY):
         if body.get("parent_id") is not None:
             body["parent_id"] = None
+        _keep_valid(body.get("target"))
     return case
+
+
+def _keep_valid(target):
+    """A positive goal target keeps the rules schemathesis cannot read from the spec.
+
+    <= on sum or count needs a period (a rule across members, which Swagger 2.0
+    cannot express), and field's pattern (no '"', backslash or control
+    characters) is one schemathesis drops; both are documented 400s.
+    """
+    if not isinstance(target, dict):
+        return
+    field = target.get("field")
+    if isinstance(field, str):
+        kept = "".join(c for c in field if c not in '"\\' and ord(c) >= 0x20)
+        target["field"] = kept or "f"
+    if target.get("period") is None and target.get("op") == "<=":
+        if target.get("aggregate") in ("sum", "count"):
+            target["period"] = "day"
 
 
 # What no error response may contain (OWASP API8, and "never any password

@@ -329,7 +329,16 @@ def test_lists_show_only_the_callers_own_rows(alice, http):
 
 # --- API3: mass assignment ---------------------------------------------------
 
-GOAL_READ_ONLY = ["id", "user_id", "created_at", "updated_at", "completed_at"]
+GOAL_READ_ONLY = [
+    "id",
+    "user_id",
+    "created_at",
+    "updated_at",
+    "completed_at",
+    "progress",
+    "measured",
+    "streak",
+]
 RULE_READ_ONLY = [
     "id",
     "user_id",
@@ -853,6 +862,13 @@ def test_stats_over_huge_finite_values_answer_200_not_an_overflow_500(alice, htt
 # --- Bytes that are not UTF-8 JSON, sent to every operation with a body -------
 
 MARK = b"MARK"
+MARKED_TARGET = {
+    "sensor": "s-MARK",
+    "field": "f-MARK",
+    "aggregate": "sum",
+    "op": ">=",
+    "value": 1,
+}
 # Per operation, a body the schema accepts; MARK is where the bad bytes go.
 VALID_BODIES = {
     ("post", "/auth/register"): {
@@ -865,8 +881,8 @@ VALID_BODIES = {
     ("delete", "/users/me"): {"current_password": PASSWORD + "MARK"},
     ("post", "/readings/"): {"sensor": "s-MARK", "data": {"k": "MARK"}},
     ("post", "/readings/batch"): {"readings": [{"sensor": "MARK", "data": {}}]},
-    ("post", "/goals/"): {"name": "g-MARK"},
-    ("patch", "/goals/{goal_id}"): {"name": "g-MARK"},
+    ("post", "/goals/"): {"name": "g-MARK", "target": MARKED_TARGET},
+    ("patch", "/goals/{goal_id}"): {"name": "g-MARK", "target": MARKED_TARGET},
     ("post", "/alerts/"): dict(RULE, name="r-MARK"),
     ("patch", "/alerts/{rule_id}"): {"name": "r-MARK"},
     ("post", "/devices/"): {"name": "d-MARK", "sensors": ["MARK/*"]},

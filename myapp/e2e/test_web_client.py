@@ -345,6 +345,41 @@ def test_goal_tree_three_levels_completion_cascades_moves_and_cycles(web, user):
     client.assert_no_errors()
 
 
+def test_a_measured_goal_is_set_in_the_form_and_fills_up_with_readings(web, user):
+    client = web()
+    page = client.page
+    client.sign_in(user.username)
+    client.go("#/goals")
+    client.heading("Goals")
+    page.get_by_label("Name", exact=True).fill("Walk 100 km")
+    page.get_by_role("checkbox", name="Measure with readings").check()
+    page.get_by_label("Sensor", exact=True).fill("pedometer")
+    page.get_by_label("Field of data", exact=True).fill("km")
+    page.get_by_label("Aggregate", exact=True).select_option("sum")
+    comparison = page.get_by_label("Comparison", exact=True)
+    comparison.select_option("<=")
+    page.get_by_label("Target value", exact=True).fill("100")
+    page.get_by_role("button", name="Add goal").click()
+    message = error_of(page, comparison)
+    message.wait_for()
+    assert "needs a period" in message.inner_text()  # the API's 400 at /target/op
+
+    comparison.select_option(">=")
+    page.get_by_role("button", name="Add goal").click()
+    page.get_by_label("Walk 100 km", exact=True).wait_for()
+    walks = [{"sensor": "pedometer", "data": {"km": km}} for km in (20, 22.5)]
+    answer = user.request("POST", "/api/v1/readings/batch", {"readings": walks})
+    assert answer.status == 201, answer.body
+    page.reload()
+    measured = goal_row(page, "Walk 100 km").locator(".measured")
+    measured.wait_for()
+    assert "sum of km from pedometer >= 100" in measured.inner_text()
+    assert "now 42.5, not met" in measured.inner_text()
+    assert progress_of(page, "Walk 100 km") == 0.425
+    client.check_page("goals-measured")
+    client.assert_no_errors()
+
+
 def add_sub_goal(page, parent, name):
     page.get_by_role("button", name=f"Add sub-goal to {parent}").click()
     page.get_by_label("Sub-goal name").fill(name)

@@ -50,6 +50,8 @@ class GoalList(Resource):
         (GOALS_MAX_DEPTH levels), is a 400 at /parent_id. Reaching the per-user
         limit (GOALS_MAX_PER_USER goals) is a 409. A new goal is open, so creating
         it under a completed goal reopens that goal and its completed ancestors.
+        A target (see the Goal model) already met by your readings completes the
+        new goal at once; a bad target is a 400 at its pointer under /target.
         """
         values = schemas.create_values(data)
         goal_id = service.create_goal(user_id=caller.user_id, **values)
@@ -80,8 +82,14 @@ class GoalItem(Resource):
         descendant is a 409; a parent_id that is not one of your goals, or a move
         that would nest deeper than GOALS_MAX_DEPTH levels, is a 400 at
         /parent_id. updated_at changes on every goal that changed.
+
+        target sets the goal's target (null removes it), after a move and before
+        completed; without completed in the body, a target that your readings
+        already meet completes the goal. Readings complete a goal by themselves
+        (never reopen one): see the Goal model's target.
         """
-        service.update_goal(user_id=caller.user_id, goal_id=goal_id, **data)
+        values = schemas.update_values(data)
+        service.update_goal(user_id=caller.user_id, goal_id=goal_id, **values)
         return service.goal_tree(user_id=caller.user_id, goal_id=goal_id)
 
     @response(ns, 204, "Deleted, with its whole subtree")

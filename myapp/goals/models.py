@@ -45,3 +45,84 @@ class Goal(db.Model):
         # SQLite: a deleted goal's id is never given to a new one.
         {"sqlite_autoincrement": True},
     )
+
+
+# What a target may say; the API's enums and the table's CHECKs share them.
+AGGREGATES = ("sum", "count", "min", "max", "avg", "last")
+OPS = (">=", "<=")
+PERIODS = ("day", "week", "month")
+
+
+def _one_of(column, values):
+    listed = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({listed})"
+
+
+class GoalTarget(db.Model):
+    """A goal's target: an aggregate of the user's readings of one sensor.
+
+    since is the goal's started_at in microseconds (readings before it never
+    count), since_bucket the period that contains it, and empty_met whether a
+    period without readings meets the target (sum or count compared with 0).
+    """
+
+    __tablename__ = "goal_targets"
+
+    goal_id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    user_id = sa.Column(sa.Integer, nullable=False)
+    sensor = sa.Column(sa.String(64), nullable=False)
+    field = sa.Column(sa.String(256), nullable=False)
+    aggregate = sa.Column(sa.String(5), nullable=False)
+    op = sa.Column(sa.String(2), nullable=False)
+    value = sa.Column(sa.Float, nullable=False)
+    period = sa.Column(sa.String(5), nullable=True)
+    since = sa.Column(sa.BigInteger, nullable=False)
+    since_bucket = sa.Column(sa.Integer, nullable=False)
+    empty_met = sa.Column(sa.Boolean, nullable=False)
+
+    __table_args__ = (
+        # Same user as the goal; the target goes with its goal (and user).
+        sa.ForeignKeyConstraint(
+            ["user_id", "goal_id"],
+            ["goals.user_id", "goals.id"],
+            name="fk_goal_targets_user_id_goal_id_goals",
+            ondelete="CASCADE",
+        ),
+        sa.CheckConstraint(_one_of("aggregate", AGGREGATES), name="aggregate_known"),
+        sa.CheckConstraint(_one_of("op", OPS), name="op_known"),
+        sa.CheckConstraint(
+            "period IS NULL OR " + _one_of("period", PERIODS), name="period_known"
+        ),
+        # Which targets does an upload touch: one lookup by (user, its sensors).
+        sa.Index("ix_goal_targets_user_id_sensor", "user_id", "sensor"),
+    )
+
+
+class GoalMeasure(db.Model):
+    """Running aggregates of one target over one bucket of readings.
+
+    bucket is 0 for a target without period (every reading since started_at),
+    else the UTC period's number (myapp/goals/periods.py). Kept up to date in
+    the transaction that stores readings; recomputed from the readings when
+    some are deleted or the target changes.
+    """
+
+    __tablename__ = "goal_measures"
+
+    goal_id = sa.Column(
+        sa.Integer,
+        sa.ForeignKey("goal_targets.goal_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    bucket = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    # Readings of the sensor, and those whose data[field] is a number.
+    readings = sa.Column(sa.BigInteger, nullable=False)
+    numbers = sa.Column(sa.BigInteger, nullable=False)
+    total = sa.Column(sa.Float, nullable=False)
+    low = sa.Column(sa.Float, nullable=True)
+    high = sa.Column(sa.Float, nullable=True)
+    # The newest number by (recorded_at, reading id).
+    last_value = sa.Column(sa.Float, nullable=True)
+    last_at = sa.Column(sa.BigInteger, nullable=True)
+    last_id = sa.Column(sa.BigInteger, nullable=True)
+    met = sa.Column(sa.Boolean, nullable=False)

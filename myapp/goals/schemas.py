@@ -2,6 +2,7 @@
 
 from myapp.db import ID_MAX
 from myapp.errors import ValidationFailed
+from myapp.goals.models import AGGREGATES, OPS, PERIODS
 from myapp.timestamps import RFC3339_PATTERN, parse_timestamp
 from myapp.validation import PATTERN_END, Schema
 
@@ -16,6 +17,71 @@ PARENT_ID = {
     "maximum": ID_MAX,
     "description": "One of your goals, or null for a top-level goal",
 }
+
+# The largest finite double: a larger JSON number has no value to compare with.
+NUMBER_MAX = 1.7976931348623157e308
+# A key of data as JSON text holds it unescaped, so SQL's JSON paths find the
+# same key Python does: no '"', no backslash, no control characters.
+_FIELD = '^[^"\\\\\\u0000-\\u001f\\ud800-\\udfff]*' + PATTERN_END
+TARGET_FIELDS = {
+    "sensor": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 64,
+        "pattern": _TEXT,
+        "description": "The sensor's exact name, as readings give it",
+    },
+    "field": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 256,
+        "pattern": _FIELD,
+        "description": "A top-level key of data (no double quote, backslash or control "
+        "characters); count counts every reading and ignores it",
+    },
+    "aggregate": {
+        "type": "string",
+        "enum": list(AGGREGATES),
+        "description": "Of the numbers at data[field] (booleans are not numbers) "
+        "of readings recorded from started_at on; count: readings of the sensor",
+    },
+    "op": {
+        "type": "string",
+        "enum": list(OPS),
+        "description": "Met when aggregate op value; <= with sum or count needs "
+        "a period",
+    },
+    "value": {"type": "number", "minimum": -NUMBER_MAX, "maximum": NUMBER_MAX},
+    "period": {
+        "type": ["string", "null"],
+        "enum": [*PERIODS, None],
+        "description": "null: once, then the goal completes by itself; day, week "
+        "(from Monday) or month, in UTC: a habit, met per period",
+    },
+}
+TARGET = {
+    "type": ["object", "null"],
+    "required": ["sensor", "field", "aggregate", "op", "value"],
+    "additionalProperties": False,
+    "properties": TARGET_FIELDS,
+    "description": "Readings that fulfil the goal; null: none (removes it on PATCH)",
+}
+
+
+def _check_target(target):
+    """The rule a JSON Schema here cannot say: <= with sum or count needs a period."""
+    if (
+        target
+        and target["op"] == "<="
+        and target["aggregate"] in ("sum", "count")
+        and target.get("period") is None
+    ):
+        raise ValidationFailed.at(
+            "/target/op",
+            "<= with sum or count needs a period: without one it is met "
+            "before any reading, and readings only make them grow",
+        )
+
 
 CREATE = Schema(
     "GoalCreate",
@@ -33,6 +99,7 @@ CREATE = Schema(
                 "pattern": RFC3339_PATTERN,
                 "description": "RFC 3339 with an offset; defaults to now",
             },
+            "target": TARGET,
         },
     },
 )
@@ -40,6 +107,7 @@ CREATE = Schema(
 
 def create_values(data):
     """A valid CREATE body as create_goal's arguments: started_at parsed."""
+    _check_target(data.get("target"))
     if "started_at" not in data:
         return data
     try:
@@ -62,9 +130,17 @@ UPDATE = Schema(
                 "description": "true completes the subtree; "
                 "false reopens the goal and its completed ancestors",
             },
+            "target": TARGET,
         },
     },
 )
+
+
+def update_values(data):
+    """A valid UPDATE body as update_goal's arguments."""
+    _check_target(data.get("target"))
+    return data
+
 
 _TIMESTAMP = {"type": "string", "format": "date-time"}
 
@@ -81,6 +157,9 @@ GOAL = Schema(
             "completed_at",
             "completed",
             "progress",
+            "target",
+            "measured",
+            "streak",
             "created_at",
             "updated_at",
         ],
@@ -97,8 +176,44 @@ GOAL = Schema(
                 "type": "number",
                 "minimum": 0,
                 "maximum": 1,
-                "description": "Leaf: 1 if completed else 0; "
-                "otherwise the share of completed leaf descendants",
+                "description": "Leaf: 1 if completed, else 0, or for an open "
+                "measured leaf with >= sum or count and a value above 0, how far "
+                "it is: current / value up to 1; otherwise the mean of its leaf "
+                "descendants' progress (the share completed, without measures)",
+            },
+            "target": {
+                "type": ["object", "null"],
+                "required": list(TARGET_FIELDS),
+                "additionalProperties": False,
+                "properties": TARGET_FIELDS,
+                "description": "null: not measured",
+            },
+            "measured": {
+                "type": ["object", "null"],
+                "required": ["value", "met", "as_of"],
+                "additionalProperties": False,
+                "properties": {
+                    "value": {
+                        "type": ["number", "null"],
+                        "description": "The aggregate now (of the current period "
+                        "for a habit); null: no numbers yet (sum and count are 0)",
+                    },
+                    "met": {"type": "boolean"},
+                    "as_of": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "When this answer was computed: every "
+                        "reading stored before counts",
+                    },
+                },
+                "description": "null without a target",
+            },
+            "streak": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "Habits: consecutive met periods up to the current "
+                "one if met, else the previous one, from started_at's period on; "
+                "null for other goals",
             },
             "created_at": _TIMESTAMP,
             "updated_at": _TIMESTAMP,
@@ -150,6 +265,9 @@ def goal_node(row):
         "completed_at": completed_at,
         "completed": completed_at is not None,
         "progress": 0.0,
+        "target": None,
+        "measured": None,
+        "streak": None,
         "created_at": created_at,
         "updated_at": updated_at,
         "children": [],

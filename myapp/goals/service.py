@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.ext.compiler import compiles
 
-from myapp.db import db, utcnow
+from myapp.db import UTCDateTime, db, utcnow
 from myapp.errors import ValidationFailed, conflict, forbidden, not_found
+from myapp.goals import measures
+from myapp.goals.locks import TARGETS, TREE, lock_goals
 from myapp.goals.models import Goal
 from myapp.goals.schemas import goal_node
 from myapp.rawsql import CompiledSelect
@@ -110,20 +112,30 @@ _FOREST = _tree_select(GOALS.c.parent_id.is_(None))
 _SUBTREE = _tree_select(GOALS.c.id == sa.bindparam("root_id"))
 
 
-def _assemble(rows):
+def _assemble(rows, measured):
     """Nest GoalRow tuples (deepest first) into nodes with progress, in one pass.
 
-    Returns (every node in row order, {parent_id: [nodes]}) where what is left in
-    the mapping is the top level: the forest's roots, or the subtree's root.
+    measured is {goal id: measures.Measured}. Returns (every node in row order,
+    {parent_id: [nodes]}) where what is left in the mapping is the top level:
+    the forest's roots, or the subtree's root. A parent's progress is the mean
+    of its leaves' progress: the share of completed leaves, where an open
+    measured leaf counts by how near its target is.
     """
     children = {}  # goal id -> its child nodes so far, in id order
-    tally = {}  # goal id -> [leaf descendants, completed ones] so far
+    tally = {}  # goal id -> [leaf descendants, their progress summed] so far
     nodes = []
     for row in rows:
         node = goal_node(row)
+        found = measured.get(node["id"]) if measured else None
+        if found is not None:
+            node["target"], node["measured"], node["streak"], _ = found
         kids = children.pop(node["id"], None)
         if kids is None:
-            leaves, done = 1, int(node["completed"])
+            leaves = 1
+            if node["completed"]:
+                done = 1
+            else:
+                done = found.progress if found is not None else 0
         else:
             node["children"] = kids
             leaves, done = tally.pop(node["id"])
@@ -142,6 +154,11 @@ def _assemble(rows):
     return nodes, children
 
 
+def _measured(*, user_id, rows):
+    """The user's measured goals (one query whatever their number), if any goals."""
+    return measures.measured_goals(user_id=user_id, now=utcnow()) if rows else {}
+
+
 def _check_listed_user(*, user_id):
     """An admin listing an empty forest learns whether the user exists (404)."""
     if db.session.get(User, user_id) is None:
@@ -157,7 +174,7 @@ def goal_forest(*, user_id, flat=False, check_user=False):
     rows = _FOREST.tuples(user_id=user_id)
     if not rows and check_user:
         _check_listed_user(user_id=user_id)
-    nodes, top = _assemble(rows)
+    nodes, top = _assemble(rows, _measured(user_id=user_id, rows=rows))
     if not flat:
         return top.get(None, [])
     for node in nodes:
@@ -181,29 +198,11 @@ def goal_tree(*, user_id, goal_id):
     rows = _SUBTREE.tuples(user_id=user_id, root_id=goal_id)
     if not rows:
         raise not_found("goal")
-    nodes, _ = _assemble(rows)
+    nodes, _ = _assemble(rows, _measured(user_id=user_id, rows=rows))
     return nodes[-1]  # the root has depth 0, so it comes last
 
 
 # --- writing -----------------------------------------------------------------
-
-
-def _lock_goals(*, user_id):
-    """Serialize tree writes of one user, so checks and writes see one tree.
-
-    PostgreSQL locks the user's row (NO KEY UPDATE: inserts elsewhere that only
-    reference the user are not blocked); SQLite takes its single write lock now,
-    before the checks read, instead of at the first write.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
-        if not raw.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        return
-    db.session.execute(
-        sa.select(User.id).where(User.id == user_id).with_for_update(key_share=True)
-    )
 
 
 def _find_goal(*, user_id, goal_id):
@@ -314,9 +313,63 @@ def _complete_downward(*, goal_id, now):
     )
 
 
-def create_goal(*, user_id, name, description=None, parent_id=None, started_at=None):
-    """Create a goal; an open goal under a completed parent reopens that chain."""
-    _lock_goals(user_id=user_id)
+def complete_goals(*, completions, now):
+    """Complete goals met by readings, each with its open descendants: one statement.
+
+    completions is {goal id: (position in the upload, completed_at)}. A goal
+    reached from several (itself and met ancestors) takes the stamp of the one
+    earliest in the upload, as if each had been completed in upload order.
+    """
+    seeds = (
+        sa.values(
+            sa.column("id", sa.Integer),
+            sa.column("position", sa.Integer),
+            sa.column("at", UTCDateTime),
+            name="seeds",
+        )
+        .data([(goal_id, *met_by) for goal_id, met_by in sorted(completions.items())])
+        .cte("seeds")
+    )
+    sub = (
+        sa.select(GOALS.c.id, seeds.c.position, seeds.c.at)
+        .join_from(GOALS, seeds, GOALS.c.id == seeds.c.id)
+        .where(GOALS.c.completed_at.is_(None))
+        .cte("sub", recursive=True)
+    )
+    child = GOALS.alias("child")
+    sub = sub.union(
+        sa.select(child.c.id, sub.c.position, sub.c.at).where(
+            child.c.parent_id == sub.c.id, child.c.completed_at.is_(None)
+        )
+    )
+    earliest = (
+        sa.select(sub.c.at)
+        .where(sub.c.id == GOALS.c.id)
+        .order_by(sub.c.position)
+        .limit(1)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        sa.update(GOALS)
+        .where(GOALS.c.id.in_(sa.select(sub.c.id)))
+        .values(completed_at=earliest, updated_at=now)
+    )
+
+
+def create_goal(
+    *,
+    user_id,
+    name,
+    description=None,
+    parent_id=None,
+    started_at=None,
+    target=None,
+):
+    """Create a goal; an open goal under a completed parent reopens that chain.
+
+    A target already met completes the new goal at once.
+    """
+    lock_goals(user_id=user_id, strength=TARGETS if target else TREE)
     limit = current_app.config["GOALS_MAX_PER_USER"]
     count = db.session.execute(
         sa.select(sa.func.count()).select_from(GOALS).where(GOALS.c.user_id == user_id)
@@ -339,6 +392,12 @@ def create_goal(*, user_id, name, description=None, parent_id=None, started_at=N
     db.session.flush()
     if parent_id is not None:
         _reopen_upward(goal_id=parent_id, now=now)
+    if target is not None:
+        _, met = measures.set_target(
+            user_id=user_id, goal_id=goal.id, started_at=goal.started_at, target=target
+        )
+        if met:
+            _complete_downward(goal_id=goal.id, now=now)
     db.session.commit()
     return goal.id
 
@@ -354,15 +413,17 @@ def update_goal(
     description=_UNSET,
     parent_id=_UNSET,
     completed=None,
+    target=_UNSET,
 ):
-    """Rename, re-describe, move and/or complete or reopen one goal.
+    """Rename, re-describe, move, set a target and/or complete or reopen one goal.
 
     A move comes first: an open goal moved under a completed one reopens the new
-    parent chain; a completed goal stays completed wherever it goes. Then
-    completed=true completes the goal's subtree and completed=false reopens the
-    goal and its completed ancestors.
+    parent chain; a completed goal stays completed wherever it goes. Then the
+    target is set (None removes it). Then completed=true completes the goal's
+    subtree and completed=false reopens the goal and its completed ancestors;
+    without completed, a target set here that is already met completes the goal.
     """
-    _lock_goals(user_id=user_id)
+    lock_goals(user_id=user_id, strength=TREE if target is _UNSET else TARGETS)
     goal = _find_goal(user_id=user_id, goal_id=goal_id)
     if goal is None:
         raise not_found("goal")
@@ -382,10 +443,18 @@ def update_goal(
         )
         _check_depth(parent_path=path, height=height)
         goal.parent_id, changed = parent_id, True
+    met = False
+    if target is not _UNSET:
+        target_changed, met = measures.set_target(
+            user_id=user_id, goal_id=goal.id, started_at=goal.started_at, target=target
+        )
+        changed = changed or target_changed
     was_open = goal.completed_at is None
     if changed:
         goal.updated_at = now
     db.session.flush()
+    if completed is None and met:
+        completed = True
     if completed is True and was_open:
         _complete_downward(goal_id=goal.id, now=now)
     elif completed is False and not was_open:
@@ -396,7 +465,12 @@ def update_goal(
 
 
 def delete_goal(*, user_id, goal_id):
-    """Delete one of the user's goals; the database cascades to its subtree."""
+    """Delete one of the user's goals; the database cascades to its subtree.
+
+    Under the tree lock: an upload adding to the subtree's targets never finds
+    them gone between reading and writing their measures.
+    """
+    lock_goals(user_id=user_id)
     deleted = db.session.execute(
         sa.delete(GOALS).where(GOALS.c.user_id == user_id, GOALS.c.id == goal_id)
     ).rowcount

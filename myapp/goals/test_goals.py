@@ -17,6 +17,9 @@ FIELDS = {
     "completed_at",
     "completed",
     "progress",
+    "target",
+    "measured",
+    "streak",
     "created_at",
     "updated_at",
 }
@@ -43,6 +46,7 @@ def test_creating_a_top_level_goal_answers_201_with_location_and_defaults(alice)
     assert goal["description"] is None and goal["parent_id"] is None
     assert goal["completed"] is False and goal["completed_at"] is None
     assert goal["progress"] == 0.0 and goal["children"] == []
+    assert goal["target"] is goal["measured"] is goal["streak"] is None
     assert TIMESTAMP.match(goal["created_at"])
     assert goal["started_at"] == goal["created_at"] == goal["updated_at"]
     assert alice.get(response.headers["Location"]).json == goal
@@ -229,6 +233,7 @@ def test_listing_nests_whole_subtrees_with_siblings_in_creation_order(alice, new
         newest["id"],
     ]
     assert all(set(node) == FIELDS | {"children"} for node in walk(items))
+    assert all(node["target"] is node["measured"] is None for node in walk(items))
 
 
 def test_listing_flat_gives_every_goal_once_by_id_without_children(alice, new_goal):
@@ -707,4 +712,6 @@ def test_the_spec_declares_every_status_each_goals_operation_answers(client):
     goal = spec["definitions"]["Goal"]["properties"]
     assert goal["completed_at"]["x-nullable"] is True
     assert goal["description"]["x-nullable"] is True
+    for name in ("target", "measured", "streak"):
+        assert goal[name]["x-nullable"] is True
     assert goal["children"]["items"] == {"$ref": "#/definitions/Goal"}

@@ -4,14 +4,15 @@ under concurrency."""
 import re
 import tempfile
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 from psycopg import pq
 
 from myapp.db import db
-from testing.goals import GOALS, goal_url
+from testing.goals import GOALS, goal_url, walk
+from testing.readings import BATCH, reading
 
 # Not counted: transaction bounds, and psycopg dropping its prepared statements
 # on rollback once a query has run prepare_threshold times.
@@ -66,14 +67,26 @@ def sent_statements(trace):
 
 
 @pytest.fixture
-def count_statements(app):
-    """Run a GET and return (response, statements seen by SQLAlchemy, by the driver).
-
-    SQLAlchemy's before_cursor_execute misses the driver-level statements of
-    myapp/prepared.py (the token check); the driver's trace sees every one.
-    """
+def count_statements(traced):
+    """Run a GET and return (response, statements seen by SQLAlchemy, by the driver)."""
 
     def run(account, url):
+        response, seen, driver = traced(account, "GET", url)
+        assert response.status_code == 200, response.json
+        return response, len(seen), driver.count()
+
+    return run
+
+
+@pytest.fixture
+def traced(app):
+    """Run a request and return (response, SQL seen by SQLAlchemy, DriverTrace).
+
+    SQLAlchemy's before_cursor_execute misses the driver-level statements of
+    myapp/rawsql.py (the token check, uploads); the driver's trace sees every one.
+    """
+
+    def run(account, method, url, body=None):
         with app.app_context():
             engine = db.engine
         seen, driver = [], DriverTrace()
@@ -89,12 +102,13 @@ def count_statements(app):
         for name, hook in hooks:
             sa.event.listen(engine, name, hook)
         try:
-            response = account.get(url)
+            response = account.client.open(
+                url, method=method, json=body, headers=account.headers
+            )
         finally:
             for name, hook in hooks:
                 sa.event.remove(engine, name, hook)
-        assert response.status_code == 200, response.json
-        return response, len(seen), driver.count()
+        return response, seen, driver
 
     return run
 
@@ -189,3 +203,117 @@ def test_a_tree_at_the_default_depth_limit_is_served(app, alice, in_app):
     assert alice.get(goal_url(root)).status_code == 200
     too_deep = alice.post(GOALS, json={"name": "x", "parent_id": node["id"]})
     assert too_deep.status_code == 400
+
+
+# --- measured goals ------------------------------------------------------------------
+
+HABITS = [
+    {"aggregate": "sum", "op": ">=", "value": 1e9, "period": None},
+    {"aggregate": "count", "op": "<=", "value": 5, "period": "day"},
+    {"aggregate": "min", "op": ">=", "value": 0, "period": "week"},
+    {"aggregate": "last", "op": "<=", "value": 50, "period": "month"},
+    {"aggregate": "avg", "op": ">=", "value": 1e9, "period": None},
+]
+
+
+def measure(account, goal_ids, sensor="steps"):
+    """Give each goal a target (cycling through HABITS) on sensor, over HTTP."""
+    for n, goal_id in enumerate(goal_ids):
+        target = {"sensor": sensor, "field": "km", **HABITS[n % len(HABITS)]}
+        response = account.patch(goal_url(goal_id), json={"target": target})
+        assert response.status_code == 200, response.json
+
+
+def walked(days, per_day, sensor="steps"):
+    """Readings of sensor over the last days, per_day a day."""
+    now = datetime.now(timezone.utc)
+    return [
+        reading(
+            sensor=sensor,
+            data={"km": n % 7},
+            recorded_at=(now - timedelta(days=day, minutes=n)).isoformat(),
+        )
+        for day in range(days)
+        for n in range(per_day)
+    ]
+
+
+@pytest.mark.parametrize(
+    "url", [GOALS, GOALS + "?flat=true", "{root}"], ids=["forest", "flat", "subtree"]
+)
+def test_reading_goals_takes_the_same_statements_for_one_measured_goal_and_a_hundred(
+    alice, bob, in_app, count_statements, post_batch, url
+):
+    small_root = insert_tree(in_app, alice.id, 1, 1)
+    measure(alice, [small_root])
+    big_root = insert_tree(in_app, bob.id, 300, 40)
+    bobs = goal_ids_of(in_app, bob.id)
+    measure(bob, bobs[::3][:100])
+    post_batch(bob, walked(days=40, per_day=10))
+    small, small_count, small_all = count_statements(
+        alice, url.format(root=goal_url(small_root))
+    )
+    big, big_count, big_all = count_statements(bob, url.format(root=goal_url(big_root)))
+    assert small_count == big_count <= 3
+    assert small_all == big_all <= 3
+    measured = [
+        node for node in walk(big.json.get("items", [big.json])) if node["target"]
+    ]
+    assert len(measured) == 100
+    assert any(node["streak"] for node in measured)
+
+
+def goal_ids_of(in_app, user_id):
+    from myapp.goals.models import Goal
+
+    def ids():
+        return sorted(
+            db.session.execute(
+                sa.select(Goal.id).where(Goal.user_id == user_id)
+            ).scalars()
+        )
+
+    return in_app(ids)
+
+
+def test_an_upload_costs_one_more_statement_when_no_target_watches_its_sensors(
+    alice, new_goal, traced
+):
+    from myapp.goals import receivers
+    from myapp.readings.signals import readings_stored
+
+    new_goal(alice, "elsewhere", target={"sensor": "other", "field": "km", **HABITS[0]})
+    body = {"readings": walked(days=2, per_day=50)}
+
+    def statements():
+        response, _, driver = traced(alice, "POST", BATCH, body)
+        assert response.status_code == 201, response.json
+        return driver.count()
+
+    watched = statements()
+    readings_stored.disconnect(receivers.on_readings_stored)
+    try:
+        unwatched = statements()
+    finally:
+        readings_stored.connect(receivers.on_readings_stored)
+    assert watched == unwatched + 1
+
+
+def test_an_upload_costs_the_same_statements_for_one_target_and_ten_and_any_size(
+    alice, bob, new_goal, traced, in_app
+):
+    new_goal(alice, "one", target={"sensor": "steps", "field": "km", **HABITS[0]})
+    for n in range(10):
+        new_goal(
+            bob, f"goal {n}", target={"sensor": "steps", "field": "km", **HABITS[n % 5]}
+        )
+
+    def statements(account, days):
+        response, _, driver = traced(
+            account, "POST", BATCH, {"readings": walked(days, 20)}
+        )
+        assert response.status_code == 201, response.json
+        return driver.count()
+
+    counts = {statements(alice, 1), statements(bob, 1), statements(bob, 40)}
+    assert len(counts) == 1, counts

@@ -53,18 +53,24 @@ def _sqlite_values(query, field):
         .limit(-1)
         .subquery()
     )
-    kind = sa.func.typeof(inner.c.value)
-    is_number = sa.or_(
+    is_number = sqlite_is_number(inner.c.value, inner.c.data, path)
+    return sa.select(inner.c.start, inner.c.value).where(is_number).subquery()
+
+
+def sqlite_is_number(value, data, path):
+    """SQL: value, json_extract(data, path), came from a JSON number.
+
+    json_extract gives JSON true and false as 1 and 0: only for those does
+    json_type parse the document again, to tell them from numbers.
+    """
+    kind = sa.func.typeof(value)
+    return sa.or_(
         kind == "real",
         sa.and_(
             kind == "integer",
-            sa.or_(
-                inner.c.value.not_in([0, 1]),
-                sa.func.json_type(inner.c.data, path) == "integer",
-            ),
+            sa.or_(value.not_in([0, 1]), sa.func.json_type(data, path) == "integer"),
         ),
     )
-    return sa.select(inner.c.start, inner.c.value).where(is_number).subquery()
 
 
 def reading_stats(

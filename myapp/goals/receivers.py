@@ -1,0 +1,42 @@
+"""Measured goals follow every write of readings, inside its transaction
+(myapp/readings/signals.py): an upload adds to the targets on its sensors and
+completes the goals it meets; a deletion recomputes them."""
+
+from myapp.goals import locks, measures, service
+from myapp.readings.models import from_micros
+from myapp.readings.signals import readings_deleted, readings_stored
+
+
+def _watching(user_id, sensors):
+    """The user's targets on these sensors: one indexed lookup, and when there
+    are any, read again under the goals lock (what tree writes and target
+    changes hold), so they stay true until this transaction commits."""
+    targets = measures.targets_on(user_id=user_id, sensors=sensors)
+    if targets and locks.lock_goals(user_id=user_id):
+        targets = measures.targets_on(user_id=user_id, sensors=sensors)
+    return targets
+
+
+def on_readings_stored(sender, *, user_id, readings, **_):
+    """Add an upload's new readings to its sensors' targets; complete met goals."""
+    targets = _watching(user_id, sorted({r.sensor for r in readings}))
+    if not targets:
+        return
+    completions = measures.add_readings(targets=targets, readings=readings)
+    if completions:
+        now = from_micros(readings[0].created_at)
+        service.complete_goals(completions=completions, now=now)
+
+
+def on_readings_deleted(sender, *, user_id, sensors, **_):
+    """Recompute the targets on the sensors of deleted readings; completion stays."""
+    locks.lock_goals(user_id=user_id, strength=locks.READINGS)
+    targets = _watching(user_id, sorted(sensors))
+    if targets:
+        measures.recompute(goal_ids=[target.goal_id for target in targets])
+
+
+def connect():
+    """Connect the receivers (blinker holds them weakly: module functions)."""
+    readings_stored.connect(on_readings_stored)
+    readings_deleted.connect(on_readings_deleted)
