@@ -852,7 +852,7 @@ def report(run, parts, publish):
         lines += ["| " + " | ".join(row) + " |" for row in rows]
     text = "\n".join(lines + details(results)) + "\n"
     name = "readings" if setup.name == "sqlite" else f"readings-{setup.name}"
-    name += "" if parts == list(ROUNDS) else "-partial"
+    name += "" if publish else "-partial"
     with open(os.path.join(common.RESULTS, f"{name}.md"), "w") as handle:
         handle.write(text)
     with open(os.path.join(common.RESULTS, f"{name}.json"), "w") as handle:
