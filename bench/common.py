@@ -13,6 +13,7 @@ import sys
 from testing.servers import ROOT, Uwsgi
 
 RESULTS = os.path.join(ROOT, "bench", "results")
+README = os.path.join(ROOT, "bench", "README.md")
 # Production settings, as deployed: a strong secret and a real CORS origin list.
 SECRET_KEY = secrets.token_urlsafe(48)
 
@@ -108,3 +109,21 @@ def latencies(samples_ms):
 def say(*parts):
     print(*parts, flush=True)
     sys.stdout.flush()
+
+
+def publish(section, text):
+    """Put a run's report into bench/README.md between the section's markers.
+
+    The figures in the README are then always one run's own output, whole.
+    """
+    begin = f"<!-- {section}: written by the bench run, not by hand -->\n"
+    end = f"<!-- end of {section} -->"
+    with open(README) as handle:
+        head, begun, rest = handle.read().partition(begin)
+    _, ended, tail = rest.partition(end)
+    if not (begun and ended):
+        say(f"bench/README.md has no markers for {section!r}: left as it was")
+        return
+    with open(README, "w") as handle:
+        handle.write(head + begin + text + end + tail)
+    say(f"bench/README.md: the figures of {section} rewritten from this run")

@@ -20,6 +20,15 @@ PASSWORD = "bench-password-1"
 SENSORS = ["accelerometer", "gyroscope", "kitchen/temp", "hallway/humidity", "gps"]
 # User 3 (bench3) of the 1M table: a house of 100 sensors, for GET /readings/latest.
 MANY_SENSORS = [f"room{n // 10}/sensor{n % 10}" for n in range(100)]
+# What the app keeps with every upload: each sensor's newest reading.
+FILL_LATEST = (
+    "INSERT INTO readings_latest (user_id, sensor, recorded_at, reading_id)"
+    " SELECT r.user_id, r.sensor, r.recorded_at, r.id"
+    " FROM (SELECT DISTINCT user_id, sensor FROM readings) s"
+    " JOIN readings r ON r.id = (SELECT n.id FROM readings n"
+    " WHERE n.user_id = s.user_id AND n.sensor = s.sensor"
+    " ORDER BY n.recorded_at DESC, n.id DESC LIMIT 1)"
+)
 
 
 def migrated(path):
@@ -108,16 +117,8 @@ def insert(path, rows):
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
-        # What the app keeps with every upload: each sensor's newest reading.
         conn.execute("DELETE FROM readings_latest")
-        conn.execute(
-            "INSERT INTO readings_latest (user_id, sensor, recorded_at, reading_id)"
-            " SELECT r.user_id, r.sensor, r.recorded_at, r.id"
-            " FROM (SELECT DISTINCT user_id, sensor FROM readings) s"
-            " JOIN readings r ON r.id = (SELECT n.id FROM readings n"
-            " WHERE n.user_id = s.user_id AND n.sensor = s.sensor"
-            " ORDER BY n.recorded_at DESC, n.id DESC LIMIT 1)"
-        )
+        conn.execute(FILL_LATEST)
     conn.execute("ANALYZE")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

@@ -3,12 +3,13 @@
 The big table holds readings of many users interleaved in time, as devices
 send them: one 30-second tick has user 2's accelerometer reading, user 1's
 reading every other tick for its first 10,000 minutes, and about 9 readings of
-998 other users (5 sensors). So one user's rows are spread over the whole heap,
-not stored together. Rows stream from a Python generator into one
-`COPY ... (FREEZE)` into the table truncated in the same transaction, with its
-indexes and constraints dropped first and built once after, as a bulk load
-should be. A marker table says which seed a database holds, so later runs
-reuse it.
+998 other users (5 sensors each; user 3 has 100, for GET /readings/latest). So
+one user's rows are spread over the whole heap, not stored together. Rows
+stream from a Python generator into one `COPY ... (FREEZE)` into the table
+truncated in the same transaction, with its indexes and constraints (and the
+foreign keys of other tables into it) dropped first and built once after, as a
+bulk load should be; then readings_latest is filled as the app keeps it. A
+marker table says which seed a database holds, so later runs reuse it.
 """
 
 import os
@@ -24,7 +25,7 @@ sys.path.insert(0, HERE)
 
 import seed  # noqa: E402
 
-VERSION = "pg-1"
+VERSION = "pg-2"
 USERS = 1000
 BENCH_USER_ROWS = 10_000  # user 1, ids 1..10,000 (as on SQLite)
 STATS_ROWS = 1_000_000  # user 2's accelerometer, one every 30 s
@@ -73,7 +74,10 @@ def interleaved_rows(total):
         for _ in range((tick + 1) * others // STATS_ROWS - tick * others // STATS_ROWS):
             other_id += 1
             user = 3 + other_id % (USERS - 2)
-            sensor = seed.SENSORS[other_id % len(seed.SENSORS)]
+            if user == 3:
+                sensor = seed.MANY_SENSORS[other_id // (USERS - 2) % 100]
+            else:
+                sensor = seed.SENSORS[other_id % len(seed.SENSORS)]
             yield other_id, one(rng, user, sensor, second, other_id)
 
 
@@ -105,7 +109,15 @@ def bulk_load(url, rows, batch=20_000):
         indexes = conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'readings'"
         ).fetchall()
+        referencing = conn.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+            " FROM pg_constraint WHERE confrelid = 'readings'::regclass"
+            " AND conrelid <> 'readings'::regclass"
+        ).fetchall()
         names = {name for name, _ in constraints}
+        # Their foreign keys hang on readings' primary key: dropped before it.
+        for table, name, _ in referencing:
+            conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         for name, _ in reversed(constraints):
             conn.execute(f'ALTER TABLE readings DROP CONSTRAINT "{name}"')
         for name, _ in indexes:
@@ -131,13 +143,17 @@ def bulk_load(url, rows, batch=20_000):
         for name, definition in indexes:
             if name not in names:
                 conn.execute(definition)
+        conn.execute("DELETE FROM readings_latest")
+        conn.execute(seed.FILL_LATEST)
+        for table, name, definition in referencing:
+            conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         conn.execute(
             "SELECT setval(pg_get_serial_sequence('readings', 'id'),"
             " (SELECT max(id) FROM readings))"
         )
         conn.commit()
     with psycopg.connect(plain_url(url), autocommit=True) as conn:
-        conn.execute("VACUUM (ANALYZE) readings")
+        conn.execute("VACUUM (ANALYZE) readings, readings_latest")
     return count
 
 
@@ -147,7 +163,7 @@ def mark(url, rows):
         conn.execute("INSERT INTO bench_seed VALUES (%s, %s)", (VERSION, rows))
 
 
-def build(url, rows, users, loginable=2):
+def build(url, rows, users, loginable=3):
     """A fresh database at url: migrations, users, then rows by COPY."""
     started = time.monotonic()
     recreate_database(url)

@@ -1,11 +1,11 @@
 """The floor of the stack: bare Flask + the driver, no auth, the same answers.
 
 sqlite3 or psycopg, by DATABASE_URL; one connection per thread, kept (pooled)
-for the worker's life. GET /readings/<id> reads one row; POST /readings/ (on
-SQLite) stores the same row a device's upload does (user 1, device 1, the
-server's time) with the app's production SQLite settings, and answers the same
-201 body. Served by the same myapp.ini as the real app (uWSGI runs it from this
-directory).
+for the worker's life. GET /readings/<id> reads one row; POST /readings/
+stores the same row a device's upload does (user 1, device 1, the server's
+time) in a transaction of its own (on SQLite with the app's production
+settings), and answers the same 201 body. Served by the same myapp.ini as the
+real app (uWSGI runs it from this directory).
 """
 
 import json
@@ -24,6 +24,10 @@ _local = threading.local()
 SQL = (
     "SELECT id, sensor, recorded_at, data, client_id, created_at, device_id"
     " FROM readings WHERE id = ?"
+)
+INSERT = (
+    "INSERT INTO readings (user_id, sensor, recorded_at, data, client_id,"
+    " created_at, device_id) VALUES (1, ?, ?, ?, NULL, ?, 1) RETURNING id"
 )
 # The app's SQLite settings in production (myapp/db.py).
 PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "synchronous=FULL")
@@ -60,6 +64,18 @@ def fetch(reading_id):
     return conn.execute(SQL.replace("?", "%s"), (reading_id,)).fetchone()
 
 
+def insert(sensor, now, data):
+    """The id of a new reading of user 1's device 1, committed."""
+    args = (sensor, now, data, now)
+    conn = connection()
+    if isinstance(conn, sqlite3.Connection):
+        with conn:
+            return conn.execute(INSERT, args).fetchone()[0]
+    # Autocommit: the INSERT is its own transaction.
+    (reading_id,) = conn.execute(INSERT.replace("?", "%s"), args).fetchone()
+    return reading_id
+
+
 def rfc3339(micros):
     return (EPOCH + timedelta(microseconds=micros)).isoformat(timespec="microseconds")[
         :-6
@@ -92,13 +108,7 @@ def store():
     item = request.get_json()
     now = int(time.time() * 1_000_000)
     data = json.dumps(item["data"], separators=(",", ":"))
-    conn = connection()
-    with conn:
-        (reading_id,) = conn.execute(
-            "INSERT INTO readings (user_id, sensor, recorded_at, data, client_id,"
-            " created_at, device_id) VALUES (1, ?, ?, ?, NULL, ?, 1) RETURNING id",
-            (item["sensor"], now, data, now),
-        ).fetchone()
+    reading_id = insert(item["sensor"], now, data)
     body = {
         "id": reading_id,
         "sensor": item["sensor"],
