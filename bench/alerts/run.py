@@ -47,17 +47,6 @@ def call(server, method, path, token, body=None):
     return answer
 
 
-def login(server, username):
-    status, body = common.request(
-        server,
-        "POST",
-        "/api/v1/auth/login",
-        {"username": username, "password": seed.PASSWORD},
-    )
-    assert status == 200, body
-    return body["access_token"]
-
-
 def ten_rules():
     """Rules a greenhouse might have: warm/cold alarms at several levels."""
     rules = []
@@ -172,7 +161,10 @@ def main():
     receiver = Receiver()
     worker = None
     try:
-        tokens = {"rules": login(server, "bench1"), "none": login(server, "bench2")}
+        tokens = {
+            "rules": seed.login(server, "bench1"),
+            "none": seed.login(server, "bench2"),
+        }
         for body in ten_rules():
             call(server, "POST", "/api/v1/alerts/", tokens["rules"], body)
         common.say(f"ingest: {rounds} rounds of {per_round} batches of 1000 each")
@@ -191,7 +183,7 @@ def main():
         worker = WorkerProcess(worker_env, name="bench-alerts-worker")
         common.say(f"latency: {samples} crossing readings, one at a time")
         latencies = bench_latency(
-            server, login(server, "bench3"), receiver, samples, rng
+            server, seed.login(server, "bench3"), receiver, samples, rng
         )
     finally:
         if worker is not None:

@@ -186,7 +186,7 @@ class Run:
     @functools.cached_property
     def token(self):
         """bench1's access token on the big table (user 1, ids 1 to 10,000)."""
-        return login(self.big)
+        return seed.login(self.big)
 
     def alternate(self, jobs, key):
         """Named jobs in turns, each round; the run with the median `key` each.
@@ -211,17 +211,6 @@ class Run:
 def median_run(runs, key):
     """The run whose figure `key` is the median of all runs."""
     return sorted(runs, key=lambda figures: figures[key])[len(runs) // 2]
-
-
-def login(server, username="bench1"):
-    status, body = common.request(
-        server,
-        "POST",
-        "/api/v1/auth/login",
-        {"username": username, "password": seed.PASSWORD},
-    )
-    assert status == 200, body
-    return body["access_token"]
 
 
 def check(server, path, token=None):
@@ -286,7 +275,7 @@ def measure_list(run):
         " vs 10,000 rows"
     )
     small = run.serve("readings-small", run.setup.small)
-    small_token = login(small)
+    small_token = seed.login(small)
     big, token, duration = run.big, run.token, run.duration
     median, run.results["list_runs"] = run.alternate(
         {
@@ -312,7 +301,7 @@ def measure_stats(run):
     common.say(
         f"== GET /readings/stats over {run.setup.stats_rows:,} readings of one sensor"
     )
-    token = login(run.big, "bench2")
+    token = seed.login(run.big, "bench2")
     body = check(run.big, STATS, token)
     assert sum(b["count"] for b in body["buckets"]) == run.setup.stats_rows
     figures = wrk(run.big, "fixed_get.lua", [STATS, token], run.duration + 4, 1)
@@ -475,7 +464,7 @@ def measure_ingest(run):
     anonymous = ingest_bodies(per_round * run.rounds, client_ids=False)
     server = run.serve("readings-ingest", run.setup.empty("ingest"))
     floor = run.setup.empty("floor")
-    token = login(server)
+    token = seed.login(server)
     post_batches(server, token, bodies[:2])  # warm-up
 
     def chunks(source):
@@ -544,7 +533,7 @@ def measure_device_uploads(run):
         run.setup.empty("device"),
         extra_env=dict(run.env, **UNLIMITED_DEVICES),
     )
-    token = login(uploads)
+    token = seed.login(uploads)
     key = new_device_key(uploads, token)
     bare_url = run.setup.empty("device_bare")
     add_bare_device(bare_url)
@@ -567,7 +556,7 @@ def measure_latest(run):
         f"== GET /readings/latest, 100 sensors, {run.setup.big_rows:,} rows,"
         " vs GET /readings/<id>, 1 connection each"
     )
-    token = login(run.big, "bench3")
+    token = seed.login(run.big, "bench3")
     body = check(run.big, LATEST, token)
     assert len(body["items"]) == 100 and body["next_cursor"] is None, body
     median, run.results["latest_runs"] = run.alternate(

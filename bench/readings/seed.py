@@ -159,3 +159,17 @@ def build_small(path):
 def build_empty(path, users=1):
     app = migrated(path)
     add_users(app, users)
+
+
+def login(server, username="bench1"):
+    """An access token of a seeded bench user, logged in over HTTP."""
+    import common  # bench/common.py: the benches put it on sys.path
+
+    status, body = common.request(
+        server,
+        "POST",
+        "/api/v1/auth/login",
+        {"username": username, "password": PASSWORD},
+    )
+    assert status == 200, body
+    return body["access_token"]
