@@ -738,17 +738,31 @@ def fire_and_resolve(cluster, user, rules):
     return {f"msg_alert_event_{event_id}" for (event_id,) in events}
 
 
-def deliveries_done(cluster, rules):
-    """Whether no delivery of the rules is pending: nothing more will be sent."""
-    with cluster.database() as conn:
-        statuses = conn.execute(
-            "SELECT status FROM alert_deliveries WHERE rule_id = ANY(%s)", (rules,)
-        ).fetchall()
-    return statuses and {status for (status,) in statuses} == {"delivered"}
-
-
 def arrivals_of(receiver, message_ids):
     return [a for a in list(receiver.arrivals) if a.message_id in message_ids]
+
+
+def all_delivered(cluster, rules, receiver, expected, timeout):
+    """Until every delivery of the rules is done (nothing more will be sent):
+    what arrived of the expected webhook-ids."""
+
+    def done():
+        with cluster.database() as conn:
+            statuses = conn.execute(
+                "SELECT status FROM alert_deliveries WHERE rule_id = ANY(%s)",
+                (rules,),
+            ).fetchall()
+        return statuses and {status for (status,) in statuses} == {"delivered"}
+
+    try:
+        wait_for(done, timeout, "every delivery made")
+    except AssertionError as error:
+        sent = [a.message_id for a in arrivals_of(receiver, expected)]
+        raise AssertionError(
+            f"{error}; {len(set(sent))} of {len(expected)} events arrived, in "
+            f"{len(sent)} requests"
+        ) from None
+    return arrivals_of(receiver, expected)
 
 
 def assert_in_rule_order(arrivals, rules):
@@ -781,8 +795,7 @@ def test_each_webhook_goes_out_once_whichever_hosts_worker_claims_it(
         user = register(cluster, source="127.0.0.7")
         rules = hooked_rules(cluster, user, receiver)
         expected = fire_and_resolve(cluster, user, rules)
-        wait_for(lambda: deliveries_done(cluster, rules), 60, "every delivery made")
-    arrivals = arrivals_of(receiver, expected)
+        arrivals = all_delivered(cluster, rules, receiver, expected, 60)
     sent = [a.message_id for a in arrivals]
     assert sorted(sent) == sorted(expected), "an event was lost or sent twice"
     assert_in_rule_order(arrivals, rules)
@@ -827,8 +840,7 @@ def test_a_worker_killed_hard_mid_delivery_loses_no_event(
         assert victims, "no alerts worker runs on host a"
         wait_for(lambda: not worker_pids(cluster, "a"), 10, "a's worker gone")
         # b takes over what a held once its lease (8 s) runs out.
-        wait_for(lambda: deliveries_done(cluster, rules), 90, "every delivery made")
-    arrivals = arrivals_of(receiver, expected)
+        arrivals = all_delivered(cluster, rules, receiver, expected, 90)
     assert {a.message_id for a in arrivals} == expected, "an event was lost"
     first = {}
     for arrival in arrivals:
