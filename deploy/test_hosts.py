@@ -834,10 +834,9 @@ def test_a_worker_killed_hard_mid_delivery_loses_no_event(
 
         wait_for(a_is_waiting_for_an_answer, 30, "host a's worker mid-delivery")
         victims = worker_pids(cluster, "a")
+        assert victims, "no alerts worker runs on host a"
         for pid in victims:
             os.kill(pid, signal.SIGKILL)
-        killed_at = time.monotonic()
-        assert victims, "no alerts worker runs on host a"
         wait_for(lambda: not worker_pids(cluster, "a"), 10, "a's worker gone")
         # b takes over what a held once its lease (8 s) runs out.
         arrivals = all_delivered(cluster, rules, receiver, expected, 90)
@@ -846,9 +845,6 @@ def test_a_worker_killed_hard_mid_delivery_loses_no_event(
     for arrival in arrivals:
         first.setdefault(arrival.message_id, arrival)
     assert_in_rule_order(list(first.values()), rules)
-    assert all(
-        a.at < killed_at for a in arrivals if sent_by(cluster, a) == "a"
-    ), "host a sent after it was killed"
     again = [a for a in arrivals if first[a.message_id] is not a]
     # At least once: what a's worker was sending when it died (at most one
     # delivery per sending thread) goes out again from b; nothing else twice.
