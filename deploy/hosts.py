@@ -3,10 +3,13 @@
 Everything here is created by the test and removed by it, also when it fails:
 a private bridge in the root namespace with an address in 198.18.0.0/15 (the
 range set aside for network tests, never routed), one network namespace per
-app host on a veth pair, a PostgreSQL (scripts/pg-throwaway.sh), a Redis and an
+app host on a veth pair, a second subnet on the same link in 10.0.0.0/8 (one
+no address or route here overlaps) for what the app must treat as a private
+network (a webhook receiver), a PostgreSQL (scripts/pg-throwaway.sh), a Redis and an
 nginx (the shipped deploy/nginx/myapp-hosts.conf) in the root namespace.
 """
 
+import ipaddress
 import os
 import random
 import re
@@ -61,8 +64,26 @@ def sweep_leftovers():
             ip("link", "del", f"mh{found[1]}", check=False)
 
 
+def unused_private_subnet():
+    """A 10.x.y.0/24 that no address, route or gateway of this machine is in."""
+    text = ip("-4", "-o", "addr") + ip("-4", "route")
+    taken = [
+        ipaddress.ip_network(found, strict=False)
+        for found in re.findall(r"\b\d+\.\d+\.\d+\.\d+(?:/\d+)?", text)
+    ]
+    while True:
+        subnet = ipaddress.ip_network(
+            f"10.{random.randrange(200, 255)}.{random.randrange(256)}.0/24"
+        )
+        if not any(subnet.overlaps(network) for network in taken):
+            return subnet
+
+
 class Network:
-    """A bridge: the root namespace at .1, one namespace per host at .2, .3 ..."""
+    """A bridge: the root namespace at .1, one namespace per host at .2, .3 ...
+
+    The same in a private subnet too: `private_gateway`, `private[name]`.
+    """
 
     def __init__(self, names):
         sweep_leftovers()
@@ -73,29 +94,36 @@ class Network:
             [f"198.18.{n}" for n in range(256) if f"198.18.{n}." not in used]
         )
         self.gateway = f"{self.subnet}.1"
+        hosts = list(unused_private_subnet().hosts())
+        self.private_gateway = str(hosts[0])
         self.namespaces = {}
         self.addresses = {}
+        self.private = {}
         try:
             ip("link", "add", self.bridge, "type", "bridge")
             ip("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
+            ip("addr", "add", f"{self.private_gateway}/24", "dev", self.bridge)
             ip("link", "set", self.bridge, "up")
             for number, name in enumerate(names):
-                self._add(name, f"{self.subnet}.{number + 2}", f"mh{pid}{name}")
+                address = f"{self.subnet}.{number + 2}"
+                self._add(name, address, str(hosts[number + 1]), f"mh{pid}{name}")
         except Exception:
             self.remove()
             raise
 
-    def _add(self, name, address, veth):
+    def _add(self, name, address, private, veth):
         namespace = f"{PREFIX}-{os.getpid()}-{name}"
         ip("netns", "add", namespace)
         self.namespaces[name] = namespace
         self.addresses[name] = address
+        self.private[name] = private
         ip("link", "add", veth, "type", "veth", "peer", "name", veth + "p")
         ip("link", "set", veth + "p", "netns", namespace)
         ip("link", "set", veth, "master", self.bridge)
         ip("link", "set", veth, "up")
         ip("-n", namespace, "link", "set", veth + "p", "name", "eth0")
         ip("-n", namespace, "addr", "add", f"{address}/24", "dev", "eth0")
+        ip("-n", namespace, "addr", "add", f"{private}/24", "dev", "eth0")
         ip("-n", namespace, "link", "set", "eth0", "up")
         ip("-n", namespace, "link", "set", "lo", "up")
 

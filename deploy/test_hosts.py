@@ -4,12 +4,14 @@ Each host is a network namespace on a private bridge (deploy/hosts.py) with its
 own sshd, app root and env file, and a mount namespace where its app root is
 at the same path as on the other host, as on two machines. uWSGI runs there
 from myapp.ini, started and chain-reloaded by the deploy test's service
-stand-in, and deploy.sh deploys to both over ssh, one host at a time, draining
-each in nginx with deploy/upstream.sh. PostgreSQL, Redis and nginx (the
-shipped deploy/nginx/myapp-hosts.conf) run in the root namespace. During every
-test a steady, bounded load goes through nginx: reads (GET by id, health) and
-batches of 20 readings with client_ids, every write checked against
-PostgreSQL afterwards.
+stand-in, beside the alerts worker (`flask alerts worker`, restarted by a
+stand-in for myapp-worker.service), and deploy.sh deploys to both over ssh,
+one host at a time, draining each in nginx with deploy/upstream.sh.
+PostgreSQL, Redis and nginx (the shipped deploy/nginx/myapp-hosts.conf) run in
+the root namespace, and so does a webhook receiver, on the bridge's private
+subnet. During every test a steady, bounded load goes through nginx: reads
+(GET by id, health) and batches of 20 readings with client_ids, every write
+checked against PostgreSQL afterwards.
 
 This test brings its own PostgreSQL (it must listen on the bridge), so it runs
 in the SQLite half of scripts/test.sh and is skipped, saying so, in the
@@ -36,18 +38,78 @@ from deploy.test_deploy import (
     HANG_UNTIL_GATE,
     Host,
     Releases,
+    base_python,
     run_deploy,
     set_version,
 )
+from testing.alerts import Receiver, payloads_by_rule, rule, threshold
 
 pytestmark = pytest.mark.hosts
 
 APP_PORT = 8000
 PASSWORD = "correct horse battery"
 LOGIN_LIMIT = 5
+DEVICE_LIMIT = 6
+# Tries of a key that must be refused: enough to reach every uWSGI worker of a host.
+REFUSALS = 6
+WORKER_THREADS = 4  # sending threads of each host's alerts worker
 BATCH = 20
+# Rules (each with its own webhook path and secret) per alerts test; each fires
+# and resolves once, so twice as many events.
+HOOKED_RULES = 12
 # The same app path on both hosts, each seeing its own directory there.
 SERVED_ROOT = "srv-myapp"
+
+WORKER_SERVICE = """#!/bin/sh
+# Stands in for `systemctl restart myapp-worker.service`: SIGTERM the running
+# worker (SIGKILL after 30 s), then start `flask alerts worker` in current/
+# with the unit's Environment= and the env file read as systemd reads it.
+set -e
+cd "$(dirname "$0")"
+mkdir -p run
+running() {  # a zombie's empty command line says it has gone too
+  [ -f run/worker.pid ] &&
+    grep -qa alerts "/proc/$(cat run/worker.pid)/cmdline" 2>/dev/null
+}
+if running; then
+  kill -TERM "$(cat run/worker.pid)"
+  n=0
+  while running && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+  ! running || kill -KILL "$(cat run/worker.pid)"
+fi
+root="$PWD"
+cd current
+setsid {python} deploy/envfile.py --unit MYAPP_CONFIG=production \\
+  --unit FLASK_APP=wsgi "$root/myapp.env" .venv/bin/flask alerts worker \\
+  </dev/null >>"$root/run/worker.log" 2>&1 &
+echo $! >"$root/run/worker.pid"
+"""
+
+
+def command_line(pid):
+    """A process's command line; b"" once it has exited (a zombie's too)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return b""
+
+
+def stop_worker(host_root):
+    """SIGTERM the host's alerts worker (while PostgreSQL still runs), then SIGKILL."""
+    try:
+        with open(os.path.join(host_root, "run", "worker.pid")) as handle:
+            pid = int(handle.read())
+    except FileNotFoundError:
+        return
+    for signal_number in (signal.SIGTERM, signal.SIGKILL):
+        if b"alerts" not in command_line(pid):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal_number)
+        deadline = time.monotonic() + 20
+        while b"alerts" in command_line(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
 
 def require_tools():
@@ -160,6 +222,15 @@ class Cluster:
                     "SECRET_KEY": secret,
                     "REDIS_URL": self.redis.url,
                     "MYAPP_LOGIN_RATE_LIMIT": f'"{LOGIN_LIMIT} per hour"',
+                    "MYAPP_DEVICE_RATE_LIMIT": f'"{DEVICE_LIMIT} per hour"',
+                    # The receiver is on the test's private subnet, over http:
+                    # allowed for this test only. A short lease: a killed
+                    # worker's claims are taken over within seconds.
+                    "MYAPP_WEBHOOK_ALLOW_HTTP": "true",
+                    "MYAPP_WEBHOOK_ALLOW_PRIVATE": "true",
+                    "MYAPP_WEBHOOK_TIMEOUT": "3",
+                    "MYAPP_ALERTS_DELIVERY_LEASE_SECONDS": "8",
+                    "MYAPP_ALERTS_WORKER_THREADS": str(WORKER_THREADS),
                     "MYAPP_JWT_ACCESS_TOKEN_EXPIRES": "3600",
                     # uWSGI 2.0.x kills a worker at once when a POST body is read
                     # after another thread of it finished a request (one harakiri
@@ -171,6 +242,10 @@ class Cluster:
             host.name = name
             stack.callback(host.stop)
             self.hosts[name] = host
+            with open(os.path.join(host_root, "worker.sh"), "w") as out:
+                out.write(WORKER_SERVICE.replace("{python}", base_python()))
+            os.chmod(os.path.join(host_root, "worker.sh"), 0o755)
+            stack.callback(stop_worker, host_root)
         self.nginx = net.Nginx(
             os.path.join(base, "nginx"),
             free_port(),
@@ -191,6 +266,7 @@ class Cluster:
         url = options.index("--health-url") + 1
         options[url] = options[url].replace(first.address, "{host}")
         arguments += options
+        arguments += ["--worker-cmd", os.path.join(self.served_root, "worker.sh")]
         arguments += ["--drain-cmd", self.nginx.hook("drain")]
         arguments += ["--undrain-cmd", self.nginx.hook("undrain")]
         arguments += ["--source", self.releases.path, "--revision", sha, *extra]
@@ -527,16 +603,291 @@ def test_login_limits_hold_across_both_hosts(cluster, traffic, host_figures):
     )
 
 
+def new_device(cluster, user, host="a"):
+    """A new device of user made through host; its JSON, key included."""
+    made = cluster.host(
+        host, "POST", "/api/v1/devices/", {"name": "box"}, token=user["token"]
+    )
+    assert made.status == 201, made.body
+    return made.json
+
+
+def upload(cluster, host, key, n=0):
+    """One reading posted with a device key straight to host: the response."""
+    body = {"sensor": "box/temp", "data": {"n": n}}
+    return cluster.host(host, "POST", "/api/v1/readings/", body, token=key)
+
+
+def refused_on_a(cluster, key):
+    """Whether host a answers 401 to the key each time (whichever worker asks)."""
+    return {upload(cluster, "a", key).status for _ in range(REFUSALS)} == {401}
+
+
+def test_a_device_key_revoked_or_rotated_on_one_host_is_refused_at_once_on_the_other(
+    cluster, traffic, host_figures
+):
+    grace = 3
+    with traffic.window() as seen:
+        user = register(cluster, source="127.0.0.5")
+        device = new_device(cluster, user)
+        rotate = f"/api/v1/devices/{device['id']}/rotate"
+        first = device["key"]
+        assert upload(cluster, "a", first).status == 201
+
+        # Rotated through B without a grace: the old key is refused on A at once.
+        rotated = cluster.host("b", "POST", rotate, {}, token=user["token"])
+        assert rotated.status == 200, rotated.body
+        second = rotated.json["key"]
+        assert refused_on_a(cluster, first)
+        assert upload(cluster, "a", second).status == 201
+
+        # Rotated through B with a grace: A takes the old key until it ends.
+        graced = cluster.host(
+            "b", "POST", rotate, {"grace_seconds": grace}, token=user["token"]
+        )
+        assert graced.status == 200, graced.body
+        ends = time.monotonic() + grace
+        third = graced.json["key"]
+        assert upload(cluster, "a", second).status == 201
+        assert time.monotonic() < ends, "too slow to see the grace window"
+        time.sleep(ends - time.monotonic() + 0.5)
+        assert refused_on_a(cluster, second)
+        assert upload(cluster, "a", third).status == 201
+
+        # Deleted through B: its key is refused on A at once.
+        gone = cluster.host(
+            "b", "DELETE", f"/api/v1/devices/{device['id']}", token=user["token"]
+        )
+        assert gone.status == 204, gone.body
+        assert refused_on_a(cluster, third)
+    assert seen.failures() == []
+    host_figures.append("device keys across hosts, under load: " + seen.figures())
+
+
+def test_device_key_limits_hold_across_both_hosts(cluster, host_figures):
+    attempts = 3 * DEVICE_LIMIT
+    user = register(cluster, source="127.0.0.6")
+    device = new_device(cluster, user)
+    responses = [
+        upload(cluster, "ab"[n % 2], device["key"], n) for n in range(attempts)
+    ]
+    statuses = [r.status for r in responses]
+    # Counted in Redis: exactly the limit is stored, whichever host was asked;
+    # each host counting alone would let 2 x the limit through.
+    assert statuses.count(201) == DEVICE_LIMIT, statuses
+    assert statuses.count(429) == attempts - DEVICE_LIMIT, statuses
+    for first in (0, 1):  # each host let some through and refused others
+        assert {statuses[n] for n in range(first, attempts, 2)} == {201, 429}
+    assert all(int(r.headers["Retry-After"]) > 0 for r in responses if r.status == 429)
+    with cluster.database() as conn:
+        (stored,) = conn.execute(
+            "SELECT count(*) FROM readings WHERE device_id = %s", (device["id"],)
+        ).fetchone()
+    assert stored == DEVICE_LIMIT
+    host_figures.append(
+        f"device limit {DEVICE_LIMIT}/hour: {attempts} uploads with one key, "
+        f"alternating hosts: {DEVICE_LIMIT} stored, the rest 429"
+    )
+
+
+@pytest.fixture(scope="module")
+def receiver(cluster):
+    """A webhook endpoint on the bridge's private address; both hosts reach it."""
+    running = Receiver(address=cluster.network.private_gateway)
+    yield running
+    running.stop()
+
+
+def hooked_rules(cluster, user, receiver):
+    """HOOKED_RULES rules made through alternating hosts, each with its own hook."""
+    made = []
+    for n in range(HOOKED_RULES):
+        path = f"/{user['name']}/{n}"
+        body = rule(
+            sensor=f"hooked/{n}",
+            condition=threshold(above=30),
+            webhook_url=receiver.url(path),
+        )
+        created = cluster.host(
+            "ab"[n % 2], "POST", "/api/v1/alerts/", body, token=user["token"]
+        )
+        assert created.status == 201, created.body
+        receiver.secrets[path] = created.json["webhook_secret"]
+        made.append(created.json["id"])
+    return made
+
+
+def fire_and_resolve(cluster, user, rules):
+    """One batch through nginx making every rule fire, then resolve: the events'
+    webhook-ids."""
+    items = [
+        {"sensor": f"hooked/{n}", "data": {"celsius": 40}} for n in range(len(rules))
+    ]
+    items += [
+        {"sensor": f"hooked/{n}", "data": {"celsius": 20}} for n in range(len(rules))
+    ]
+    posted = cluster.via_nginx(
+        "POST", "/api/v1/readings/batch", {"readings": items}, user["token"]
+    )
+    assert posted.status == 201, posted.body
+    with cluster.database() as conn:
+        events = conn.execute(
+            "SELECT id FROM alert_events WHERE rule_id = ANY(%s)", (rules,)
+        ).fetchall()
+    assert len(events) == 2 * len(rules)
+    return {f"msg_alert_event_{event_id}" for (event_id,) in events}
+
+
+def arrivals_of(receiver, message_ids):
+    return [a for a in list(receiver.arrivals) if a.message_id in message_ids]
+
+
+def all_delivered(cluster, rules, receiver, expected, timeout):
+    """Until every delivery of the rules is done (nothing more will be sent):
+    what arrived of the expected webhook-ids."""
+
+    def done():
+        with cluster.database() as conn:
+            statuses = conn.execute(
+                "SELECT status FROM alert_deliveries WHERE rule_id = ANY(%s)",
+                (rules,),
+            ).fetchall()
+        return statuses and {status for (status,) in statuses} == {"delivered"}
+
+    try:
+        wait_for(done, timeout, "every delivery made")
+    except AssertionError as error:
+        sent = [a.message_id for a in arrivals_of(receiver, expected)]
+        raise AssertionError(
+            f"{error}; {len(set(sent))} of {len(expected)} events arrived, in "
+            f"{len(sent)} requests"
+        ) from None
+    return arrivals_of(receiver, expected)
+
+
+def assert_in_rule_order(arrivals, rules):
+    """Every arrival verifies, and each rule's events came firing, then resolved."""
+    grouped = payloads_by_rule(arrivals)
+    assert sorted(grouped) == sorted(rules)
+    for payloads in grouped.values():
+        assert [p["type"] for p in payloads] == ["alert.firing", "alert.resolved"]
+
+
+def sent_by(cluster, arrival):
+    """The host whose worker sent an arrival, by its private address."""
+    return {v: k for k, v in cluster.network.private.items()}[arrival.sender]
+
+
+def workers_started(cluster, name):
+    """How many times host name's worker logged its start (it logs to its app root)."""
+    path = os.path.join(cluster.hosts[name].root, "run", "worker.log")
+    with open(path, errors="replace") as handle:
+        return handle.read().count(" started: ")
+
+
+def test_each_webhook_goes_out_once_whichever_hosts_worker_claims_it(
+    cluster, traffic, receiver, host_figures
+):
+    for name in "ab":
+        assert worker_pids(cluster, name), f"no alerts worker runs on host {name}"
+    receiver.delay = 0.3  # each attempt holds a sending thread: both hosts get some
+    with traffic.window() as seen:
+        user = register(cluster, source="127.0.0.7")
+        rules = hooked_rules(cluster, user, receiver)
+        expected = fire_and_resolve(cluster, user, rules)
+        arrivals = all_delivered(cluster, rules, receiver, expected, 60)
+    sent = [a.message_id for a in arrivals]
+    assert sorted(sent) == sorted(expected), "an event was lost or sent twice"
+    assert_in_rule_order(arrivals, rules)
+    senders = [sent_by(cluster, a) for a in arrivals]
+    assert set(senders) == {"a", "b"}, "both hosts' workers claimed deliveries"
+    with cluster.database() as conn:
+        attempts = conn.execute(
+            "SELECT count(*) FROM alert_delivery_attempts WHERE rule_id = ANY(%s)",
+            (rules,),
+        ).fetchone()[0]
+    assert attempts == len(expected)
+    assert seen.failures() == []
+    host_figures.append(
+        f"webhooks: {len(expected)} events of {len(rules)} rules, each delivered "
+        f"once ({senders.count('a')} by host a's worker, {senders.count('b')} by "
+        f"b's), under load: " + seen.figures()
+    )
+
+
+def test_a_worker_killed_hard_mid_delivery_loses_no_event(
+    cluster, traffic, receiver, host_figures
+):
+    receiver.delay = 1.0  # long enough to kill a's worker while it waits
+    user = register(cluster, source="127.0.0.8")
+    rules = hooked_rules(cluster, user, receiver)
+    started = workers_started(cluster, "a")
+    with traffic.window() as seen:
+        expected = fire_and_resolve(cluster, user, rules)
+
+        def a_is_waiting_for_an_answer():
+            now = time.monotonic()
+            return any(
+                sent_by(cluster, a) == "a" and now - a.at < 0.5
+                for a in arrivals_of(receiver, expected)
+            )
+
+        wait_for(a_is_waiting_for_an_answer, 30, "host a's worker mid-delivery")
+        victims = worker_pids(cluster, "a")
+        assert victims, "no alerts worker runs on host a"
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not worker_pids(cluster, "a"), 10, "a's worker gone")
+        # b takes over what a held once its lease (8 s) runs out.
+        arrivals = all_delivered(cluster, rules, receiver, expected, 90)
+    assert {a.message_id for a in arrivals} == expected, "an event was lost"
+    first = {}
+    for arrival in arrivals:
+        first.setdefault(arrival.message_id, arrival)
+    assert_in_rule_order(list(first.values()), rules)
+    again = [a for a in arrivals if first[a.message_id] is not a]
+    # At least once: what a's worker was sending when it died (at most one
+    # delivery per sending thread) goes out again from b; nothing else twice.
+    assert 0 < len(again) <= WORKER_THREADS, again
+    for arrival in again:
+        assert sent_by(cluster, first[arrival.message_id]) == "a"
+        assert sent_by(cluster, arrival) == "b"
+    assert len(again) == len({a.message_id for a in again})
+    assert seen.failures() == []
+
+    restart = run_ssh(cluster.hosts["a"], f"{cluster.served_root}/worker.sh")
+    assert restart.returncode == 0, restart.stderr
+    wait_for(lambda: workers_started(cluster, "a") > started, 30, "a's worker back")
+    assert worker_pids(cluster, "a")
+    host_figures.append(
+        f"host a's alerts worker killed with SIGKILL mid-delivery: {len(expected)} "
+        f"events all delivered, {len(again)} of them twice (sent again by b once "
+        f"a's claim ran out), under load: " + seen.figures()
+    )
+
+
+def processes(cluster, name, mark):
+    """The live processes of host name whose command line holds mark."""
+    return [pid for pid in cluster.network.pids(name) if mark in command_line(pid)]
+
+
 def uwsgi_pids(cluster, name):
-    pids = []
-    for pid in cluster.network.pids(name):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if b"uwsgi" in handle.read():
-                    pids.append(pid)
-        except FileNotFoundError:
-            continue
-    return pids
+    return processes(cluster, name, b"uwsgi")
+
+
+def worker_pids(cluster, name):
+    return processes(cluster, name, b"alerts\0worker")
+
+
+def workers_on_live_release(cluster):
+    """Whether each host's one alerts worker runs the release live there."""
+    for name, host in cluster.hosts.items():
+        pids = worker_pids(cluster, name)
+        if len(pids) != 1 or not os.readlink(f"/proc/{pids[0]}/cwd").endswith(
+            "/" + host.live()
+        ):
+            return False
+    return True
 
 
 def wait_for(predicate, timeout, what):
@@ -616,6 +967,7 @@ def test_deploying_to_both_hosts_one_at_a_time_fails_no_request(
     assert run.returncode == 0, run.log
     want = "1.1.0-two-hosts+" + sha[:12]
     assert cluster.versions() == {"a": want, "b": want}
+    assert workers_on_live_release(cluster), "deploy.sh restarted each worker"
     # One host at a time: a is drained, deployed and back before b is drained.
     steps = [line.strip() for line in lines if line.startswith("deploy: ")]
     order = [s for s in steps if s.startswith(("deploy: drain", "deploy: put back"))]
@@ -666,6 +1018,7 @@ def test_a_release_failing_on_the_second_host_is_rolled_back_on_both(
     assert "failed on " + cluster.hosts["b"].address in run.log
     assert "rolling back 1 host(s)" in run.log
     assert cluster.versions() == before
+    assert workers_on_live_release(cluster)
     assert seen.failures() == []
     assert_writes_stored(cluster, seen.batches)
     host_figures.append(

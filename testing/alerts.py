@@ -40,10 +40,12 @@ class Arrival(NamedTuple):
     path: str
     payload: dict | None  # None when the signature did not verify
     at: float  # time.monotonic() on arrival
+    sender: str  # the address it came from
 
 
 class Receiver:
-    """A webhook endpoint on 127.0.0.1; answer(path, count) picks each status.
+    """A webhook endpoint on 127.0.0.1 (or address); answer(path, count) picks
+    each status.
 
     count is the how-manieth request to path this is; answer gives a status,
     or (status, headers).
@@ -52,7 +54,7 @@ class Receiver:
     signature does not verify with it is kept with payload None.
     """
 
-    def __init__(self, answer=None, delay=0.0):
+    def __init__(self, answer=None, delay=0.0, address="127.0.0.1"):
         self.answer = answer or (lambda path, count: 200)
         self.delay = delay
         self.secrets = {}
@@ -67,14 +69,15 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((address, 0), Handler)
         self.server.daemon_threads = True
+        self.address = address
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
     def url(self, path="/hook"):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.address}:{self.port}{path}"
 
     def _receive(self, request):
         body = request.rfile.read(int(request.headers["Content-Length"]))
@@ -86,7 +89,13 @@ class Receiver:
             payload = None
         with self._lock:
             self.arrivals.append(
-                Arrival(request.headers["webhook-id"], request.path, payload, arrived)
+                Arrival(
+                    request.headers["webhook-id"],
+                    request.path,
+                    payload,
+                    arrived,
+                    request.client_address[0],
+                )
             )
             count = len([a for a in self.arrivals if a.path == request.path])
         if self.delay:
