@@ -10,6 +10,7 @@ test-output/web-<page>-<width>.png.
 import csv
 import io
 import os
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -515,3 +516,142 @@ def test_an_alert_rule_is_made_judged_and_changed_in_the_browser(web, user):
     assert [e["state"] for e in events["items"]] == ["resolved", "firing"]
     client.check_page("alert-rule")
     client.assert_no_errors()
+
+
+def device_upload(live_server, key, sensor, **data):
+    """One reading posted with a device key, as the device itself would: the status."""
+    body = {"sensor": sensor, "data": data or {"celsius": 21}}
+    answer = Http(live_server).request("POST", "/api/v1/readings/", body, token=key)
+    return answer.status
+
+
+def shown_key(page, title, replacing=None):
+    """The key in the panel named title, once it no longer shows replacing."""
+    panel = page.get_by_role("region", name=title)
+    if replacing:
+        panel = panel.filter(has_not_text=replacing)
+    panel.wait_for()
+    assert "Shown only once" in panel.inner_text()
+    key = panel.locator(".secret-value").inner_text()
+    assert re.fullmatch(r"mdk_[A-Za-z0-9_-]{43}", key), key
+    return key
+
+
+def device_row(page, name):
+    return page.locator(
+        "tr[data-device-id]", has=page.get_by_role("rowheader", name=name)
+    )
+
+
+def rotate_key(page, device, grace, replacing=None):
+    page.get_by_role("button", name=f"Rotate key of {device}").click()
+    form = page.get_by_role("form", name=f"Rotate the key of {device}")
+    form.get_by_label("The old key keeps working for").select_option(label=grace)
+    form.get_by_role("button", name="Rotate key").click()
+    return shown_key(page, f"Rotated: key of {device}", replacing)
+
+
+def test_a_device_key_is_shown_once_uploads_rotates_and_dies_with_the_device(
+    web, user, live_server
+):
+    client = web()
+    page = client.page
+    client.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=client.base
+    )
+    client.sign_in(user.username)
+    client.go("#/devices")
+    client.heading("Devices")
+    page.get_by_text("No devices yet.").wait_for()
+
+    create = page.get_by_role("form", name="New device")
+    create.get_by_label("Name", exact=True).fill("Kitchen box")
+    create.get_by_label("Sensors it may write").fill("kitchen/*\n\n  hall/temp  \n")
+    create.get_by_role("button", name="Create device").click()
+    key = shown_key(page, "New device: key of Kitchen box")
+    row = device_row(page, "Kitchen box")
+    assert row.locator("td").nth(0).inner_text().split() == ["kitchen/*", "hall/temp"]
+    assert f"{key[:12]}…" == row.locator("td").nth(1).inner_text()
+    assert row.locator("td").nth(3).inner_text() == "never"
+    client.check_page("devices-new-key")
+    copy = page.get_by_role("button", name="Copy")
+    copy.click()
+    page.get_by_role("button", name="Copied").wait_for()
+    assert page.evaluate("() => navigator.clipboard.readText()") == key
+    page.get_by_role("button", name="I have stored it").click()
+    assert key not in page.content()
+
+    # The key the page showed uploads as its device, inside its scope only.
+    assert device_upload(live_server, key, "kitchen/temp") == 201
+    assert device_upload(live_server, key, "garage/door") == 403
+    answers = []
+    page.on("response", lambda r: answers.append(r) if "/api/v1/" in r.url else None)
+    page.reload()
+    last_used = device_row(page, "Kitchen box").locator("td").nth(3).locator("time")
+    last_used.wait_for()
+    assert seconds_ago(last_used.get_attribute("datetime")) < 60
+    assert key not in page.content(), "the key is shown only once"
+    assert not any(key in r.text() for r in answers), "no later answer carries it"
+    assert key not in page.evaluate("() => JSON.stringify({...sessionStorage})")
+
+    # A rotation with a grace window: both keys upload; then one without: only
+    # the newest (rotating again ends any earlier grace).
+    second = rotate_key(page, "Kitchen box", "1 hour")
+    assert second != key
+    assert device_upload(live_server, key, "kitchen/temp") == 201
+    assert device_upload(live_server, second, "kitchen/temp") == 201
+    third = rotate_key(page, "Kitchen box", "none: the old key stops now", second)
+    assert key not in page.content() and second not in page.content()
+    assert device_upload(live_server, second, "kitchen/temp") == 401
+    assert device_upload(live_server, key, "kitchen/temp") == 401
+    assert device_upload(live_server, third, "kitchen/temp") == 201
+
+    # Rename and change its sensors: the API's 400 for a bad pattern at the field.
+    page.get_by_role("button", name="Edit Kitchen box").click()
+    edit = page.get_by_role("form", name="Edit Kitchen box")
+    edit.get_by_label("Name", exact=True).fill("Hall box")
+    sensors = edit.get_by_label("Sensors it may write")
+    sensors.fill("hall/*\n" + "x" * 65)
+    edit.get_by_role("button", name="Save").click()
+    message = error_of(page, sensors)
+    message.wait_for()
+    assert "must be at most 64 characters" in message.inner_text()
+    assert sensors.get_attribute("aria-invalid") == "true"
+    assert "Bad Request" in edit.get_by_role("alert").inner_text()
+    client.check_page("devices-edit-error")
+    sensors.fill("hall/*")
+    edit.get_by_role("button", name="Save").click()
+    row = device_row(page, "Hall box")
+    row.wait_for()
+    assert row.locator("td").nth(0).inner_text() == "hall/*"
+    assert device_upload(live_server, third, "kitchen/temp") == 403
+    assert device_upload(live_server, third, "hall/temp") == 201
+
+    # Deleting asks first: dismissed, nothing happens; accepted, the row and key go.
+    asked = []
+
+    def answer_with(accept):
+        def on_dialog(dialog):
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        page.once("dialog", on_dialog)
+
+    answer_with(False)
+    page.get_by_role("button", name="Delete Hall box").click()
+    assert asked and "Delete Hall box?" in asked[0]
+    assert row.is_visible()
+    assert device_upload(live_server, third, "hall/temp") == 201
+    answer_with(True)
+    page.get_by_role("button", name="Delete Hall box").click()
+    page.get_by_text("No devices yet.").wait_for()
+    assert row.count() == 0
+    assert device_upload(live_server, third, "hall/temp") == 401
+    page.reload()
+    page.get_by_text("No devices yet.").wait_for()
+    client.assert_no_errors()
+
+
+def seconds_ago(iso):
+    then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return (datetime.now(timezone.utc) - then).total_seconds()
