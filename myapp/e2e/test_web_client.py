@@ -499,6 +499,7 @@ def test_an_alert_rule_is_made_judged_and_changed_in_the_browser(web, user):
     assert user.request("POST", "/api/v1/readings/", warm).status == 201
     client.go("#/alerts")
     client.heading("Alerts")
+    assert rule_state_in_list(page, rule_id) == "Firing"
     client.go(f"#/alerts/{rule_id}")
     client.heading("Too warm")
     page.locator("tr[data-event-id]").first.wait_for()
@@ -515,7 +516,16 @@ def test_an_alert_rule_is_made_judged_and_changed_in_the_browser(web, user):
     events = user.request("GET", f"/api/v1/alerts/events?rule_id={rule_id}").json
     assert [e["state"] for e in events["items"]] == ["resolved", "firing"]
     client.check_page("alert-rule")
+    client.go("#/alerts")
+    client.heading("Alerts")
+    assert rule_state_in_list(page, rule_id) == "OK", "resolved reads as OK"
     client.assert_no_errors()
+
+
+def rule_state_in_list(page, rule_id):
+    """The State column of a rule's row in the list of rules."""
+    row = page.locator(f"tr[data-rule-id='{rule_id}']")
+    return row.locator("td").nth(3).inner_text()
 
 
 def device_upload(live_server, key, sensor, **data):
@@ -655,3 +665,81 @@ def test_a_device_key_is_shown_once_uploads_rotates_and_dies_with_the_device(
 def seconds_ago(iso):
     then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     return (datetime.now(timezone.utc) - then).total_seconds()
+
+
+# A sensor name with what a hash route must encode: space, "#", "?" and "%".
+ODD_SENSOR = "shed #2 ?50%"
+
+
+def iso_minutes_ago(minutes):
+    then = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(
+        minutes=minutes
+    )
+    return then.isoformat().replace("+00:00", "Z")
+
+
+def overview_rows(page):
+    """The overview's rows as the user reads them: sensor, values, when, sent by."""
+    page.locator("tr[data-sensor]").first.wait_for()
+    return page.locator("tr[data-sensor]").evaluate_all(
+        "(rows) => rows.map(r => [...r.cells].map(c => c.innerText.trim())"
+        ".concat(r.querySelector('time').dateTime))"
+    )
+
+
+def test_the_sensors_overview_lists_each_sensors_newest_reading(web, user, live_server):
+    client = web()
+    page = client.page
+    client.sign_in(user.username)
+    client.go("#/readings")
+    client.heading("Readings")
+    page.get_by_text("No readings yet.").wait_for()
+    assert page.locator("tr[data-sensor]").count() == 0
+    client.check_page("readings-empty")
+
+    box = user.request("POST", "/api/v1/devices/", {"name": "Hall box"}).json
+    readings = [
+        ("kitchen/temp", 5, {"celsius": 21.5}),
+        ("kitchen/temp", 30, {"celsius": 18}),  # uploaded later, recorded earlier
+        ("garden/soil", 100, {"moisture": 0.31, "ok": True}),
+        (ODD_SENSOR, 3, {"volts": 12.6}),
+    ]
+    for sensor, minutes, data in readings:
+        body = {"sensor": sensor, "recorded_at": iso_minutes_ago(minutes), "data": data}
+        assert user.request("POST", "/api/v1/readings/", body).status == 201
+    for minutes, celsius in ((20, 19), (2, 22)):
+        body = {"sensor": "hall/temp", "recorded_at": iso_minutes_ago(minutes)}
+        body["data"] = {"celsius": celsius}
+        answer = Http(live_server).request(
+            "POST", "/api/v1/readings/", body, token=box["key"]
+        )
+        assert answer.status == 201
+
+    page.reload()
+    rows = overview_rows(page)
+    assert [row[:4] for row in rows] == [
+        ["garden/soil", "moisture: 0.31, ok: true", "2 hours ago", "Your account"],
+        ["hall/temp", "celsius: 22", "2 minutes ago", "Hall box"],
+        ["kitchen/temp", "celsius: 21.5", "5 minutes ago", "Your account"],
+        [ODD_SENSOR, "volts: 12.6", "3 minutes ago", "Your account"],
+    ]
+    assert [round(seconds_ago(row[4]) / 60) for row in rows] == [100, 2, 5, 3]
+    client.check_page("readings")
+
+    page.get_by_role("link", name=ODD_SENSOR).click()
+    client.heading(ODD_SENSOR)
+    page.get_by_text("Readings 1 to 1").wait_for()
+    page.go_back()
+    client.heading("Readings")
+
+    body = {"sensor": "attic/temp", "data": {"celsius": 30}}
+    assert user.request("POST", "/api/v1/readings/", body).status == 201
+    page.reload()
+    assert [row[0] for row in overview_rows(page)] == [
+        "attic/temp",
+        "garden/soil",
+        "hall/temp",
+        "kitchen/temp",
+        ODD_SENSOR,
+    ]
+    client.assert_no_errors()
