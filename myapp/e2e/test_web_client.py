@@ -59,6 +59,12 @@ class WebClient:
         self.page.get_by_role("button", name="Sign in").click()
         self.page.get_by_text(f"Signed in as {username}").wait_for()
 
+    def sign_in_at(self, username, route, title):
+        """Sign in, then open route and wait for its heading."""
+        self.sign_in(username)
+        self.go(route)
+        self.heading(title)
+
     def go(self, route):
         """Navigate inside the app (no reload), as a link would."""
         self.page.evaluate("(route) => { location.hash = route; }", route)
@@ -236,9 +242,7 @@ def test_sensor_page_charts_buckets_pages_the_table_and_exports(web, user):
     ids, times = upload_readings(user, "kitchen/temp", 120)
     client = web()
     page = client.page
-    client.sign_in(user.username)
-    client.go("#/readings/kitchen%2Ftemp")
-    client.heading("kitchen/temp")
+    client.sign_in_at(user.username, "#/readings/kitchen%2Ftemp", "kitchen/temp")
 
     assert chart_points(page) == buckets(times, 3600)
     fields = page.locator("select[name=field] option").all_inner_texts()
@@ -289,9 +293,7 @@ def progress_of(page, name):
 def test_goal_tree_three_levels_completion_cascades_moves_and_cycles(web, user):
     client = web()
     page = client.page
-    client.sign_in(user.username)
-    client.go("#/goals")
-    client.heading("Goals")
+    client.sign_in_at(user.username, "#/goals", "Goals")
 
     page.get_by_label("Name", exact=True).fill("Trip")
     page.get_by_role("button", name="Add goal").click()
@@ -349,9 +351,7 @@ def test_goal_tree_three_levels_completion_cascades_moves_and_cycles(web, user):
 def test_a_measured_goal_is_set_in_the_form_and_fills_up_with_readings(web, user):
     client = web()
     page = client.page
-    client.sign_in(user.username)
-    client.go("#/goals")
-    client.heading("Goals")
+    client.sign_in_at(user.username, "#/goals", "Goals")
     page.get_by_label("Name", exact=True).fill("Walk 100 km")
     page.get_by_role("checkbox", name="Measure with readings").check()
     page.get_by_label("Sensor", exact=True).fill("pedometer")
@@ -391,9 +391,7 @@ def add_sub_goal(page, parent, name):
 def test_a_session_ended_elsewhere_is_said_plainly(web, user, live_server):
     client = web()
     page = client.page
-    client.sign_in(user.username)
-    client.go("#/readings/nothing-yet")
-    client.heading("nothing-yet")
+    client.sign_in_at(user.username, "#/readings/nothing-yet", "nothing-yet")
 
     # Elsewhere: the refresh token is used (and rotated), then that login logs out.
     token = page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY)
@@ -479,9 +477,7 @@ def test_a_reload_keeps_the_tab_signed_in_with_one_rotation_each_time(web, user)
 def test_an_alert_rule_is_made_judged_and_changed_in_the_browser(web, user):
     client = web()
     page = client.page
-    client.sign_in(user.username)
-    client.go("#/alerts/new")
-    client.heading("New alert rule")
+    client.sign_in_at(user.username, "#/alerts/new", "New alert rule")
     client.field("Name").fill("Too warm")
     client.field("Sensor").fill("kitchen/temp")
     client.field("Field of data").fill("celsius")
@@ -569,9 +565,7 @@ def test_a_device_key_is_shown_once_uploads_rotates_and_dies_with_the_device(
     client.context.grant_permissions(
         ["clipboard-read", "clipboard-write"], origin=client.base
     )
-    client.sign_in(user.username)
-    client.go("#/devices")
-    client.heading("Devices")
+    client.sign_in_at(user.username, "#/devices", "Devices")
     page.get_by_text("No devices yet.").wait_for()
 
     create = page.get_by_role("form", name="New device")
@@ -690,9 +684,7 @@ def overview_rows(page):
 def test_the_sensors_overview_lists_each_sensors_newest_reading(web, user, live_server):
     client = web()
     page = client.page
-    client.sign_in(user.username)
-    client.go("#/readings")
-    client.heading("Readings")
+    client.sign_in_at(user.username, "#/readings", "Readings")
     page.get_by_text("No readings yet.").wait_for()
     assert page.locator("tr[data-sensor]").count() == 0
     client.check_page("readings-empty")
