@@ -10,6 +10,7 @@ test-output/web-<page>-<width>.png.
 import csv
 import io
 import os
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -57,6 +58,12 @@ class WebClient:
         self.field("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
         self.page.get_by_text(f"Signed in as {username}").wait_for()
+
+    def sign_in_at(self, username, route, title):
+        """Sign in, then open route and wait for its heading."""
+        self.sign_in(username)
+        self.go(route)
+        self.heading(title)
 
     def go(self, route):
         """Navigate inside the app (no reload), as a link would."""
@@ -235,9 +242,7 @@ def test_sensor_page_charts_buckets_pages_the_table_and_exports(web, user):
     ids, times = upload_readings(user, "kitchen/temp", 120)
     client = web()
     page = client.page
-    client.sign_in(user.username)
-    client.go("#/readings/kitchen%2Ftemp")
-    client.heading("kitchen/temp")
+    client.sign_in_at(user.username, "#/readings/kitchen%2Ftemp", "kitchen/temp")
 
     assert chart_points(page) == buckets(times, 3600)
     fields = page.locator("select[name=field] option").all_inner_texts()
@@ -288,9 +293,7 @@ def progress_of(page, name):
 def test_goal_tree_three_levels_completion_cascades_moves_and_cycles(web, user):
     client = web()
     page = client.page
-    client.sign_in(user.username)
-    client.go("#/goals")
-    client.heading("Goals")
+    client.sign_in_at(user.username, "#/goals", "Goals")
 
     page.get_by_label("Name", exact=True).fill("Trip")
     page.get_by_role("button", name="Add goal").click()
@@ -348,9 +351,7 @@ def test_goal_tree_three_levels_completion_cascades_moves_and_cycles(web, user):
 def test_a_measured_goal_is_set_in_the_form_and_fills_up_with_readings(web, user):
     client = web()
     page = client.page
-    client.sign_in(user.username)
-    client.go("#/goals")
-    client.heading("Goals")
+    client.sign_in_at(user.username, "#/goals", "Goals")
     page.get_by_label("Name", exact=True).fill("Walk 100 km")
     page.get_by_role("checkbox", name="Measure with readings").check()
     page.get_by_label("Sensor", exact=True).fill("pedometer")
@@ -390,9 +391,7 @@ def add_sub_goal(page, parent, name):
 def test_a_session_ended_elsewhere_is_said_plainly(web, user, live_server):
     client = web()
     page = client.page
-    client.sign_in(user.username)
-    client.go("#/readings/nothing-yet")
-    client.heading("nothing-yet")
+    client.sign_in_at(user.username, "#/readings/nothing-yet", "nothing-yet")
 
     # Elsewhere: the refresh token is used (and rotated), then that login logs out.
     token = page.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY)
@@ -478,9 +477,7 @@ def test_a_reload_keeps_the_tab_signed_in_with_one_rotation_each_time(web, user)
 def test_an_alert_rule_is_made_judged_and_changed_in_the_browser(web, user):
     client = web()
     page = client.page
-    client.sign_in(user.username)
-    client.go("#/alerts/new")
-    client.heading("New alert rule")
+    client.sign_in_at(user.username, "#/alerts/new", "New alert rule")
     client.field("Name").fill("Too warm")
     client.field("Sensor").fill("kitchen/temp")
     client.field("Field of data").fill("celsius")
@@ -498,6 +495,7 @@ def test_an_alert_rule_is_made_judged_and_changed_in_the_browser(web, user):
     assert user.request("POST", "/api/v1/readings/", warm).status == 201
     client.go("#/alerts")
     client.heading("Alerts")
+    assert rule_state_in_list(page, rule_id) == "Firing"
     client.go(f"#/alerts/{rule_id}")
     client.heading("Too warm")
     page.locator("tr[data-event-id]").first.wait_for()
@@ -514,4 +512,228 @@ def test_an_alert_rule_is_made_judged_and_changed_in_the_browser(web, user):
     events = user.request("GET", f"/api/v1/alerts/events?rule_id={rule_id}").json
     assert [e["state"] for e in events["items"]] == ["resolved", "firing"]
     client.check_page("alert-rule")
+    client.go("#/alerts")
+    client.heading("Alerts")
+    assert rule_state_in_list(page, rule_id) == "OK", "resolved reads as OK"
+    client.assert_no_errors()
+
+
+def rule_state_in_list(page, rule_id):
+    """The State column of a rule's row in the list of rules."""
+    row = page.locator(f"tr[data-rule-id='{rule_id}']")
+    return row.locator("td").nth(3).inner_text()
+
+
+def device_upload(live_server, key, sensor, **data):
+    """One reading posted with a device key, as the device itself would: the status."""
+    body = {"sensor": sensor, "data": data or {"celsius": 21}}
+    answer = Http(live_server).request("POST", "/api/v1/readings/", body, token=key)
+    return answer.status
+
+
+def shown_key(page, title, replacing=None):
+    """The key in the panel named title, once it no longer shows replacing."""
+    panel = page.get_by_role("region", name=title)
+    if replacing:
+        panel = panel.filter(has_not_text=replacing)
+    panel.wait_for()
+    assert "Shown only once" in panel.inner_text()
+    key = panel.locator(".secret-value").inner_text()
+    assert re.fullmatch(r"mdk_[A-Za-z0-9_-]{43}", key), key
+    return key
+
+
+def device_row(page, name):
+    return page.locator(
+        "tr[data-device-id]", has=page.get_by_role("rowheader", name=name)
+    )
+
+
+def rotate_key(page, device, grace, replacing=None):
+    page.get_by_role("button", name=f"Rotate key of {device}").click()
+    form = page.get_by_role("form", name=f"Rotate the key of {device}")
+    form.get_by_label("The old key keeps working for").select_option(label=grace)
+    form.get_by_role("button", name="Rotate key").click()
+    return shown_key(page, f"Rotated: key of {device}", replacing)
+
+
+def test_a_device_key_is_shown_once_uploads_rotates_and_dies_with_the_device(
+    web, user, live_server
+):
+    client = web()
+    page = client.page
+    client.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=client.base
+    )
+    client.sign_in_at(user.username, "#/devices", "Devices")
+    page.get_by_text("No devices yet.").wait_for()
+
+    create = page.get_by_role("form", name="New device")
+    create.get_by_label("Name", exact=True).fill("Kitchen box")
+    create.get_by_label("Sensors it may write").fill("kitchen/*\n\n  hall/temp  \n")
+    create.get_by_role("button", name="Create device").click()
+    key = shown_key(page, "New device: key of Kitchen box")
+    row = device_row(page, "Kitchen box")
+    assert row.locator("td").nth(0).inner_text().split() == ["kitchen/*", "hall/temp"]
+    assert f"{key[:12]}…" == row.locator("td").nth(1).inner_text()
+    assert row.locator("td").nth(3).inner_text() == "never"
+    client.check_page("devices-new-key")
+    copy = page.get_by_role("button", name="Copy")
+    copy.click()
+    page.get_by_role("button", name="Copied").wait_for()
+    assert page.evaluate("() => navigator.clipboard.readText()") == key
+    page.get_by_role("button", name="I have stored it").click()
+    assert key not in page.content()
+
+    # The key the page showed uploads as its device, inside its scope only.
+    assert device_upload(live_server, key, "kitchen/temp") == 201
+    assert device_upload(live_server, key, "garage/door") == 403
+    answers = []
+    page.on("response", lambda r: answers.append(r) if "/api/v1/" in r.url else None)
+    page.reload()
+    last_used = device_row(page, "Kitchen box").locator("td").nth(3).locator("time")
+    last_used.wait_for()
+    assert seconds_ago(last_used.get_attribute("datetime")) < 60
+    assert key not in page.content(), "the key is shown only once"
+    assert not any(key in r.text() for r in answers), "no later answer carries it"
+    assert key not in page.evaluate("() => JSON.stringify({...sessionStorage})")
+
+    # A rotation with a grace window: both keys upload; then one without: only
+    # the newest (rotating again ends any earlier grace).
+    second = rotate_key(page, "Kitchen box", "1 hour")
+    assert second != key
+    assert device_upload(live_server, key, "kitchen/temp") == 201
+    assert device_upload(live_server, second, "kitchen/temp") == 201
+    third = rotate_key(page, "Kitchen box", "none: the old key stops now", second)
+    assert key not in page.content() and second not in page.content()
+    assert device_upload(live_server, second, "kitchen/temp") == 401
+    assert device_upload(live_server, key, "kitchen/temp") == 401
+    assert device_upload(live_server, third, "kitchen/temp") == 201
+
+    # Rename and change its sensors: the API's 400 for a bad pattern at the field.
+    page.get_by_role("button", name="Edit Kitchen box").click()
+    edit = page.get_by_role("form", name="Edit Kitchen box")
+    edit.get_by_label("Name", exact=True).fill("Hall box")
+    sensors = edit.get_by_label("Sensors it may write")
+    sensors.fill("hall/*\n" + "x" * 65)
+    edit.get_by_role("button", name="Save").click()
+    message = error_of(page, sensors)
+    message.wait_for()
+    assert "must be at most 64 characters" in message.inner_text()
+    assert sensors.get_attribute("aria-invalid") == "true"
+    assert "Bad Request" in edit.get_by_role("alert").inner_text()
+    client.check_page("devices-edit-error")
+    sensors.fill("hall/*")
+    edit.get_by_role("button", name="Save").click()
+    row = device_row(page, "Hall box")
+    row.wait_for()
+    assert row.locator("td").nth(0).inner_text() == "hall/*"
+    assert device_upload(live_server, third, "kitchen/temp") == 403
+    assert device_upload(live_server, third, "hall/temp") == 201
+
+    # Deleting asks first: dismissed, nothing happens; accepted, the row and key go.
+    asked = []
+
+    def answer_with(accept):
+        def on_dialog(dialog):
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        page.once("dialog", on_dialog)
+
+    answer_with(False)
+    page.get_by_role("button", name="Delete Hall box").click()
+    assert asked and "Delete Hall box?" in asked[0]
+    assert row.is_visible()
+    assert device_upload(live_server, third, "hall/temp") == 201
+    answer_with(True)
+    page.get_by_role("button", name="Delete Hall box").click()
+    page.get_by_text("No devices yet.").wait_for()
+    assert row.count() == 0
+    assert device_upload(live_server, third, "hall/temp") == 401
+    page.reload()
+    page.get_by_text("No devices yet.").wait_for()
+    client.assert_no_errors()
+
+
+def seconds_ago(iso):
+    then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return (datetime.now(timezone.utc) - then).total_seconds()
+
+
+# A sensor name with what a hash route must encode: space, "#", "?" and "%".
+ODD_SENSOR = "shed #2 ?50%"
+
+
+def iso_minutes_ago(minutes):
+    then = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(
+        minutes=minutes
+    )
+    return then.isoformat().replace("+00:00", "Z")
+
+
+def overview_rows(page):
+    """The overview's rows as the user reads them: sensor, values, when, sent by."""
+    page.locator("tr[data-sensor]").first.wait_for()
+    return page.locator("tr[data-sensor]").evaluate_all(
+        "(rows) => rows.map(r => [...r.cells].map(c => c.innerText.trim())"
+        ".concat(r.querySelector('time').dateTime))"
+    )
+
+
+def test_the_sensors_overview_lists_each_sensors_newest_reading(web, user, live_server):
+    client = web()
+    page = client.page
+    client.sign_in_at(user.username, "#/readings", "Readings")
+    page.get_by_text("No readings yet.").wait_for()
+    assert page.locator("tr[data-sensor]").count() == 0
+    client.check_page("readings-empty")
+
+    box = user.request("POST", "/api/v1/devices/", {"name": "Hall box"}).json
+    readings = [
+        ("kitchen/temp", 5, {"celsius": 21.5}),
+        ("kitchen/temp", 30, {"celsius": 18}),  # uploaded later, recorded earlier
+        ("garden/soil", 100, {"moisture": 0.31, "ok": True}),
+        (ODD_SENSOR, 3, {"volts": 12.6}),
+    ]
+    for sensor, minutes, data in readings:
+        body = {"sensor": sensor, "recorded_at": iso_minutes_ago(minutes), "data": data}
+        assert user.request("POST", "/api/v1/readings/", body).status == 201
+    for minutes, celsius in ((20, 19), (2, 22)):
+        body = {"sensor": "hall/temp", "recorded_at": iso_minutes_ago(minutes)}
+        body["data"] = {"celsius": celsius}
+        answer = Http(live_server).request(
+            "POST", "/api/v1/readings/", body, token=box["key"]
+        )
+        assert answer.status == 201
+
+    page.reload()
+    rows = overview_rows(page)
+    # PostgreSQL's jsonb keeps an object's members in its own order.
+    rows[0][1] = ", ".join(sorted(rows[0][1].split(", ")))
+    assert [row[:4] for row in rows] == [
+        ["garden/soil", "moisture: 0.31, ok: true", "2 hours ago", "Your account"],
+        ["hall/temp", "celsius: 22", "2 minutes ago", "Hall box"],
+        ["kitchen/temp", "celsius: 21.5", "5 minutes ago", "Your account"],
+        [ODD_SENSOR, "volts: 12.6", "3 minutes ago", "Your account"],
+    ]
+    assert [round(seconds_ago(row[4]) / 60) for row in rows] == [100, 2, 5, 3]
+    client.check_page("readings")
+
+    page.get_by_role("link", name=ODD_SENSOR).click()
+    client.heading(ODD_SENSOR)
+    page.get_by_text("Readings 1 to 1").wait_for()
+    page.go_back()
+    client.heading("Readings")
+
+    body = {"sensor": "attic/temp", "data": {"celsius": 30}}
+    assert user.request("POST", "/api/v1/readings/", body).status == 201
+    page.reload()
+    assert [row[0] for row in overview_rows(page)] == [
+        "attic/temp",
+        "garden/soil",
+        "hall/temp",
+        "kitchen/temp",
+        ODD_SENSOR,
+    ]
     client.assert_no_errors()
