@@ -511,6 +511,8 @@ def test_an_alert_rule_is_made_judged_and_changed_in_the_browser(web, user):
     assert "OK" in page.locator("dl.facts").inner_text()
     events = user.request("GET", f"/api/v1/alerts/events?rule_id={rule_id}").json
     assert [e["state"] for e in events["items"]] == ["resolved", "firing"]
+    shown = page.locator("tr[data-event-id] .state").all_inner_texts()
+    assert shown == ["Resolved", "Fired"], "an event says what happened"
     client.check_page("alert-rule")
     client.go("#/alerts")
     client.heading("Alerts")
@@ -615,11 +617,13 @@ def test_a_device_key_is_shown_once_uploads_rotates_and_dies_with_the_device(
     edit = page.get_by_role("form", name="Edit Kitchen box")
     edit.get_by_label("Name", exact=True).fill("Hall box")
     sensors = edit.get_by_label("Sensors it may write")
-    sensors.fill("hall/*\n" + "x" * 65)
+    # A blank line is dropped as sent, so the error names the line it is on now.
+    sensors.fill("hall/*\n\n" + "x" * 65)
     edit.get_by_role("button", name="Save").click()
     message = error_of(page, sensors)
     message.wait_for()
-    assert "must be at most 64 characters" in message.inner_text()
+    assert message.inner_text().startswith("Line 2: must be at most 64 characters")
+    assert sensors.input_value() == "hall/*\n" + "x" * 65
     assert sensors.get_attribute("aria-invalid") == "true"
     assert "Bad Request" in edit.get_by_role("alert").inner_text()
     client.check_page("devices-edit-error")

@@ -21,7 +21,7 @@ function showProblem(container, error) {
   for (const item of problem.errors || []) {
     const control = item.pointer !== undefined ? controlFor(container, item.pointer) : queryControl(container, item.query);
     if (control) {
-      markInvalid(control, item.message);
+      markInvalid(control, placed(control, item));
       firstField = firstField || control;
     } else {
       unplaced.push(item);
@@ -48,6 +48,14 @@ function controlFor(container, pointer) {
     if (!path) return null;
     path = path.slice(0, path.lastIndexOf("/"));
   }
+}
+
+/** The message as shown at control: a list item in a textarea (one a line) names its line. */
+function placed(control, item) {
+  const rest = item.pointer ? item.pointer.slice(control.dataset.pointer.length) : "";
+  const index = /^\/(\d+)$/.exec(rest);
+  if (index && control.tagName === "TEXTAREA") return `Line ${Number(index[1]) + 1}: ${item.message}`;
+  return rest ? `${rest.slice(1)}: ${item.message}` : item.message;
 }
 
 function queryControl(container, name) {

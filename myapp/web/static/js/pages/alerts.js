@@ -12,9 +12,11 @@ const SECRET_WARNING =
 // A secret from the answer that created or changed a rule, shown on its page once.
 let pendingSecret = null;
 
-function stateBadge(rule) {
+/** A rule's state (Firing / OK), or with event: what happened (Fired / Resolved). */
+function stateBadge(rule, { event = false } = {}) {
   const firing = rule.state === "firing";
-  return h("span", { class: `state ${firing ? "state-firing" : "state-ok"}` }, firing ? "Firing" : "OK");
+  const text = event ? (firing ? "Fired" : "Resolved") : firing ? "Firing" : "OK";
+  return h("span", { class: `state ${firing ? "state-firing" : "state-ok"}` }, text);
 }
 
 function conditionText(condition) {
@@ -136,7 +138,7 @@ function fact(term, value) {
 function eventsTable(ruleId) {
   return pagedTable({
     title: "Events",
-    headers: ["When", "State", "Value", "Reading"],
+    headers: ["When", "Event", "Value", "Reading"],
     path: withQuery("/alerts/events", { rule_id: ruleId }),
     empty: "No events yet: the rule has not changed state.",
     rows: (items) => items.map(eventRow),
@@ -148,7 +150,7 @@ function eventRow(event) {
     "tr",
     { dataset: { eventId: event.id } },
     h("td", {}, h("time", { datetime: event.at }, formatTime(event.at))),
-    h("td", {}, stateBadge({ state: event.state })),
+    h("td", {}, stateBadge({ state: event.state }, { event: true })),
     h("td", {}, event.value == null ? "none" : String(event.value)),
     h("td", {}, event.reading_id == null ? "none" : `#${event.reading_id}`),
   );

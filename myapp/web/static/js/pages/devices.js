@@ -15,9 +15,11 @@ const GRACE_CHOICES = [
   ["604800", "7 days"],
 ];
 
-/** Sensors as typed (one pattern a line) -> the API's value: null for any sensor. */
-function sensorsFrom(text) {
-  const patterns = text.split("\n").map((line) => line.trim()).filter(Boolean);
+/** The textarea's patterns (one a line) -> the API's value: null for any sensor.
+ * The textarea is rewritten as sent, so an error's item number is its line. */
+function sensorsFrom(textarea) {
+  const patterns = textarea.value.split("\n").map((line) => line.trim()).filter(Boolean);
+  textarea.value = patterns.join("\n");
   return patterns.length ? patterns : null;
 }
 
@@ -65,7 +67,7 @@ export async function render(main) {
     revealSecret(keys, secretPanel(`${title}: key of ${device.name}`, device.key, KEY_WARNING));
 
   onSubmit(createForm, async () => {
-    const device = await api("POST", "/devices/", { name: name.value, sensors: sensorsFrom(sensors.value) });
+    const device = await api("POST", "/devices/", { name: name.value, sensors: sensorsFrom(sensors) });
     devices.body.append(deviceRow(device, context));
     createForm.reset();
     context.showKey(device, "New device");
@@ -107,7 +109,7 @@ function actions(device, row, fill, { showKey, listSection }) {
       cancelButton(panel, edit),
     );
     onSubmit(form, async () => {
-      const changed = await api("PATCH", `/devices/${device.id}`, { name: name.value, sensors: sensorsFrom(sensors.value) });
+      const changed = await api("PATCH", `/devices/${device.id}`, { name: name.value, sensors: sensorsFrom(sensors) });
       fill(changed);
       row.querySelector("button").focus();
       announce(`Saved ${changed.name}`);
