@@ -186,6 +186,12 @@ class Uwsgi:
         routers = {int(pid) for pid in ROUTER_SPAWNED.findall(self.log())}
         return [pid for pid in self.children() if pid not in routers]
 
+    def router_pid(self):
+        """The master's HTTP router process (myapp.ini without MYAPP_SOCKET)."""
+        routers = {int(pid) for pid in ROUTER_SPAWNED.findall(self.log())}
+        (router,) = routers.intersection(self.children())
+        return router
+
     def stop(self):
         """SIGTERM the master, then SIGKILL it and any worker that outlived it.
 
