@@ -39,6 +39,20 @@ def test_one_kept_alive_connection_carries_many_posts(live_server, account):
     assert len(listed.json["items"]) == 100
 
 
+def test_bodies_up_to_the_limit_pass_the_router_whole(live_server, account):
+    """Batches of 100 KiB to almost 1 MiB (the body limit) are stored whole
+    through the router, whose buffers are smaller than any of them."""
+    owner = account()
+    for kib in (100, 300, 900):
+        items = [{"sensor": f"big{kib}", "data": {"pad": "x" * 1010}}] * kib
+        body = {"readings": items}
+        assert kib * 1024 < len(json.dumps(body)) < 1024 * 1024
+        answer = owner.request("POST", "/api/v1/readings/batch", body)
+        assert answer.status == 201, answer.body[:300]
+        listed = owner.request("GET", f"/api/v1/readings/?sensor=big{kib}&limit=1000")
+        assert len(listed.json["items"]) == kib
+
+
 ROWS = 20000
 
 
