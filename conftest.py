@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from myapp import create_app
 from myapp.db import db
 from testing.accounts import PASSWORD, Account, create_admin, new_username
-from testing.servers import start_uwsgi, testing_env
+from testing.servers import env_for_tests, start_uwsgi
 
 
 def pytest_configure(config):
@@ -199,6 +199,6 @@ def expired_token(app, in_app, alice):
 @pytest.fixture(scope="session")
 def live_server(app, database_url):
     """uWSGI with 2 single-threaded workers on the test database (migrated)."""
-    server = start_uwsgi(testing_env(database_url), threads=1)
+    server = start_uwsgi(env_for_tests(database_url), threads=1)
     yield server
     server.stop()

@@ -224,7 +224,7 @@ def start_uwsgi(env=None, *, health=True, timeout=60, **options):
     return Uwsgi(env, **options).wait_ready(health=health, timeout=timeout)
 
 
-def testing_env(database_url, **extra):
+def env_for_tests(database_url, **extra):
     """The env of a uWSGI in testing config on the run's database."""
     return {"MYAPP_CONFIG": "testing", "DATABASE_URL": database_url, **extra}
 

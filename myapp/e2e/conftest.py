@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from testing.accounts import HttpAccount, create_admin, login, register_over_http
 from testing.browser import chromium
 from testing.http import Http
-from testing.servers import OUTPUT, Redis, start_uwsgi, testing_env
+from testing.servers import OUTPUT, Redis, env_for_tests, start_uwsgi
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def uwsgi(app, database_url):
     servers = []
 
     def start(extra_env=None, processes=2, threads=1):
-        env = testing_env(database_url, **(extra_env or {}))
+        env = env_for_tests(database_url, **(extra_env or {}))
         servers.append(start_uwsgi(env, processes=processes, threads=threads))
         return servers[-1]
 

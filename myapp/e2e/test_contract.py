@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from testing.accounts import PASSWORD, create_admin, register_over_http
-from testing.servers import OUTPUT, ROOT, start_uwsgi, testing_env
+from testing.servers import OUTPUT, ROOT, env_for_tests, start_uwsgi
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.environ.get("FUZZ_SEED", "6")
@@ -30,7 +30,7 @@ KNOWN_FAILURES = {}
 @pytest.fixture(scope="module")
 def fuzz_server(app, database_url):
     """A server of its own: every fuzzed case logs in, so lift the login limit."""
-    env = testing_env(database_url, MYAPP_LOGIN_RATE_LIMIT="1000000 per minute")
+    env = env_for_tests(database_url, MYAPP_LOGIN_RATE_LIMIT="1000000 per minute")
     server = start_uwsgi(env, threads=1)
     yield server
     server.stop()

@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from testing.servers import OUTPUT, ROOT, Uwsgi, free_port, testing_env, wait_until
+from testing.servers import OUTPUT, ROOT, Uwsgi, env_for_tests, free_port, wait_until
 
 PROBLEM = "application/problem+json"
 
@@ -116,7 +116,7 @@ def front(app, database_url, tmp_path_factory):
     """nginx in front of uWSGI (2 workers) on a unix socket."""
     workdir = tmp_path_factory.mktemp("nginx")
     sock = workdir / "uwsgi.sock"
-    env = testing_env(database_url, MYAPP_SOCKET=str(sock))
+    env = env_for_tests(database_url, MYAPP_SOCKET=str(sock))
     server = Uwsgi(env, processes=2, name="uwsgi-nginx")
     nginx = Nginx(workdir, sock)
     try:
