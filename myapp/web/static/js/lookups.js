@@ -18,9 +18,10 @@ export function namesFor(readings) {
   return readings.some((reading) => reading.device_id != null) ? deviceNames() : Promise.resolve(new Map());
 }
 
-/** Who uploaded a reading: a device by name, or the user's own token. */
+/** Who uploaded a reading: a device by name, or none (the API's null is both the
+ * user's own token and a device deleted since: the words must not choose). */
 export function sentBy(deviceId, names) {
-  if (deviceId == null) return "Your account";
+  if (deviceId == null) return "No device";
   return names.get(deviceId) || `Device #${deviceId} (deleted or not listed)`;
 }
 
