@@ -416,6 +416,7 @@ def report(results):
     with open(os.path.join(common.RESULTS, f"{name}.md"), "w") as out:
         out.write(text + "\n")
     common.say(text)
+    common.publish(f"goals on {results['db']}", f"```\n{text}\n```\n")
 
 
 if __name__ == "__main__":
