@@ -15,7 +15,7 @@ from flask import current_app
 
 from myapp.alerts import conditions, outbox
 from myapp.alerts.models import FIRING, OK, RESOLVED, THRESHOLD, AlertEvent
-from myapp.alerts.rows import RULES, Change, rules, rules_for_update
+from myapp.alerts.rows import RULES, Change, any_rule_on, rules, rules_for_update
 from myapp.db import db
 
 EVENTS = AlertEvent.__table__
@@ -24,7 +24,9 @@ E = EVENTS.c
 
 def on_readings_stored(sender, *, user_id, readings, **extra):
     """Judge the upload's new readings against the user's rules on their sensors."""
-    sensors = {reading.sensor for reading in readings}
+    sensors = sorted({reading.sensor for reading in readings})
+    if not any_rule_on(user_id=user_id, sensors=sensors):
+        return
     watching = rules_for_update(RULES.c.user_id == user_id, RULES.c.sensor.in_(sensors))
     if not watching:
         return

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from myapp.alerts.models import AlertRule
 from myapp.db import db
+from myapp.rawsql import paramstyle, run
 
 RULES = AlertRule.__table__
 
@@ -52,6 +53,16 @@ def rules(*where, order=True):
     if order:
         query = query.order_by(RULES.c.id)
     return [RuleRow._make(row) for row in db.session.execute(query)]
+
+
+def any_rule_on(*, user_id, sensors):
+    """Whether the user has a rule on any of these sensors: one indexed probe on
+    the driver's cursor (most uploads are watched by none; SQLAlchemy's
+    execution of the full rule query cost them a third of their CPU)."""
+    _, mark = paramstyle()
+    marks = ", ".join([mark] * len(sensors))
+    sql = f"SELECT 1 FROM alert_rules WHERE user_id = {mark} AND sensor IN ({marks})"
+    return bool(run(f"{sql} LIMIT 1", [user_id, *sensors]))
 
 
 def rules_for_update(*where, skip_locked=False):
