@@ -234,6 +234,8 @@ def report(options, ingest, events, latencies, load_before):
     with open(os.path.join(common.RESULTS, "alerts.md"), "w") as handle:
         handle.write(text)
     common.say("\n" + text)
+    if not options.quick:
+        common.publish("alerts", text)
 
 
 if __name__ == "__main__":
