@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from testing.servers import OUTPUT, ROOT, wait_until
+from testing.servers import OUTPUT, ROOT, stop_process, wait_until
 
 ALERTS = "/api/v1/alerts/"
 EVENTS = "/api/v1/alerts/events"
@@ -179,14 +179,7 @@ class WorkerProcess:
 
     def stop(self):
         """SIGTERM; the exit status (0 for a clean stop)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop_process(self.process, timeout=30)
 
 
 def payloads_by_rule(arrivals):

@@ -204,12 +204,7 @@ class Uwsgi:
             workers = self.children()
         except FileNotFoundError:  # the master exited just now
             workers = []
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         for pid in workers:
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as handle:
@@ -217,6 +212,29 @@ class Uwsgi:
                         os.kill(pid, signal.SIGKILL)
             except (FileNotFoundError, ProcessLookupError):
                 pass
+
+
+def stop_process(process, timeout=15):
+    """SIGTERM, then SIGKILL if it outlives timeout; its exit status."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+def occupy_workers(server, count):
+    """Hold `count` workers on half-sent requests, so the others take the load."""
+    blockers = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        sock.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        blockers.append(sock)
+    time.sleep(0.2)  # let a worker accept each one
+    return blockers
 
 
 def start_uwsgi(env=None, *, health=True, timeout=60, **options):
@@ -262,5 +280,4 @@ class Redis:
             return False
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=15)
+        stop_process(self.process)

@@ -15,7 +15,15 @@ import threading
 
 import pytest
 
-from testing.servers import OUTPUT, ROOT, Uwsgi, env_for_tests, free_port, wait_until
+from testing.servers import (
+    OUTPUT,
+    ROOT,
+    Uwsgi,
+    env_for_tests,
+    free_port,
+    stop_process,
+    wait_until,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -96,8 +104,7 @@ class Nginx:
         return self.raw(request + b"\r\n" + body)
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=15)
+        stop_process(self.process)
 
 
 def assert_problem(answer, status):
