@@ -33,15 +33,16 @@ import uuid
 import pytest
 
 from deploy import hosts as net
-from deploy.conftest import SshServer, free_port
-from deploy.test_deploy import (
+from deploy.testbed import (
     HANG_UNTIL_GATE,
     Host,
     Releases,
+    SshServer,
     base_python,
     run_deploy,
     set_version,
 )
+from testing.servers import free_port
 from testing.alerts import Receiver, payloads_by_rule, rule, threshold
 
 pytestmark = pytest.mark.hosts

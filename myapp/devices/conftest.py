@@ -2,7 +2,6 @@
 
 import pytest
 
-from myapp.readings.conftest import count_rows  # noqa: F401 (a fixture, shared)
 from testing.devices import device_key
 
 

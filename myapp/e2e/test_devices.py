@@ -6,9 +6,9 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from myapp.e2e.test_rate_limits import occupy_workers
 from testing.accounts import register_over_http
 from testing.http import Http
+from testing.servers import occupy_workers
 
 READINGS = "/api/v1/readings/"
 BATCH = "/api/v1/readings/batch"

@@ -6,27 +6,15 @@ exactly the limit gets through. Without it each worker counts on its own
 the log shows each worker stopping at the limit.
 """
 
-import socket
-import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from testing.accounts import PASSWORD, register_over_http
 from testing.http import Http
+from testing.servers import occupy_workers
 
 ATTEMPTS = 40  # at least this many, in rounds of 8 parallel attempts
-
-
-def occupy_workers(server, count):
-    """Hold `count` workers on half-sent requests, so the others take the load."""
-    blockers = []
-    for _ in range(count):
-        sock = socket.create_connection(("127.0.0.1", server.port))
-        sock.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        blockers.append(sock)
-    time.sleep(0.2)  # let a worker accept each one
-    return blockers
 
 
 def spread_wrong_logins(server, username, processes, want_workers):

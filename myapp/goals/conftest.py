@@ -4,7 +4,6 @@ import pytest
 import sqlalchemy as sa
 
 from myapp.db import db
-from myapp.readings.conftest import post_batch  # noqa: F401 (shared fixture)
 from testing.goals import GOALS
 
 

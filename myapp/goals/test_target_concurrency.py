@@ -5,10 +5,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from myapp.readings.test_readings_concurrency import race
 from testing.goals import GOALS, goal_url
 from testing.measured import micros, text
-from testing.readings import BATCH, READINGS, reading
+from testing.readings import BATCH, READINGS, race, reading
 
 BATCH_SIZE = 200
 

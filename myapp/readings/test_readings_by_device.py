@@ -3,10 +3,17 @@
 import pytest
 
 from myapp.readings.signals import readings_stored
-from myapp.readings.test_readings_export import csv_records, listed, ndjson_readings
-from myapp.readings.test_readings_signals import listening
 from testing.devices import DeviceKey, create_device, device_url
-from testing.readings import BATCH, EXPORT, READINGS, reading
+from testing.readings import (
+    BATCH,
+    EXPORT,
+    READINGS,
+    csv_records,
+    listed,
+    listening,
+    ndjson_readings,
+    reading,
+)
 
 
 @pytest.fixture

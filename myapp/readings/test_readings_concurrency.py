@@ -1,22 +1,7 @@
 """Racing duplicate uploads store one row, across real uWSGI workers too."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 from myapp.readings import service
-from testing.readings import BATCH, READINGS, new_client_id, reading
-
-
-def race(calls):
-    """Run the calls at the same moment from separate threads; their results."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
+from testing.readings import BATCH, READINGS, new_client_id, race, reading
 
 
 def test_concurrent_duplicates_over_http_store_exactly_one_reading(

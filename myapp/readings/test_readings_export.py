@@ -1,42 +1,20 @@
 """GET /readings/export: every matching reading, streamed as NDJSON or CSV."""
 
-import csv
-import io
 import json
 import re
 
 import pytest
 
-from testing.readings import EXPORT, READINGS, new_client_id, reading
+from testing.readings import (
+    EXPORT,
+    csv_records,
+    listed,
+    ndjson_readings,
+    new_client_id,
+    reading,
+)
 
 FILENAME = re.compile(r'^attachment; filename="readings-\d{8}T\d{6}Z\.(ndjson|csv)"$')
-
-
-def listed(account, query=""):
-    """The same readings as the paged list gives them, in its order."""
-    items, cursor = [], None
-    while True:
-        url = f"{READINGS}?limit=1000{query}" + (f"&cursor={cursor}" if cursor else "")
-        page = account.get(url).json
-        items.extend(page["items"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-
-
-def ndjson_readings(response):
-    """The readings of a complete NDJSON export (X-Total-Count checked)."""
-    lines = response.get_data(as_text=True).splitlines()
-    readings = [json.loads(line) for line in lines]
-    assert response.headers["X-Total-Count"] == str(len(readings))
-    return readings
-
-
-def csv_records(response):
-    """The header and reading records of a complete CSV export (count checked)."""
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert response.headers["X-Total-Count"] == str(len(rows) - 1)
-    return rows
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ import random
 
 import pytest
 
-from myapp.readings.test_readings_export import listed
-from testing.readings import READINGS, new_client_id, reading
+from testing.readings import READINGS, listed, new_client_id, reading
 
 LATEST = READINGS + "latest"
 # Code-point order; a linguistic collation (en_US) would interleave the cases

@@ -1,28 +1,9 @@
 """What other features hear about stored and deleted readings, and when."""
 
-import contextlib
-
 import pytest
 
 from myapp.readings.signals import readings_deleted, readings_stored
-from testing.readings import BATCH, READINGS, new_client_id, reading
-
-
-@contextlib.contextmanager
-def listening(signal, receiver=None):
-    """Every send of signal while the block runs, as a list of its kwargs."""
-    heard = []
-
-    def receive(sender, **kwargs):
-        heard.append(kwargs)
-        if receiver:
-            receiver(**kwargs)
-
-    signal.connect(receive)
-    try:
-        yield heard
-    finally:
-        signal.disconnect(receive)
+from testing.readings import BATCH, READINGS, listening, new_client_id, reading
 
 
 def test_a_batch_is_heard_once_with_its_new_readings_in_item_order(alice):
