@@ -44,6 +44,11 @@ def paramstyle():
     return dialect.name, "?" if dialect.paramstyle == "qmark" else "%s"
 
 
+def marks(mark, count):
+    """count placeholders for an IN list or a VALUES row: '?, ?, ?'."""
+    return ", ".join([mark] * count)
+
+
 class CompiledSelect:
     """A SELECT compiled once per dialect and run on the session's DBAPI cursor.
 

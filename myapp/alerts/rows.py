@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from myapp.alerts.models import AlertRule
 from myapp.db import db
-from myapp.rawsql import paramstyle, run
+from myapp.rawsql import marks, paramstyle, run
 
 RULES = AlertRule.__table__
 
@@ -60,9 +60,11 @@ def any_rule_on(*, user_id, sensors):
     the driver's cursor (most uploads are watched by none; SQLAlchemy's
     execution of the full rule query cost them a third of their CPU)."""
     _, mark = paramstyle()
-    marks = ", ".join([mark] * len(sensors))
-    sql = f"SELECT 1 FROM alert_rules WHERE user_id = {mark} AND sensor IN ({marks})"
-    return bool(run(f"{sql} LIMIT 1", [user_id, *sensors]))
+    sql = (
+        f"SELECT 1 FROM alert_rules WHERE user_id = {mark}"
+        f" AND sensor IN ({marks(mark, len(sensors))}) LIMIT 1"
+    )
+    return bool(run(sql, [user_id, *sensors]))
 
 
 def rules_for_update(*where, skip_locked=False):

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from myapp.db import db
 from myapp.goals import periods, tallies
 from myapp.goals.models import PERIODS, GoalMeasure, GoalTarget
-from myapp.rawsql import CompiledSelect, paramstyle, run
+from myapp.rawsql import CompiledSelect, marks, paramstyle, run
 from myapp.readings.models import Reading, from_micros, to_micros
 from myapp.readings.stats import sqlite_is_number
 from myapp.timestamps import format_timestamp
@@ -54,12 +54,11 @@ class Target(NamedTuple):
 def targets_on(*, user_id, sensors):
     """The user's targets on any of these sensors: one indexed lookup."""
     _, mark = paramstyle()
-    marks = ", ".join([mark] * len(sensors))
     rows = run(
         "SELECT t.goal_id, t.sensor, t.field, t.aggregate, t.op, t.value, t.period,"
         " t.since, g.completed_at IS NULL FROM goal_targets t"
         " JOIN goals g ON g.id = t.goal_id"
-        f" WHERE t.user_id = {mark} AND t.sensor IN ({marks})"
+        f" WHERE t.user_id = {mark} AND t.sensor IN ({marks(mark, len(sensors))})"
         " ORDER BY t.goal_id",
         [user_id, *sensors],
     )
@@ -176,8 +175,8 @@ def _stored_tallies(buckets):
     _, mark = paramstyle()
     rows = run(
         "SELECT goal_id, bucket, " + ", ".join(TALLY_COLUMNS) + " FROM goal_measures"
-        f" WHERE goal_id IN ({', '.join([mark] * len(goal_ids))})"
-        f" AND bucket IN ({', '.join([mark] * len(numbers))})",
+        f" WHERE goal_id IN ({marks(mark, len(goal_ids))})"
+        f" AND bucket IN ({marks(mark, len(numbers))})",
         [*goal_ids, *numbers],
     )
     return {(row[0], row[1]): tuple(row[2:]) for row in rows}
@@ -199,7 +198,7 @@ def _write_measures(rows):
     """Insert or replace goal_measures rows (computed under the lock) in bulk."""
     _, mark = paramstyle()
     columns = ", ".join(_MEASURE_COLUMNS)
-    row_sql = "(" + ", ".join([mark] * len(_MEASURE_COLUMNS)) + ")"
+    row_sql = f"({marks(mark, len(_MEASURE_COLUMNS))})"
     updates = ", ".join(f"{name} = excluded.{name}" for name in _MEASURE_COLUMNS[2:])
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[start : start + _ROWS_PER_STATEMENT]

@@ -9,7 +9,7 @@ from myapp.db import ID_MAX, db, utcnow
 from myapp.devices.uploads import note_use, out_of_scope
 from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.pagination import page_after
-from myapp.rawsql import CompiledSelect, paramstyle, run
+from myapp.rawsql import CompiledSelect, marks, paramstyle, run
 from myapp.readings.checks import client_id_of, new_reading
 from myapp.readings.models import BIG_ID_MAX, MIN_MICROS, Reading, to_micros
 from myapp.readings.signals import StoredReading, readings_deleted, readings_stored
@@ -214,7 +214,7 @@ def _keep_latest(user_id, rows, ids, created):
     args = []
     for sensor in sorted(newest):
         args += (user_id, sensor, *newest[sensor])
-    values = ", ".join([f"({mark}, {mark}, {mark}, {mark})"] * len(newest))
+    values = ", ".join([f"({marks(mark, 4)})"] * len(newest))
     run(_UPSERT_LATEST.format(values=values), args)
 
 
@@ -271,7 +271,7 @@ def _insert(user_id, device_id, rows, now_micros):
             (user_id, now_micros, device_id, *map(list, zip(*rows))),
         )
     else:
-        row_sql = f"({mark}, {mark}, {mark}, {mark}, {mark}, {mark}, {mark})"
+        row_sql = f"({marks(mark, 7)})"
         args = []
         for sensor, micros, text, client_id in rows:
             args += (user_id, sensor, micros, text, client_id, now_micros, device_id)
