@@ -9,6 +9,7 @@ import secrets
 import statistics
 import subprocess
 import sys
+import time
 
 from testing.servers import ROOT, Uwsgi
 
@@ -56,6 +57,16 @@ def request(server, method, path, body=None, headers=None):
         method, path, None if raw else body, headers, raw=raw, timeout=60
     )
     return response.status, (response.body if response.json is None else response.json)
+
+
+def post_batch(server, token, body):
+    """One encoded batch on a new connection, as a device sends it; (ms, created)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    started = time.perf_counter()
+    status, answer = request(server, "POST", "/api/v1/readings/batch", body, headers)
+    took = (time.perf_counter() - started) * 1000
+    assert status == 201, str(answer)[:500]
+    return took, answer["created"]
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}

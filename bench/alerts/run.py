@@ -15,7 +15,6 @@ Writes bench/results/alerts.json and alerts.md, and prints the table.
 """
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -77,19 +76,6 @@ def bodies(count, rng):
     return made
 
 
-def post_batch(server, token, body):
-    """Seconds one batch took (a new connection, as bench/readings does)."""
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    started = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    conn.request("POST", "/api/v1/readings/batch", body=body, headers=headers)
-    response = conn.getresponse()
-    payload = response.read()
-    conn.close()
-    assert response.status == 201, payload[:300]
-    return time.perf_counter() - started
-
-
 def bench_ingest(server, tokens, rounds, per_round, rng):
     """Both users post per_round batches in turns each round.
 
@@ -105,7 +91,9 @@ def bench_ingest(server, tokens, rounds, per_round, rng):
         for index in range(per_round):
             took = {}
             for name in order:
-                took[name] = post_batch(server, tokens[name], batches[name][index])
+                batch = batches[name][index]
+                ms, _ = common.post_batch(server, tokens[name], batch)
+                took[name] = ms / 1000
                 spent[name] += took[name]
             pairs.append(took["none"] / took["rules"])
         rates = {name: per_round * 1000 / spent[name] for name in spent}

@@ -16,7 +16,6 @@ sensors against GET /readings/<id>. Writes bench/results/readings[-postgres]
 
 import argparse
 import functools
-import http.client
 import json
 import os
 import random
@@ -344,23 +343,13 @@ def ingest_bodies(count, size=1000, client_ids=True):
 
 def post_batches(server, token, bodies):
     """One client, one request at a time, a new connection for each."""
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Content-Type": "application/json",
-    }
     samples = []
     created = 0
     started = time.perf_counter()
     for body in bodies:
-        t0 = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        conn.request("POST", "/api/v1/readings/batch", body=body, headers=headers)
-        response = conn.getresponse()
-        payload = response.read()
-        conn.close()
-        assert response.status == 201, payload[:500]
-        created += json.loads(payload)["created"]
-        samples.append((time.perf_counter() - t0) * 1000)
+        took, stored = common.post_batch(server, token, body)
+        samples.append(took)
+        created += stored
     elapsed = time.perf_counter() - started
     figures = {"readings_per_s": len(bodies) * 1000 / elapsed}
     figures.update(requests=len(bodies), created=created, **common.latencies(samples))
