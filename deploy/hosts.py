@@ -18,8 +18,6 @@ import socket
 import subprocess
 import time
 
-from testing.servers import stop_process
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREFIX = "myapph"  # namespaces myapph-<pid>-<host>, bridge mh<pid>
 
@@ -219,7 +217,8 @@ class Redis:
         self.url = f"redis://:{self.password}@{network.gateway}:{port}/0"
 
     def stop(self):
-        stop_process(self.process)
+        self.process.terminate()
+        self.process.wait(timeout=15)
         self.log.close()
 
 
@@ -299,4 +298,9 @@ class Nginx:
         return found
 
     def stop(self):
-        stop_process(self.process)
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

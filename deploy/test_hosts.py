@@ -33,16 +33,15 @@ import uuid
 import pytest
 
 from deploy import hosts as net
-from deploy.testbed import (
+from deploy.conftest import SshServer, free_port
+from deploy.test_deploy import (
     HANG_UNTIL_GATE,
     Host,
     Releases,
-    SshServer,
     base_python,
     run_deploy,
     set_version,
 )
-from testing.servers import free_port
 from testing.alerts import Receiver, payloads_by_rule, rule, threshold
 
 pytestmark = pytest.mark.hosts
