@@ -7,8 +7,24 @@ from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from default_config import CONFIGS
-from myapp import api, auth, cli, cors, db, errors, jsonio, limiter, watchdog, web
+from myapp import alerts, api, auth, cli
 from myapp import config as config_checks
+from myapp import (
+    cors,
+    db,
+    devices,
+    errors,
+    goals,
+    jsonio,
+    limiter,
+    readings,
+    users,
+    watchdog,
+    web,
+)
+
+# Each hands the core its loaders and connects to the signals it hears.
+FEATURES = (users, readings, devices, goals, alerts)
 
 
 def create_app(test_config=None):
@@ -21,6 +37,8 @@ def create_app(test_config=None):
     db.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)
+    for feature in FEATURES:
+        feature.init_app(app)
     cors.init_app(app)
     errors.init_app(app)
     api.init_app(app)

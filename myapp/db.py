@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
+from myapp.columns import UTCDateTime
+
 # Stable constraint names so Alembic migrations are reproducible on every database.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -50,29 +52,6 @@ def migrations_directory():
 def utcnow():
     """The current time, timezone-aware UTC."""
     return datetime.now(timezone.utc)
-
-
-class UTCDateTime(sa.types.TypeDecorator):
-    """Aware datetimes in, aware UTC datetimes out, on every database."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTCDateTime column")
-        value = value.astimezone(timezone.utc)
-        # SQLite stores text; naive UTC keeps lexical order equal to time order.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
 
 
 def lock_rows(statement):

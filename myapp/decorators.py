@@ -98,17 +98,17 @@ def errors(ns, *codes):
     return decorate
 
 
-def authenticated(ns, *codes, admin=False, refresh=False, devices=False):
+def authenticated(ns, *codes, admin=False, refresh=False, keys=()):
     """Require a bearer token and hand the handler caller= (see auth.authenticate).
 
     Documents Bearer security, 401, 503 (checking a token reads its login
     session from the database), 403 (a device key outside the uploads, or a
     non-admin where admin=True; not where refresh=True, which answers any
-    other token 401), and any other codes. devices=True also accepts a device
-    key (the two upload operations).
+    other token 401), and any other codes. keys names the kinds of key that
+    are accepted besides a user's token (keys=("device",): the two uploads).
     """
     declared = (401, 503) if refresh else (401, 403, 503)
-    rules = {"admin": admin, "refresh": refresh, "devices": devices}
+    rules = {"admin": admin, "refresh": refresh, "keys": tuple(keys)}
 
     def decorate(func):
         @functools.wraps(func)

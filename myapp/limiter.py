@@ -6,14 +6,8 @@ every request, which only serves app-wide or default limits; this app declares
 none, so that hook is taken out: it cost 70-95 us on every request
 (bench/README.md) to find nothing to check.
 
-The limits and what they count (each a config key holding a limit string):
-- LOGIN_RATE_LIMIT: login attempts per client network and per account, however
-  the account is named (username in any case, or email);
-- REGISTER_RATE_LIMIT: registrations per client network (each one an Argon2 hash);
-- PASSWORD_CHECK_RATE_LIMIT: wrong current_password answers (403) per user on
-  PATCH and DELETE /users/me, so a stolen access token cannot guess it;
-- DEVICE_RATE_LIMIT: uploads per device, all its keys and both upload
-  operations together (a batch counts as one); user tokens are not counted.
+Features declare their limits with this limiter beside the views they guard,
+each keyed on what it counts and reading a config key that holds a limit string.
 A client network is an IPv4 address or an IPv6 /64 (one host holds a whole
 /64 and can rotate through it freely).
 """
@@ -24,7 +18,6 @@ import time
 from flask import current_app, request
 from flask_limiter import Limiter
 from limits.storage import MemoryStorage
-from sqlalchemy.exc import DBAPIError
 
 # Config keys that would declare limits the before_request hook must enforce.
 APP_WIDE_LIMIT_KEYS = (
@@ -33,8 +26,6 @@ APP_WIDE_LIMIT_KEYS = (
     "RATELIMIT_META",
     "RATELIMIT_IN_MEMORY_FALLBACK",
 )
-# Longer names are never accounts (the login schema's limit): no lookup for them.
-LOGIN_NAME_MAX = 254
 
 
 class InlineExpiryMemoryStorage(MemoryStorage):
@@ -83,73 +74,7 @@ def configured(key):
     return lambda: current_app.config[key]
 
 
-def login_account_key():
-    """One bucket per account, whether it is named by username or by email."""
-    body = request.get_json(silent=True)
-    name = body.get("username") if isinstance(body, dict) else None
-    if not isinstance(name, str) or not 0 < len(name) <= LOGIN_NAME_MAX:
-        return "login-name:"
-    if not name.isprintable():  # the schema refuses it; never send it to SQL
-        return "login-name:" + name.lower()
-    from myapp.db import db
-    from myapp.users.service import find_user_id_by_login
-
-    try:
-        user_id = find_user_id_by_login(login=name)
-    except DBAPIError:
-        # Flask-Limiter retries a failing key function without end; the view's
-        # own query then meets the outage and answers 503.
-        db.session.rollback()
-        user_id = None
-    return f"login-account:{user_id}" if user_id else "login-name:" + name.lower()
-
-
-def current_user_key():
-    """The authenticated user (use below @authenticated)."""
-    # Imported here: auth -> errors -> limiter would be a cycle at import time.
-    from myapp.auth import current_caller
-
-    return f"user:{current_caller().user_id}"
-
-
-def current_device_key():
-    """The calling device, whichever of its keys it used (use below @authenticated)."""
-    from myapp.auth import current_caller
-
-    return f"device:{current_caller().device_id}"
-
-
-def _not_a_device():
-    from myapp.auth import current_caller
-
-    return current_caller().device_id is None
-
-
-def _wrong_password(response):
-    return response.status_code == 403
-
-
 limiter = Limiter(key_func=client_network, default_limits=[])
-
-login_per_account = limiter.limit(
-    configured("LOGIN_RATE_LIMIT"), key_func=login_account_key
-)
-login_per_network = limiter.limit(configured("LOGIN_RATE_LIMIT"))
-register_per_network = limiter.limit(configured("REGISTER_RATE_LIMIT"))
-# One bucket per user for PATCH and DELETE /users/me; only wrong passwords count.
-wrong_password_per_user = limiter.shared_limit(
-    configured("PASSWORD_CHECK_RATE_LIMIT"),
-    scope="current-password",
-    key_func=current_user_key,
-    deduct_when=_wrong_password,
-)
-# One bucket per device for POST /readings/ and POST /readings/batch.
-per_device = limiter.shared_limit(
-    configured("DEVICE_RATE_LIMIT"),
-    scope="device-uploads",
-    key_func=current_device_key,
-    exempt_when=_not_a_device,
-)
 
 
 def init_app(app):

@@ -45,7 +45,7 @@ def mismatches(spec, path, method, handler):
     if auth is not None:
         # 403: a device key anywhere but the uploads, or outside its sensors there.
         needed = {"401", "503"} | (set() if auth["refresh"] else {"403"})
-        needed |= {"429"} if auth["devices"] else set()
+        needed |= {"429"} if "device" in auth["keys"] else set()
         if not needed <= responses:
             found.append(f"{where}: @authenticated without {needed - responses}")
 
@@ -130,7 +130,7 @@ def test_a_live_device_key_is_a_403_everywhere_but_the_two_uploads(app, alice):
     answers = {}
     for rules, method, path, response in bad_requests_with(app, bearer(key)):
         answers[(method, path)] = response.status_code
-        if rules["devices"]:
+        if "device" in rules["keys"]:
             expected = 400  # past the key: the body is read, and is not JSON
         else:
             expected = 401 if rules["refresh"] else 403
@@ -154,7 +154,7 @@ def test_reading_the_request_before_authenticating_is_refused_at_import():
         query(ns, parser)(authenticated(ns)(handler))
     in_order = authenticated(ns)(body(ns, schema)(query(ns, parser)(handler)))
     assert enforced(in_order) == {
-        "auth": {"admin": False, "refresh": False, "devices": False},
+        "auth": {"admin": False, "refresh": False, "keys": ()},
         "body": schema,
         "query": parser,
     }

@@ -5,7 +5,10 @@ from myapp.alerts.cli import cli
 from myapp.alerts.endpoints import ns
 from myapp.readings.signals import readings_stored
 
-# Every upload's new readings are judged inside its transaction.
-readings_stored.connect(judge.on_readings_stored)
 
-__all__ = ["ns", "cli"]
+def init_app(app):
+    """Every upload's new readings are judged inside its transaction."""
+    readings_stored.connect(judge.on_readings_stored)
+
+
+__all__ = ["ns", "cli", "init_app"]

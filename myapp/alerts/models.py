@@ -7,8 +7,8 @@ lease and retry arithmetic on them, the same way on both databases.
 
 import sqlalchemy as sa
 
+from myapp.columns import BigId, JSONDocument
 from myapp.db import db
-from myapp.readings.models import BigId, JSONDocument
 
 THRESHOLD, SILENCE = "threshold", "silence"
 OK, FIRING = "ok", "firing"  # a rule's state

@@ -1,7 +1,7 @@
 """What clients may write about alert rules, and what they read back."""
 
+from myapp.micros import format_micros
 from myapp.pagination import page_schema
-from myapp.readings.schemas import format_micros
 from myapp.validation import PATTERN_END, Schema
 
 # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded at all.

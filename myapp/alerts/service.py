@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from flask import current_app
 
 from myapp.alerts import conditions, judge, outbox, webhooks
-from myapp.alerts.schemas import ATTEMPT_FIELDS, EVENT_FIELDS
 from myapp.alerts.models import (
     FIRING,
     OK,
@@ -16,12 +15,20 @@ from myapp.alerts.models import (
     AlertDeliveryAttempt,
     AlertEvent,
 )
-from myapp.alerts.rows import RULE_COLUMNS, RULES, Change, RuleRow, rules
-from myapp.alerts.rows import rules_for_update
+from myapp.alerts.rows import (
+    RULE_COLUMNS,
+    RULES,
+    Change,
+    RuleRow,
+    rules,
+    rules_for_update,
+)
+from myapp.alerts.schemas import ATTEMPT_FIELDS, EVENT_FIELDS
 from myapp.db import db, utcnow
-from myapp.errors import ValidationFailed, conflict, not_found
+from myapp.errors import ValidationFailed, not_found
+from myapp.micros import to_micros
+from myapp.owners import at_most
 from myapp.pagination import page_after
-from myapp.readings.models import to_micros
 
 EVENTS = AlertEvent.__table__
 ATTEMPTS = AlertDeliveryAttempt.__table__
@@ -68,11 +75,12 @@ def create_rule(*, user_id, name, sensor, condition, webhook_url=None):
     if webhook_url is not None:
         _check_webhook_url(webhook_url)
     limit = current_app.config["ALERT_RULES_MAX_PER_USER"]
-    count = db.session.execute(
-        sa.select(sa.func.count()).where(RULES.c.user_id == user_id)
-    ).scalar()
-    if count >= limit:
-        raise conflict(f"You have {limit} alert rules, the most allowed.")
+    at_most(
+        RULES,
+        user_id=user_id,
+        limit=limit,
+        message=f"You have {limit} alert rules, the most allowed.",
+    )
     now = now_micros()
     secret = new_secret() if webhook_url else None
     values = {

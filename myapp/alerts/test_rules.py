@@ -4,6 +4,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from testing.alerts import ALERTS, EVENTS, rule, threshold
+from testing.limits import race_to_each_limit
 from testing.readings import READINGS, reading
 
 
@@ -335,3 +336,8 @@ def test_bad_event_queries_answer_400_naming_the_parameter(alice, query, name):
     response = alice.get(f"{EVENTS}?{query}")
     assert response.status_code == 400
     assert response.json["errors"][0]["query"] == name
+
+
+def test_racing_creates_past_a_limit_of_one_store_exactly_one_rule(app_with, alice):
+    race_to_each_limit(app_with, "ALERT_RULES_MAX_PER_USER", alice, ALERTS, rule())
+    assert len(alice.get(ALERTS).json["items"]) == 5

@@ -4,7 +4,7 @@ import threading
 import time
 
 from myapp.alerts import judge
-from myapp.readings.models import to_micros
+from myapp.micros import to_micros
 from myapp.timestamps import parse_timestamp
 from testing.alerts import ALERTS, EVENTS, rule
 from testing.readings import READINGS, reading

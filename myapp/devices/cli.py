@@ -5,7 +5,7 @@ from flask.cli import AppGroup
 from werkzeug.exceptions import Conflict
 
 from myapp.devices import schemas, service
-from myapp.users.service import find_user_id_by_login
+from myapp.owners import find_owner
 
 cli = AppGroup("devices", help="Manage devices.")
 
@@ -30,7 +30,7 @@ def create(username, name, sensors):
         for item in problems:
             click.echo(f"{item['pointer'].lstrip('/')}: {item['message']}", err=True)
         raise SystemExit(1)
-    user_id = find_user_id_by_login(login=username)
+    user_id = find_owner(login=username)
     if user_id is None:
         raise click.ClickException(f"No user named {username!r}.")
     try:

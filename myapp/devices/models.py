@@ -2,8 +2,8 @@
 
 import sqlalchemy as sa
 
+from myapp.columns import EpochMicros
 from myapp.db import db
-from myapp.readings.models import EpochMicros
 
 KEY_PREFIX_LENGTH = 12
 

@@ -5,13 +5,13 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app
 
-from myapp.auth import DEVICE_KEY_PREFIX, device_key_hash
 from myapp.db import db, lock_rows, utcnow
+from myapp.devices.credentials import DEVICE_KEY_PREFIX, device_key_hash
 from myapp.devices.models import KEY_PREFIX_LENGTH, Device, DeviceKey
-from myapp.errors import conflict, not_found
+from myapp.errors import not_found
+from myapp.micros import to_micros
+from myapp.owners import at_most
 from myapp.pagination import page_after
-from myapp.readings.models import to_micros
-from myapp.users.models import User
 
 DEVICES = Device.__table__
 KEYS = DeviceKey.__table__
@@ -32,13 +32,13 @@ def _give_key(device):
 
 def create_device(*, user_id, name, sensors=None):
     """A new device of the user and its first key; 409 past the per-user limit."""
-    lock_rows(sa.select(User.id).where(User.id == user_id))
     limit = current_app.config["DEVICES_MAX_PER_USER"]
-    count = db.session.execute(
-        sa.select(sa.func.count()).where(DEVICES.c.user_id == user_id)
-    ).scalar_one()
-    if count >= limit:
-        raise conflict(f"You have reached the limit of {limit} devices.")
+    at_most(
+        DEVICES,
+        user_id=user_id,
+        limit=limit,
+        message=f"You have reached the limit of {limit} devices.",
+    )
     device = Device(
         user_id=user_id, name=name, sensors=sensors, key_prefix="", created_at=utcnow()
     )

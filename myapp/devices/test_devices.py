@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from myapp.db import db
 from testing.devices import DEVICES, DeviceKey, create_device, device_url
+from testing.limits import race_to_each_limit
 from testing.readings import READINGS, reading
 
 KEY = re.compile(r"mdk_[A-Za-z0-9_-]{43}")
@@ -261,3 +262,10 @@ def test_deleting_the_owner_deletes_their_devices_and_ends_the_keys(alice, in_ap
         == 401
     )
     assert stored_rows(in_app) == {"devices": [], "device_keys": []}
+
+
+def test_racing_creates_past_a_limit_of_one_store_exactly_one_device(app_with, alice):
+    race_to_each_limit(
+        app_with, "DEVICES_MAX_PER_USER", alice, DEVICES, {"name": "box"}
+    )
+    assert len(alice.get(DEVICES).json["items"]) == 5

@@ -1,19 +1,28 @@
-"""What an upload with a device key must respect: its sensors, and its last use.
+"""What an upload with a device key must respect: its sensors, its rate, its last use.
 
-Readings' write path calls these inside its transaction. This module reads no
-models (only the devices table by name), so readings can import it while the
-devices package itself is still loading.
+Readings' write path calls these inside its transaction, and its upload views
+carry per_device: scope, rate and use are part of an upload by a device.
 """
 
 import sqlalchemy as sa
 
+from myapp.auth import current_caller
 from myapp.db import db
+from myapp.devices.credentials import device_of
+from myapp.devices.models import Device
 from myapp.devices.scope import allowed
 from myapp.errors import forbidden
+from myapp.limiter import configured, limiter
 
 # last_used_at is written at most this often per device (microseconds).
 LAST_USED_GRANULARITY = 60 * 1_000_000
-_DEVICES = sa.table("devices", sa.column("id"), sa.column("last_used_at"))
+_DEVICES = Device.__table__
+
+
+def device_id_of(caller):
+    """The id of the device whose key the caller used, or None for a user's token."""
+    device = device_of(caller)
+    return None if device is None else device.device_id
 
 
 def out_of_scope(caller, sensors_at):
@@ -22,9 +31,10 @@ def out_of_scope(caller, sensors_at):
     sensors_at yields (sensor, pointer) pairs, read only for a device with
     patterns: a user's token, or a device for any sensor, may write them all.
     """
-    if caller.sensors is None:
+    device = device_of(caller)
+    if device is None or device.sensors is None:
         return
-    may_write = allowed(caller.sensors)
+    may_write = allowed(device.sensors)
     errors = [
         {"pointer": pointer, "message": "is a sensor this device may not write"}
         for sensor, pointer in sensors_at
@@ -37,23 +47,49 @@ def out_of_scope(caller, sensors_at):
         raise problem
 
 
+def has_patterns(caller):
+    """Whether the caller is a device limited to some sensors."""
+    device = device_of(caller)
+    return device is not None and device.sensors is not None
+
+
 def note_use(caller, now_micros):
     """Record a device's upload in its last_used_at, at most once a minute.
 
     The first upload sets it at once. The UPDATE is conditional, so of racing
     workers one writes and the others change nothing.
     """
-    last = caller.last_used_at
-    if caller.device_id is None or (
-        last is not None and now_micros - last < LAST_USED_GRANULARITY
-    ):
+    device = device_of(caller)
+    if device is None:
+        return
+    last = device.last_used_at
+    if last is not None and now_micros - last < LAST_USED_GRANULARITY:
         return
     column = _DEVICES.c.last_used_at
     db.session.execute(
         sa.update(_DEVICES)
         .where(
-            _DEVICES.c.id == caller.device_id,
+            _DEVICES.c.id == device.device_id,
             sa.or_(column.is_(None), column <= now_micros - LAST_USED_GRANULARITY),
         )
         .values(last_used_at=now_micros)
     )
+
+
+def _device_key():
+    """The calling device, whichever of its keys it used (use below @authenticated)."""
+    return f"device:{device_id_of(current_caller())}"
+
+
+def _not_a_device():
+    return device_of(current_caller()) is None
+
+
+# DEVICE_RATE_LIMIT: one bucket per device for POST /readings/ and POST
+# /readings/batch, all its keys together (a batch counts once); tokens are free.
+per_device = limiter.shared_limit(
+    configured("DEVICE_RATE_LIMIT"),
+    scope="device-uploads",
+    key_func=_device_key,
+    exempt_when=_not_a_device,
+)

@@ -3,7 +3,13 @@ measured goals that the user's readings fulfil."""
 
 from myapp.goals import receivers
 from myapp.goals.endpoints import ns
+from myapp.readings.signals import readings_deleted, readings_stored
 
-receivers.connect()
 
-__all__ = ["ns"]
+def init_app(app):
+    """Measured goals follow every write of readings, inside its transaction."""
+    readings_stored.connect(receivers.on_readings_stored)
+    readings_deleted.connect(receivers.on_readings_deleted)
+
+
+__all__ = ["ns", "init_app"]

@@ -15,26 +15,13 @@ row, in one of three strengths:
   targets, so a target being set waits for it (or it for the target).
 """
 
-import sqlalchemy as sa
+from myapp.owners import KEY_SHARE, NO_KEY_UPDATE, UPDATE, lock_owner
 
-from myapp.db import db
-from myapp.users.models import User
-
-TREE = {"key_share": True}
-TARGETS = {}
-READINGS = {"read": True, "key_share": True}
+TREE = NO_KEY_UPDATE
+TARGETS = UPDATE
+READINGS = KEY_SHARE
 
 
 def lock_goals(*, user_id, strength=TREE):
     """Take the user's goals lock; False if the transaction held it already (SQLite)."""
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
-        if raw.in_transaction:
-            return False
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-        return True
-    db.session.execute(
-        sa.select(User.id).where(User.id == user_id).with_for_update(**strength)
-    )
-    return True
+    return lock_owner(user_id=user_id, strength=strength)

@@ -2,18 +2,18 @@
 (myapp/readings/signals.py): an upload adds to the targets on its sensors and
 completes the goals it meets; a deletion recomputes them."""
 
-from myapp.goals import locks, measures, service
-from myapp.readings.models import from_micros
-from myapp.readings.signals import readings_deleted, readings_stored
+from myapp.goals import locks, service, upkeep
+from myapp.goals.recompute import recompute
+from myapp.micros import from_micros
 
 
 def _watching(user_id, sensors):
     """The user's targets on these sensors: one indexed lookup, and when there
     are any, read again under the goals lock (what tree writes and target
     changes hold), so they stay true until this transaction commits."""
-    targets = measures.targets_on(user_id=user_id, sensors=sensors)
+    targets = upkeep.targets_on(user_id=user_id, sensors=sensors)
     if targets and locks.lock_goals(user_id=user_id):
-        targets = measures.targets_on(user_id=user_id, sensors=sensors)
+        targets = upkeep.targets_on(user_id=user_id, sensors=sensors)
     return targets
 
 
@@ -22,7 +22,7 @@ def on_readings_stored(sender, *, user_id, readings, **_):
     targets = _watching(user_id, sorted({r.sensor for r in readings}))
     if not targets:
         return
-    completions = measures.add_readings(targets=targets, readings=readings)
+    completions = upkeep.add_readings(targets=targets, readings=readings)
     if completions:
         now = from_micros(readings[0].created_at)
         service.complete_goals(completions=completions, now=now)
@@ -33,10 +33,4 @@ def on_readings_deleted(sender, *, user_id, sensors, **_):
     locks.lock_goals(user_id=user_id, strength=locks.READINGS)
     targets = _watching(user_id, sorted(sensors))
     if targets:
-        measures.recompute(goal_ids=[target.goal_id for target in targets])
-
-
-def connect():
-    """Connect the receivers (blinker holds them weakly: module functions)."""
-    readings_stored.connect(on_readings_stored)
-    readings_deleted.connect(on_readings_deleted)
+        recompute(goal_ids=[target.goal_id for target in targets])

@@ -11,14 +11,16 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.ext.compiler import compiles
 
-from myapp.db import UTCDateTime, db, utcnow
+from myapp.columns import UTCDateTime
+from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, conflict, forbidden, not_found
-from myapp.goals import measures
 from myapp.goals.locks import TARGETS, TREE, lock_goals
+from myapp.goals.measured import measured_goals
 from myapp.goals.models import Goal
 from myapp.goals.schemas import goal_node
+from myapp.goals.targets import set_target
+from myapp.owners import at_most, owner_exists
 from myapp.rawsql import CompiledSelect
-from myapp.users.models import User
 
 GOALS = Goal.__table__
 
@@ -115,7 +117,7 @@ _SUBTREE = _tree_select(GOALS.c.id == sa.bindparam("root_id"))
 def _assemble(rows, measured):
     """Nest GoalRow tuples (deepest first) into nodes with progress, in one pass.
 
-    measured is {goal id: measures.Measured}. Returns (every node in row order,
+    measured is {goal id: rows.Measured}. Returns (every node in row order,
     {parent_id: [nodes]}) where what is left in the mapping is the top level:
     the forest's roots, or the subtree's root. A parent's progress is the mean
     of its leaves' progress: the share of completed leaves, where an open
@@ -156,12 +158,12 @@ def _assemble(rows, measured):
 
 def _measured(*, user_id, rows):
     """The user's measured goals (one query whatever their number), if any goals."""
-    return measures.measured_goals(user_id=user_id, now=utcnow()) if rows else {}
+    return measured_goals(user_id=user_id, now=utcnow()) if rows else {}
 
 
 def _check_listed_user(*, user_id):
     """An admin listing an empty forest learns whether the user exists (404)."""
-    if db.session.get(User, user_id) is None:
+    if not owner_exists(user_id=user_id):
         raise not_found("user")
 
 
@@ -369,13 +371,14 @@ def create_goal(
 
     A target already met completes the new goal at once.
     """
-    lock_goals(user_id=user_id, strength=TARGETS if target else TREE)
     limit = current_app.config["GOALS_MAX_PER_USER"]
-    count = db.session.execute(
-        sa.select(sa.func.count()).select_from(GOALS).where(GOALS.c.user_id == user_id)
-    ).scalar_one()
-    if count >= limit:
-        raise conflict(f"You have reached the limit of {limit} goals.")
+    at_most(
+        GOALS,
+        user_id=user_id,
+        limit=limit,
+        message=f"You have reached the limit of {limit} goals.",
+        strength=TARGETS if target else TREE,
+    )
     path = _parent_path(user_id=user_id, parent_id=parent_id)
     _check_depth(parent_path=path, height=1)
     now = utcnow()
@@ -393,7 +396,7 @@ def create_goal(
     if parent_id is not None:
         _reopen_upward(goal_id=parent_id, now=now)
     if target is not None:
-        _, met = measures.set_target(
+        _, met = set_target(
             user_id=user_id, goal_id=goal.id, started_at=goal.started_at, target=target
         )
         if met:
@@ -445,7 +448,7 @@ def update_goal(
         goal.parent_id, changed = parent_id, True
     met = False
     if target is not _UNSET:
-        target_changed, met = measures.set_target(
+        target_changed, met = set_target(
             user_id=user_id, goal_id=goal.id, started_at=goal.started_at, target=target
         )
         changed = changed or target_changed

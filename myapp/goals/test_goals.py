@@ -6,6 +6,7 @@ import pytest
 
 from testing.accounts import PASSWORD
 from testing.goals import GOALS, goal_url, walk
+from testing.limits import race_to_each_limit
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 FIELDS = {
@@ -178,6 +179,13 @@ def test_creating_beyond_the_per_user_limit_answers_409(
     assert "limit of 3 goals" in response.json["detail"]
     assert len(alice.get(GOALS).json["items"]) == 3
     new_goal(bob, "bob is not affected")
+
+
+def test_racing_creates_past_a_limit_of_one_store_exactly_one_goal(app_with, alice):
+    race_to_each_limit(
+        app_with, "GOALS_MAX_PER_USER", alice, GOALS, {"name": "only one"}
+    )
+    assert len(alice.get(GOALS).json["items"]) == 5
 
 
 def test_creating_below_the_depth_limit_answers_400_at_parent_id(

@@ -4,7 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from myapp.goals import tallies
-from myapp.goals.measures import Target, _added
+from myapp.goals.rows import Target
+from myapp.goals.upkeep import _added
 
 NUMBER = st.one_of(st.none(), st.integers(-4, 6), st.sampled_from([0.5, -1.5]))
 ITEMS = st.lists(st.tuples(st.integers(0, 5), NUMBER), max_size=12)

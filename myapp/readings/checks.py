@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from operator import itemgetter
 
-from myapp.readings.models import MAX_MICROS, MIN_MICROS, to_micros
+from myapp.micros import MAX_MICROS, MIN_MICROS, to_micros
 from myapp.timestamps import parse_timestamp
 from myapp.validation import pointer
 

@@ -4,10 +4,10 @@ from flask import url_for
 from flask_restx import Namespace, Resource
 
 from myapp.decorators import authenticated, body, query, response
-from myapp.limiter import per_device
+from myapp.devices.uploads import per_device
 from myapp.pagination import keyset_page, page_parser
 from myapp.query import device_filter, one_of, query_parser, text, timestamp
-from myapp.readings import export, schemas, service, stats
+from myapp.readings import export, queries, schemas, service, stats
 
 ns = Namespace("readings", description="Sensor readings", path="/readings")
 
@@ -70,7 +70,7 @@ class ReadingList(Resource):
     def get(self, caller, args):
         """Your readings, newest first (or oldest with order=asc), keyset-paged."""
         return keyset_page(
-            service.list_readings,
+            queries.list_readings,
             args,
             scope="readings:" + args["order"],
             serialize=schemas.reading_public,
@@ -79,7 +79,7 @@ class ReadingList(Resource):
 
     @response(ns, 201, "Stored", schemas.READING_PUBLIC)
     @response(ns, 200, "Already stored under this client_id", schemas.READING_PUBLIC)
-    @authenticated(ns, 429, devices=True)
+    @authenticated(ns, 429, keys=("device",))
     @per_device
     @body(ns, schemas.READING)
     def post(self, caller, data):
@@ -97,7 +97,7 @@ class ReadingList(Resource):
 @ns.route("/batch")
 class ReadingBatch(Resource):
     @response(ns, 201, "Stored, ids in input order", schemas.BATCH_RESULT)
-    @authenticated(ns, 429, devices=True)
+    @authenticated(ns, 429, keys=("device",))
     @per_device
     @body(ns, schemas.BATCH)
     def post(self, caller, data):
@@ -114,7 +114,7 @@ class LatestReadings(Resource):
     def get(self, caller, args):
         """The newest reading of each of your sensors, by sensor in code-point order."""
         page = keyset_page(
-            service.latest_readings,
+            queries.latest_readings,
             args,
             scope="readings:latest",
             serialize=schemas.reading_json,
@@ -129,7 +129,7 @@ class ReadingItem(Resource):
     @authenticated(ns, 404)
     def get(self, caller, reading_id):
         """One of your readings."""
-        reading = service.get_reading(user_id=caller.user_id, reading_id=reading_id)
+        reading = queries.get_reading(user_id=caller.user_id, reading_id=reading_id)
         return schemas.reading_public(reading)
 
     @response(ns, 204, "Deleted")

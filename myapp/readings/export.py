@@ -1,6 +1,6 @@
 """Export formats: each keyset batch of rows becomes one chunk of the file.
 
-Rows have service.ReadingRow's fields, unpacked in that order; data is the
+Rows have rows.ReadingRow's fields, unpacked in that order; data is the
 stored JSON text, written as is. X-Total-Count says up front how many readings
 the file holds (those matching when it started), so a client can tell a whole
 file from one cut off mid-way: a worker or the database lost after the 200 went
@@ -15,8 +15,9 @@ from flask import Response, current_app
 
 from myapp import watchdog
 from myapp.db import db
-from myapp.readings import service
-from myapp.readings.schemas import format_micros, reading_json
+from myapp.micros import format_micros
+from myapp.readings import queries
+from myapp.readings.schemas import reading_json
 
 CSV_HEADER = ["id", "sensor", "recorded_at", "client_id", "data", "device_id"]
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
@@ -57,8 +58,8 @@ CHUNKS = {"ndjson": ndjson_chunks, "csv": csv_chunks}
 
 def download(*, user_id, kind, **filters):
     """A streamed file (kind: ndjson or csv) of the user's matching readings."""
-    count, last_id = service.export_extent(user_id=user_id, **filters)
-    batches = service.iter_reading_batches(
+    count, last_id = queries.export_extent(user_id=user_id, **filters)
+    batches = queries.iter_reading_batches(
         engine=db.engine,
         user_id=user_id,
         batch_size=current_app.config["READINGS_EXPORT_BATCH"],

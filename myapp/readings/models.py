@@ -1,54 +1,10 @@
 """Readings: one measurement from one sensor of one user."""
 
-from datetime import datetime, timedelta, timezone
-
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
+from myapp.columns import BigId, EpochMicros, JSONDocument
 from myapp.db import db
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-# recorded_at stays in years 1 to 9999 UTC, so these bound every stored value.
-MIN_MICROS = -62135596800 * 1_000_000
-MAX_MICROS = 253402300799 * 1_000_000 + 999_999
-
-
-def to_micros(value):
-    """Microseconds since 1970-01-01 UTC of an aware datetime."""
-    delta = value - EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(value):
-    """The aware UTC datetime of microseconds since 1970-01-01 UTC."""
-    return EPOCH + timedelta(microseconds=value)
-
-
-class EpochMicros(sa.types.TypeDecorator):
-    """Aware datetimes stored as integer microseconds since 1970-01-01 UTC.
-
-    One integer type on both databases: keyset comparisons and UTC bucket
-    arithmetic in SQL are exact, portable and index-friendly.
-    """
-
-    impl = sa.BigInteger
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None or isinstance(value, int):
-            return value
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to an EpochMicros column")
-        return to_micros(value)
-
-    def process_result_value(self, value, dialect):
-        return None if value is None else from_micros(value)
-
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64 bits.
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-BIG_ID_MAX = 2**63 - 1  # the largest id of a BigId key (SQLite's INTEGER too)
-JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
 # Sensor names compare byte by byte on both databases (SQLite's BINARY, "C" on
 # PostgreSQL): code-point order, which GET /readings/latest pages by, on the index.
 SensorName = sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")

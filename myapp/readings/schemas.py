@@ -1,18 +1,15 @@
 """What clients may write as readings, and what they read back."""
 
-import functools
 import json
-from datetime import date
 
 from flask import Response
 
+from myapp.micros import format_micros
 from myapp.pagination import page_schema
-from myapp.readings.models import EPOCH
 from myapp.timestamps import RFC3339_PATTERN
 from myapp.validation import PATTERN_END, Schema
 
 BATCH_MAX = 1000
-_EPOCH_ORDINAL = EPOCH.toordinal()
 SENSOR = {
     "type": "string",
     "minLength": 1,
@@ -158,30 +155,6 @@ STATS = Schema(
 )
 
 
-@functools.lru_cache(maxsize=4096)
-def _date_text(days):
-    """'YYYY-MM-DDT' of a day counted from 1970-01-01 (readings share days)."""
-    day = date.fromordinal(_EPOCH_ORDINAL + days)
-    return f"{day.year:04d}-{day.month:02d}-{day.day:02d}T"
-
-
-# "HH:MM:" of each minute of a day, and "SS." of each second of a minute.
-_MINUTES = [f"{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60)]
-_SECONDS = [f"{second:02d}." for second in range(60)]
-
-
-def format_micros(micros):
-    """RFC 3339 in UTC with microseconds and 'Z', also for years before 1000.
-
-    Integer arithmetic, a cached date and looked-up times: a fifth of the cost
-    of formatting a datetime, which a page of readings pays twice a row.
-    """
-    seconds, fraction = divmod(micros, 1_000_000)
-    days, seconds = divmod(seconds, 86_400)
-    minutes, seconds = divmod(seconds, 60)
-    return f"{_date_text(days)}{_MINUTES[minutes]}{_SECONDS[seconds]}{fraction:06d}Z"
-
-
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # A str as a JSON string (UTF-8, not escaped to ASCII), at C speed.
 _quoted = json.encoder.encode_basestring
@@ -214,7 +187,7 @@ def json_page(page):
 
 
 def reading_public(reading):
-    """The read model of a service.ReadingRow (times as stored microseconds)."""
+    """The read model of a rows.ReadingRow (times as stored microseconds)."""
     # Unpacked, not read by attribute: a SQLAlchemy Row's attributes are slow.
     reading_id, sensor, recorded_at, data, client_id, device_id, created_at = reading
     return {

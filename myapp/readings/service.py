@@ -1,48 +1,19 @@
-"""Reading rules and queries: deduplicated bulk upload, keyset pages, export."""
+"""Readings' write path: store uploads (safe to retry), delete, keep latest."""
 
 from operator import itemgetter
-from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from myapp.db import ID_MAX, db, utcnow
-from myapp.devices.uploads import note_use, out_of_scope
+from myapp.columns import BIG_ID_MAX
+from myapp.db import db, utcnow
+from myapp.devices.uploads import device_id_of, has_patterns, note_use, out_of_scope
 from myapp.errors import ValidationFailed, conflict, not_found
-from myapp.pagination import page_after
-from myapp.rawsql import CompiledSelect, marks, paramstyle, run
+from myapp.micros import MIN_MICROS, to_micros
+from myapp.rawsql import marks, paramstyle, run
 from myapp.readings.checks import client_id_of, new_reading
-from myapp.readings.models import BIG_ID_MAX, MIN_MICROS, Reading, to_micros
+from myapp.readings.queries import get_reading
+from myapp.readings.rows import READINGS, ReadingRow
 from myapp.readings.signals import StoredReading, readings_deleted, readings_stored
-
-TABLE = Reading.__table__
-T = TABLE.c
-# Plain integers out of the EpochMicros columns: the serializers format them.
-RECORDED = sa.type_coerce(T.recorded_at, sa.BigInteger)
-CREATED = sa.type_coerce(T.created_at, sa.BigInteger)
-# ?device_id=none: the readings uploaded with a user's token.
-NO_DEVICE = "none"
-
-
-class ReadingRow(NamedTuple):
-    """A stored reading as the service answers it; times in stored microseconds.
-
-    Pages and export batches are SQLAlchemy Rows of the same fields, in this
-    order (_columns builds their SELECT from it): serializers unpack either.
-    """
-
-    id: int
-    sensor: str
-    recorded_at: int
-    data: object  # the JSON object; its JSON text in export batches
-    client_id: str | None
-    device_id: int | None
-    created_at: int
-
-
-def _columns(data=T.data):
-    """The SELECT list of a ReadingRow, field by field."""
-    special = {"recorded_at": RECORDED, "data": data, "created_at": CREATED}
-    return [special.get(name, T[name]).label(name) for name in ReadingRow._fields]
 
 
 def new_readings(*, items, now_micros, in_batch=True):
@@ -78,7 +49,13 @@ def store_reading(*, caller, item):
         return get_reading(user_id=caller.user_id, reading_id=reading_id), False
     sensor, recorded_at, _, client_id = rows[0]
     stored = ReadingRow(
-        reading_id, sensor, recorded_at, item["data"], client_id, caller.device_id, now
+        reading_id,
+        sensor,
+        recorded_at,
+        item["data"],
+        client_id,
+        device_id_of(caller),
+        now,
     )
     return stored, True
 
@@ -102,7 +79,7 @@ def store_readings(*, caller, rows, items, now_micros, in_batch=True):
     write only its sensors, and may not learn of a reading of another sensor
     through its client_id: either is a 403 naming the items, nothing stored.
     """
-    user_id, device_id = caller.user_id, caller.device_id
+    user_id, device_id = caller.user_id, device_id_of(caller)
     out_of_scope(
         caller,
         ((row[0], _pointer(in_batch, n, "sensor")) for n, row in enumerate(rows)),
@@ -135,7 +112,7 @@ def store_readings(*, caller, rows, items, now_micros, in_batch=True):
             break
     else:
         raise conflict("Concurrent changes to these client_ids; retry the request.")
-    if existing and caller.sensors is not None:
+    if existing and has_patterns(caller):
         _check_scope_of_stored(caller, rows, existing, in_batch)
     ids, created = _answers(slots, fresh, inserted, existing)
     _keep_latest(user_id, rows, ids, created)
@@ -153,8 +130,9 @@ def _check_scope_of_stored(caller, rows, existing, in_batch):
     """403 for each item whose client_id names a stored reading out of scope."""
     sensors = dict(
         db.session.execute(
-            sa.select(T.client_id, T.sensor).where(
-                T.user_id == caller.user_id, T.client_id.in_(list(existing))
+            sa.select(READINGS.c.client_id, READINGS.c.sensor).where(
+                READINGS.c.user_id == caller.user_id,
+                READINGS.c.client_id.in_(list(existing)),
             )
         ).all()
     )
@@ -236,8 +214,8 @@ def _stored_ids(user_id, client_ids):
     if not client_ids:
         return {}
     found = db.session.execute(
-        sa.select(T.client_id, T.id).where(
-            T.user_id == user_id, T.client_id.in_(client_ids)
+        sa.select(READINGS.c.client_id, READINGS.c.id).where(
+            READINGS.c.user_id == user_id, READINGS.c.client_id.in_(client_ids)
         )
     )
     return dict(found.all())
@@ -291,17 +269,13 @@ def now_micros():
     return to_micros(utcnow())
 
 
-# Built once: per request only the parameters change.
-_BY_ID = CompiledSelect(
-    sa.select(*_columns()).where(
-        T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id")
-    ),
-    ReadingRow,
-)
 _DELETE_BY_ID = (
-    sa.delete(TABLE)
-    .where(T.id == sa.bindparam("reading_id"), T.user_id == sa.bindparam("user_id"))
-    .returning(T.sensor)
+    sa.delete(READINGS)
+    .where(
+        READINGS.c.id == sa.bindparam("reading_id"),
+        READINGS.c.user_id == sa.bindparam("user_id"),
+    )
+    .returning(READINGS.c.sensor)
 )
 # After a sensor's newest reading is deleted (its readings_latest row went with
 # it, by the foreign key), the next newest takes its place; else nothing.
@@ -312,21 +286,6 @@ _REFILL_LATEST = sa.text(
     " ORDER BY recorded_at DESC, id DESC LIMIT 1"
     " ON CONFLICT (user_id, sensor) DO NOTHING"
 )
-
-
-def find_reading(*, user_id, reading_id):
-    """The user's reading as a ReadingRow, or None (another user's reading too)."""
-    if not 1 <= reading_id <= BIG_ID_MAX:
-        return None
-    return _BY_ID.first(reading_id=reading_id, user_id=user_id)
-
-
-def get_reading(*, user_id, reading_id):
-    """The user's reading, or 404 with the same body whoever owns it."""
-    row = find_reading(user_id=user_id, reading_id=reading_id)
-    if row is None:
-        raise not_found("reading")
-    return row
 
 
 def delete_reading(*, user_id, reading_id):
@@ -345,144 +304,3 @@ def delete_reading(*, user_id, reading_id):
     db.session.commit()
     if not sensors:
         raise not_found("reading")
-
-
-def filtered(query, *, user_id, sensor=None, since=None, until=None, device_id=None):
-    """query restricted to the user's readings matching the list filters.
-
-    device_id is a device's id (another user's or an unknown one matches
-    nothing) or NO_DEVICE for the readings uploaded with a user's token.
-    """
-    query = query.where(T.user_id == user_id)
-    if device_id == NO_DEVICE:
-        query = query.where(T.device_id.is_(None))
-    elif device_id is not None:
-        # Beyond a 32-bit key no device exists (and PostgreSQL would refuse it).
-        query = query.where(T.device_id == device_id if device_id <= ID_MAX else False)
-    if sensor is not None:
-        query = query.where(T.sensor == sensor)
-    if since is not None:
-        query = query.where(RECORDED >= to_micros(since))
-    if until is not None:
-        query = query.where(RECORDED < to_micros(until))
-    return query
-
-
-def _page_query(*, user_id, after, limit, columns, order="desc", **filters):
-    since, until = filters.get("since"), filters.get("until")
-    if after is not None:
-        # A cursor inside the range already bounds that side; keeping the looser
-        # bound too makes SQLite range-scan from it, re-reading every earlier page.
-        if order == "desc" and until is not None and after[0] < to_micros(until):
-            filters["until"] = None
-        if order == "asc" and since is not None and after[0] >= to_micros(since):
-            filters["since"] = None
-    query = filtered(sa.select(*columns), user_id=user_id, **filters)
-    position = sa.tuple_(RECORDED, T.id)
-    if order == "asc":
-        if after is not None:
-            query = query.where(position > sa.tuple_(*after))
-        query = query.order_by(RECORDED.asc(), T.id.asc())
-    else:
-        if after is not None:
-            query = query.where(position < sa.tuple_(*after))
-        query = query.order_by(RECORDED.desc(), T.id.desc())
-    return query.limit(limit)
-
-
-def list_readings(*, user_id, limit, order="desc", after=None, **filters):
-    """Rows (as ReadingRow) after the (recorded_at, id) position, and the next one.
-
-    filters are filtered()'s: sensor, since, until, device_id.
-    """
-    query = _page_query(
-        user_id=user_id,
-        order=order,
-        after=after,
-        limit=limit + 1,
-        columns=_columns(),
-        **filters,
-    )
-    return page_after(db.session.execute(query).all(), limit, _position)
-
-
-def _position(row):
-    """Where a row stands in every reading order: (recorded_at, id)."""
-    return row.recorded_at, row.id
-
-
-def export_extent(*, user_id, order=None, **filters):
-    """(how many readings match, the largest id among them) as an export starts."""
-    query = filtered(
-        sa.select(sa.func.count(), sa.func.max(T.id)), user_id=user_id, **filters
-    )
-    return tuple(db.session.execute(query).one())
-
-
-def iter_reading_batches(*, engine, user_id, batch_size, last_id, **filters):
-    """Every matching row up to last_id (as ReadingRow), in keyset batches.
-
-    filters are list_readings' (sensor, since, until, device_id, order). Readings stored
-    after the export began (ids above last_id) are left out, so the file holds
-    what export_extent counted, unless some are deleted meanwhile. No
-    transaction or request context outlives a batch, so a slow download holds no
-    snapshot, lock or pooled connection while the client reads. data comes back
-    as JSON text, ready to be written out without a parse and a dump.
-    """
-    if engine.dialect.name == "postgresql":
-        data = sa.cast(T.data, sa.Text)
-    else:
-        data = sa.type_coerce(T.data, sa.Text)
-    columns = _columns(data)
-    after = None
-    while last_id is not None:
-        query = _page_query(
-            user_id=user_id, after=after, limit=batch_size, columns=columns, **filters
-        ).where(T.id <= last_id)
-        with engine.connect() as connection:
-            rows = connection.execute(query).all()
-        if rows:
-            yield rows
-        if len(rows) < batch_size:
-            return
-        after = _position(rows[-1])
-
-
-# data as its stored JSON text (schemas.reading_json splices it in as it is).
-_LATEST_COLUMNS = [sa.column(name) for name in ReadingRow._fields]
-_LATEST_SELECT = (
-    "SELECT r.id, r.sensor, r.recorded_at, CAST(r.data AS TEXT) AS data,"
-    " r.client_id, r.device_id, r.created_at FROM readings_latest l"
-    " JOIN readings r ON r.id = l.reading_id WHERE l.user_id = :user_id AND {where}"
-    " ORDER BY l.sensor LIMIT :count"
-)
-# One row a sensor, read in order off readings_latest's primary key.
-_LATEST = CompiledSelect(
-    sa.text(_LATEST_SELECT.format(where="l.sensor > :after")).columns(*_LATEST_COLUMNS),
-    ReadingRow,
-)
-_LATEST_OF_ONE = CompiledSelect(
-    sa.text(_LATEST_SELECT.format(where="l.sensor = :sensor")).columns(
-        *_LATEST_COLUMNS
-    ),
-    ReadingRow,
-)
-
-
-def latest_readings(*, user_id, limit, sensor=None, after=None):
-    """The newest reading of each sensor (ReadingRow fields, data as JSON text), by
-    sensor in code-point order after the (sensor,) position, and the next one.
-
-    Sensor names compare byte by byte on both databases (models.SensorName), and
-    "" sorts before every name (a sensor has at least one character).
-    """
-    after = after[0] if after else ""
-    if sensor is not None:
-        # One sensor: its newest reading, if it comes after the cursor (Python's
-        # str order is code-point order).
-        rows = []
-        if sensor > after:
-            rows = _LATEST_OF_ONE.tuples(user_id=user_id, sensor=sensor, count=1)
-    else:
-        rows = _LATEST.tuples(user_id=user_id, after=after, count=limit + 1)
-    return page_after(rows, limit, lambda row: (row[1],))

@@ -8,7 +8,9 @@ from flask import current_app
 
 from myapp.db import db
 from myapp.errors import ValidationFailed
-from myapp.readings.service import RECORDED, T, filtered
+from myapp.jsonsql import sqlite_is_number
+from myapp.readings.queries import filtered
+from myapp.readings.rows import READINGS, RECORDED
 
 SCALE = 2.0**-64
 BUCKETS = {
@@ -34,9 +36,9 @@ class Bucket(NamedTuple):
 def _postgresql_values(query, field):
     """Rows of (start, value) where data's top-level field is a JSON number."""
     key = sa.bindparam("field", field, type_=sa.Text)
-    is_number = sa.func.jsonb_typeof(T.data.op("->")(key)) == "number"
+    is_number = sa.func.jsonb_typeof(READINGS.c.data.op("->")(key)) == "number"
     # numeric, not float8: a sum of large values must not overflow into an error.
-    value = sa.case((is_number, sa.cast(T.data.op("->>")(key), sa.Numeric)))
+    value = sa.case((is_number, sa.cast(READINGS.c.data.op("->>")(key), sa.Numeric)))
     return query.add_columns(value.label("value")).where(is_number).subquery()
 
 
@@ -49,28 +51,14 @@ def _sqlite_values(query, field):
     """
     path = sa.bindparam("path", '$."' + field + '"', type_=sa.Text)
     inner = (
-        query.add_columns(sa.func.json_extract(T.data, path).label("value"), T.data)
+        query.add_columns(
+            sa.func.json_extract(READINGS.c.data, path).label("value"), READINGS.c.data
+        )
         .limit(-1)
         .subquery()
     )
     is_number = sqlite_is_number(inner.c.value, inner.c.data, path)
     return sa.select(inner.c.start, inner.c.value).where(is_number).subquery()
-
-
-def sqlite_is_number(value, data, path):
-    """SQL: value, json_extract(data, path), came from a JSON number.
-
-    json_extract gives JSON true and false as 1 and 0: only for those does
-    json_type parse the document again, to tell them from numbers.
-    """
-    kind = sa.func.typeof(value)
-    return sa.or_(
-        kind == "real",
-        sa.and_(
-            kind == "integer",
-            sa.or_(value.not_in([0, 1]), sa.func.json_type(data, path) == "integer"),
-        ),
-    )
 
 
 def reading_stats(

@@ -121,17 +121,17 @@ def test_a_device_filtered_page_seeks_its_index_in_order(
     import sqlalchemy as sa
 
     from myapp.db import db
-    from myapp.readings import service
+    from myapp.readings import queries, rows
 
     if database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL's plan depends on table statistics; see bench/")
 
     def plan():
-        query = service._page_query(
+        query = queries._page_query(
             user_id=1,
             after=(0, 0),
             limit=101,
-            columns=service._columns(),
+            columns=rows.reading_columns(),
             device_id=device_id,
         )
         sql = query.compile(db.engine, compile_kwargs={"literal_binds": True})

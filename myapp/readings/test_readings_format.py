@@ -3,8 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from myapp.readings.models import MAX_MICROS, MIN_MICROS, from_micros
-from myapp.readings.schemas import format_micros
+from myapp.micros import MAX_MICROS, MIN_MICROS, format_micros, from_micros
 
 
 @given(st.integers(MIN_MICROS, MAX_MICROS))

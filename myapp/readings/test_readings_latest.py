@@ -142,12 +142,12 @@ def test_the_latest_query_reads_the_latest_table_in_order_and_never_scans(
     import sqlalchemy as sa
 
     from myapp.db import db
-    from myapp.readings import service
+    from myapp.readings import queries
 
     if database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL's plan depends on table statistics; see bench/")
     post_batch(alice, [reading(sensor=f"s{n % 7}") for n in range(200)])
-    sql = service._LATEST.statement.element.text
+    sql = queries._LATEST.statement.element.text
 
     def plan():
         args = {"user_id": alice.id, "after": "", "count": 101}

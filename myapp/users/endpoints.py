@@ -6,14 +6,14 @@ from flask_restx import Namespace, Resource
 from myapp.db import ID_MAX
 from myapp.decorators import authenticated, body, errors, query, response
 from myapp.errors import not_found
-from myapp.limiter import (
+from myapp.pagination import keyset_page, page_parser
+from myapp.users import schemas, service
+from myapp.users.limits import (
     login_per_account,
     login_per_network,
     register_per_network,
     wrong_password_per_user,
 )
-from myapp.pagination import keyset_page, page_parser
-from myapp.users import schemas, service
 
 auth_ns = Namespace("auth", description="Register, log in, refresh, log out")
 users_ns = Namespace("users", description="Accounts")

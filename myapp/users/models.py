@@ -2,7 +2,8 @@
 
 import sqlalchemy as sa
 
-from myapp.db import UTCDateTime, db, utcnow
+from myapp.columns import UTCDateTime
+from myapp.db import db, utcnow
 
 
 class User(db.Model):

@@ -1,0 +1,68 @@
+"""Setting and removing a goal's target: stored, then recomputed from the readings."""
+
+import sqlalchemy as sa
+
+from myapp.db import db
+from myapp.goals import periods, tallies
+from myapp.goals.recompute import recompute
+from myapp.goals.rows import MEASURES, TALLY_COLUMNS, TARGETS
+from myapp.micros import to_micros
+
+
+def _target_row(goal_id):
+    return db.session.execute(
+        sa.select(TARGETS).where(TARGETS.c.goal_id == goal_id)
+    ).first()
+
+
+def _same_target(row, target):
+    return row is not None and all(
+        getattr(row, name) == target.get(name)
+        for name in ("sensor", "field", "aggregate", "op", "value", "period")
+    )
+
+
+def set_target(*, user_id, goal_id, started_at, target):
+    """Give a goal this target (None removes it): (changed, met now).
+
+    met is whether a target without period is met by the readings stored so
+    far. The caller holds the user's lock in its strongest form
+    (goals.service), so no upload is between storing readings and adding them
+    to this target; a new target's measures are computed from the readings.
+    """
+    row = _target_row(goal_id)
+    if target is None:
+        db.session.execute(sa.delete(TARGETS).where(TARGETS.c.goal_id == goal_id))
+        return row is not None, False
+    target = {"period": None, **target, "value": float(target["value"])}
+    changed = not _same_target(row, target)
+    if changed:
+        _store_target(
+            user_id=user_id, goal_id=goal_id, since=to_micros(started_at), target=target
+        )
+    if target["period"] is not None:
+        return changed, False
+    stored = db.session.execute(
+        sa.select(*[MEASURES.c[name] for name in TALLY_COLUMNS]).where(
+            MEASURES.c.goal_id == goal_id
+        )
+    ).first()
+    tally = tuple(stored) if stored else tallies.EMPTY
+    value = tallies.aggregate_of(target["aggregate"], tally)
+    return changed, tallies.is_met(target["op"], target["value"], value)
+
+
+def _store_target(*, user_id, goal_id, since, target):
+    db.session.execute(sa.delete(TARGETS).where(TARGETS.c.goal_id == goal_id))
+    aggregate, op, value = target["aggregate"], target["op"], target["value"]
+    db.session.execute(
+        sa.insert(TARGETS).values(
+            goal_id=goal_id,
+            user_id=user_id,
+            since=since,
+            since_bucket=periods.bucket_of(target["period"], since),
+            empty_met=tallies.empty_met(aggregate, op, value),
+            **target,
+        )
+    )
+    recompute(goal_ids=[goal_id])
