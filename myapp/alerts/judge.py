@@ -19,7 +19,6 @@ from myapp.alerts.rows import RULES, Change, any_rule_on, rules, rules_for_updat
 from myapp.db import db
 
 EVENTS = AlertEvent.__table__
-E = EVENTS.c
 
 
 def on_readings_stored(sender, *, user_id, readings, **extra):
@@ -180,7 +179,7 @@ def _insert_events(events):
         for rule, change in events
     ]
     returned = db.session.execute(
-        sa.insert(EVENTS).returning(E.id, sort_by_parameter_order=True), rows
+        sa.insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True), rows
     )
     return list(returned.scalars())
 
@@ -188,14 +187,16 @@ def _insert_events(events):
 def _prune(rule_id, kept):
     """Keep the newest `kept` events of the rule (its new ones included)."""
     newest_dropped = db.session.execute(
-        sa.select(E.id)
-        .where(E.rule_id == rule_id)
-        .order_by(E.id.desc())
+        sa.select(EVENTS.c.id)
+        .where(EVENTS.c.rule_id == rule_id)
+        .order_by(EVENTS.c.id.desc())
         .limit(1)
         .offset(kept)
     ).scalar()
     if newest_dropped is not None:
         db.session.execute(
-            sa.delete(EVENTS).where(E.rule_id == rule_id, E.id <= newest_dropped)
+            sa.delete(EVENTS).where(
+                EVENTS.c.rule_id == rule_id, EVENTS.c.id <= newest_dropped
+            )
         )
         outbox.prune(rule_id=rule_id, through_event_id=newest_dropped)

@@ -33,7 +33,7 @@ from myapp.db import db
 
 DELIVERIES = AlertDelivery.__table__
 ATTEMPTS = AlertDeliveryAttempt.__table__
-D = DELIVERIES.c
+
 RULES = AlertRule.__table__
 MICROS = 1_000_000
 
@@ -97,7 +97,7 @@ def cancel(*, rule_id):
     """Pending deliveries of the rule will not be sent (its webhook was removed)."""
     db.session.execute(
         sa.update(DELIVERIES)
-        .where(D.rule_id == rule_id, D.status == PENDING)
+        .where(DELIVERIES.c.rule_id == rule_id, DELIVERIES.c.status == PENDING)
         .values(status=CANCELLED, next_attempt_at=None)
     )
 
@@ -106,9 +106,9 @@ def prune(*, rule_id, through_event_id):
     """Forget finished deliveries (and their attempts) of pruned events."""
     db.session.execute(
         sa.delete(DELIVERIES).where(
-            D.rule_id == rule_id,
-            D.event_id <= through_event_id,
-            D.status != PENDING,
+            DELIVERIES.c.rule_id == rule_id,
+            DELIVERIES.c.event_id <= through_event_id,
+            DELIVERIES.c.status != PENDING,
         )
     )
 
@@ -117,17 +117,17 @@ def claim(*, now, lease_seconds, limit=1):
     """Claim up to limit due deliveries (each the oldest pending of its rule)."""
     older = sa.alias(DELIVERIES, "older")
     candidates = (
-        sa.select(D.id)
+        sa.select(DELIVERIES.c.id)
         .where(
-            D.next_attempt_at <= now,
-            D.claimed_until < now,
+            DELIVERIES.c.next_attempt_at <= now,
+            DELIVERIES.c.claimed_until < now,
             ~sa.exists().where(
-                older.c.rule_id == D.rule_id,
+                older.c.rule_id == DELIVERIES.c.rule_id,
                 older.c.status == PENDING,
-                older.c.id < D.id,
+                older.c.id < DELIVERIES.c.id,
             ),
         )
-        .order_by(D.next_attempt_at, D.id)
+        .order_by(DELIVERIES.c.next_attempt_at, DELIVERIES.c.id)
         .limit(limit)
     )
     if db.session.get_bind().dialect.name == "postgresql":
@@ -135,9 +135,18 @@ def claim(*, now, lease_seconds, limit=1):
     token = secrets.token_hex(16)
     claimed = db.session.execute(
         sa.update(DELIVERIES)
-        .where(D.id.in_(candidates.scalar_subquery()), D.claimed_until < now)
+        .where(
+            DELIVERIES.c.id.in_(candidates.scalar_subquery()),
+            DELIVERIES.c.claimed_until < now,
+        )
         .values(claimed_until=now + int(lease_seconds * MICROS), claim=token)
-        .returning(D.id, D.rule_id, D.event_id, D.body, D.attempts)
+        .returning(
+            DELIVERIES.c.id,
+            DELIVERIES.c.rule_id,
+            DELIVERIES.c.event_id,
+            DELIVERIES.c.body,
+            DELIVERIES.c.attempts,
+        )
     ).all()
     if not claimed:
         db.session.rollback()
@@ -165,20 +174,20 @@ def finish(claimed, outcome, *, at, now):
     """
     attempt = claimed.attempts + 1
     status, next_at = _after(attempt, outcome.delivered, now)
-    pending = D.status == PENDING
+    pending = DELIVERIES.c.status == PENDING
     updated = db.session.execute(
         sa.update(DELIVERIES)
-        .where(D.id == claimed.id, D.claim == claimed.claim)
+        .where(DELIVERIES.c.id == claimed.id, DELIVERIES.c.claim == claimed.claim)
         .values(
             attempts=attempt,
-            status=sa.case((pending, status), else_=D.status),
+            status=sa.case((pending, status), else_=DELIVERIES.c.status),
             next_attempt_at=sa.case(
                 (pending, sa.cast(sa.literal(next_at), sa.BigInteger)), else_=sa.null()
             ),
             claimed_until=0,
             claim=None,
         )
-        .returning(D.next_attempt_at)
+        .returning(DELIVERIES.c.next_attempt_at)
     ).first()
     if updated is not None:
         db.session.execute(
@@ -212,4 +221,6 @@ def _after(attempt, delivered, now):
 
 def due_at_the_earliest():
     """When the next pending delivery is due (None if none is pending)."""
-    return db.session.execute(sa.select(sa.func.min(D.next_attempt_at))).scalar()
+    return db.session.execute(
+        sa.select(sa.func.min(DELIVERIES.c.next_attempt_at))
+    ).scalar()

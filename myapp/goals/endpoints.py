@@ -5,7 +5,7 @@ from flask_restx import Namespace, Resource
 
 from myapp.db import ID_MAX
 from myapp.decorators import authenticated, body, query, response
-from myapp.goals import schemas, service
+from myapp.goals import queries, schemas, service
 from myapp.query import boolean, id_number, query_parser
 
 ns = Namespace("goals", description="Goal trees of any depth", path="/goals")
@@ -38,7 +38,7 @@ class GoalList(Resource):
         may pass user_id for another user's goals (404 if that user does not
         exist); anyone else passing user_id gets a 403.
         """
-        return {"items": service.listed_goals(caller=caller, **args)}
+        return {"items": queries.listed_goals(caller=caller, **args)}
 
     @response(ns, 201, "Created (with an empty children list)", schemas.GOAL)
     @authenticated(ns, 409)
@@ -55,7 +55,7 @@ class GoalList(Resource):
         """
         values = schemas.create_values(data)
         goal_id = service.create_goal(user_id=caller.user_id, **values)
-        tree = service.goal_tree(user_id=caller.user_id, goal_id=goal_id)
+        tree = queries.goal_tree(user_id=caller.user_id, goal_id=goal_id)
         return tree, 201, {"Location": url_for("api.goal", goal_id=goal_id)}
 
 
@@ -66,7 +66,7 @@ class GoalItem(Resource):
     @authenticated(ns, 404)
     def get(self, caller, goal_id):
         """One of your goals with its whole subtree."""
-        return service.goal_tree(user_id=caller.user_id, goal_id=goal_id)
+        return queries.goal_tree(user_id=caller.user_id, goal_id=goal_id)
 
     @response(ns, 200, "The goal with its subtree, after the change", schemas.GOAL)
     @authenticated(ns, 404, 409)
@@ -90,7 +90,7 @@ class GoalItem(Resource):
         """
         values = schemas.update_values(data)
         service.update_goal(user_id=caller.user_id, goal_id=goal_id, **values)
-        return service.goal_tree(user_id=caller.user_id, goal_id=goal_id)
+        return queries.goal_tree(user_id=caller.user_id, goal_id=goal_id)
 
     @response(ns, 204, "Deleted, with its whole subtree")
     @authenticated(ns, 404)

@@ -47,19 +47,26 @@ def _postgresql_numbers(joined):
 
 def _recompute_query(goal_ids, dialect):
     """Per (goal, bucket): the tally of the stored readings, in one SQL statement."""
-    t, r = TARGETS, READINGS
+    target, reading = TARGETS.c, READINGS.c
     joined = (
-        sa.select(t.c.goal_id, t.c.period, t.c.field, r.c.id, r.c.recorded_at, r.c.data)
+        sa.select(
+            target.goal_id,
+            target.period,
+            target.field,
+            reading.id,
+            reading.recorded_at,
+            reading.data,
+        )
         .join_from(
-            t,
-            r,
+            TARGETS,
+            READINGS,
             sa.and_(
-                r.c.user_id == t.c.user_id,
-                r.c.sensor == t.c.sensor,
-                sa.type_coerce(r.c.recorded_at, sa.BigInteger) >= t.c.since,
+                reading.user_id == target.user_id,
+                reading.sensor == target.sensor,
+                sa.type_coerce(reading.recorded_at, sa.BigInteger) >= target.since,
             ),
         )
-        .where(t.c.goal_id.in_(goal_ids))
+        .where(target.goal_id.in_(goal_ids))
         .subquery()
     )
     if dialect == "postgresql":

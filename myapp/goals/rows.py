@@ -2,8 +2,9 @@
 
 from typing import NamedTuple
 
-from myapp.goals.models import GoalMeasure, GoalTarget
+from myapp.goals.models import Goal, GoalMeasure, GoalTarget
 
+GOALS = Goal.__table__
 TARGETS = GoalTarget.__table__
 MEASURES = GoalMeasure.__table__
 # The stored columns of a tally, in tallies' order.
@@ -65,3 +66,19 @@ class Measured(NamedTuple):
     measured: dict
     streak: int | None
     progress: float
+
+
+class GoalRow(NamedTuple):
+    """One goal as every tree read selects it, timestamps already API text.
+
+    Tree reads answer plain tuples in this order, which goal_node unpacks.
+    """
+
+    id: int
+    parent_id: int | None
+    name: str
+    description: str | None
+    started_at: str
+    completed_at: str | None
+    created_at: str
+    updated_at: str
