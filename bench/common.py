@@ -3,6 +3,7 @@
 Each feature's bench/<feature>/run.py imports this; nothing here is feature code.
 """
 
+import json
 import os
 import re
 import secrets
@@ -115,6 +116,30 @@ def latencies(samples_ms):
     ordered = sorted(samples_ms)
     p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
     return {"p50_ms": statistics.median(ordered), "p99_ms": p99}
+
+
+def median_run(runs, key):
+    """The run whose figure `key` is the median of all runs."""
+    return sorted(runs, key=lambda figures: figures[key])[len(runs) // 2]
+
+
+def paired_ratio(numerators, denominators):
+    """Median of the ratios of two cases' figures, each pair measured back to back."""
+    return statistics.median(a / b for a, b in zip(numerators, denominators))
+
+
+def utc_now():
+    """The time of a run, as its report names it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def save(name, results, text):
+    """A run's figures into bench/results/<name>.json and its report into .md."""
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, f"{name}.json"), "w") as handle:
+        json.dump(results, handle, indent=2)
+    with open(os.path.join(RESULTS, f"{name}.md"), "w") as handle:
+        handle.write(text)
 
 
 def say(*parts):

@@ -182,20 +182,18 @@ def main():
 
 
 def report(options, ingest, events, latencies, load_before):
-    median = sorted(ingest, key=lambda r: r["ratio"])[len(ingest) // 2]
+    median = common.median_run(ingest, "ratio")
     paired = statistics.median(ratio for r in ingest for ratio in r["pairs"])
     millis = sorted(1000 * s for s in latencies)
-    p99 = millis[min(len(millis) - 1, round(0.99 * (len(millis) - 1)))]
+    spread = common.latencies(millis)
     figures = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "when": common.utc_now(),
         "quick": options.quick,
         "load_average": {"before": load_before, "after": os.getloadavg()},
         "ingest_rounds": ingest,
         "events_recorded_by_the_rules": events,
         "latency_ms": millis,
     }
-    with open(os.path.join(common.RESULTS, "alerts.json"), "w") as handle:
-        json.dump(figures, handle, indent=2)
     load = ", ".join(f"{x:.2f}" for x in load_before)
     lines = [
         f"`bench/run.sh alerts{' --quick' if options.quick else ''}`, run of "
@@ -212,15 +210,14 @@ def report(options, ingest, events, latencies, load_before):
         + ", ".join(f"{r['ratio']:.2f}" for r in ingest)
         + ") | >= 0.8x |",
         f"| crossing reading's 201 to the webhook's arrival, worker idle "
-        f"({len(millis)} readings) | p50 {statistics.median(millis):.0f} ms, p99 "
-        f"{p99:.0f} ms, max {millis[-1]:.0f} ms | | | p50 < 1 s |",
+        f"({len(millis)} readings) | p50 {spread['p50_ms']:.0f} ms, p99 "
+        f"{spread['p99_ms']:.0f} ms, max {millis[-1]:.0f} ms | | | p50 < 1 s |",
         "",
         f"The rules recorded {events}{'+' if events >= 1000 else ''} events "
         "during the ingest runs.",
     ]
     text = "\n".join(lines) + "\n"
-    with open(os.path.join(common.RESULTS, "alerts.md"), "w") as handle:
-        handle.write(text)
+    common.save("alerts", figures, text)
     common.say("\n" + text)
     if not options.quick:
         common.publish("alerts", text)
