@@ -18,6 +18,7 @@ RESULTS = os.path.join(ROOT, "bench", "results")
 README = os.path.join(ROOT, "bench", "README.md")
 # Production settings, as deployed: a strong secret and a real CORS origin list.
 SECRET_KEY = secrets.token_urlsafe(48)
+CORS_ORIGINS = "https://dashboard.example.com"
 
 
 class Server(Uwsgi):
@@ -34,7 +35,7 @@ class Server(Uwsgi):
         env = {
             "MYAPP_CONFIG": "production",
             "SECRET_KEY": SECRET_KEY,
-            "CORS_ORIGINS": "https://dashboard.example.com",
+            "CORS_ORIGINS": CORS_ORIGINS,
             "DATABASE_URL": database_url,
             "MYAPP_THREADS": None,
             **(extra_env or {}),
@@ -49,6 +50,28 @@ class Server(Uwsgi):
             port=port,
         )
         self.wait_ready(health=False, timeout=120)
+
+
+def production_app(database_url, **config):
+    """The app in-process in production config (the servers' secret), migrated.
+
+    Tokens it mints work on the servers of the same run.
+    """
+    import flask_migrate
+
+    from myapp import create_app
+
+    app = create_app(
+        {
+            "ENV_NAME": "production",
+            "SECRET_KEY": SECRET_KEY,
+            **config,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+        }
+    )
+    with app.app_context():
+        flask_migrate.upgrade(revision="heads")
+    return app
 
 
 def request(server, method, path, body=None, headers=None):
