@@ -87,6 +87,20 @@ def seed(app, rng):
     return tokens, depth
 
 
+def continue_ids(app):
+    """Let new goals follow the seeded ids: PostgreSQL's sequence does not see
+    ids inserted by hand (SQLite's AUTOINCREMENT does)."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(
+                sa.text(
+                    "SELECT setval(pg_get_serial_sequence('goals', 'id'),"
+                    " (SELECT max(id) FROM goals))"
+                )
+            )
+            db.session.commit()
+
+
 def reopen_subtree(app):
     """Undo a completion outside the timing, so every complete does 1,000 rows."""
     table = Goal.__table__

@@ -42,7 +42,7 @@ from cases import (  # noqa: E402
     timed_request,
 )
 from forest import FOREST_DEPTH, FOREST_GOALS, SUBTREE_GOALS  # noqa: E402
-from forest import random_tree, reopen_subtree, seed  # noqa: E402
+from forest import continue_ids, random_tree, reopen_subtree, seed  # noqa: E402
 from inprocess import in_process  # noqa: E402
 from readings import seed_pg  # noqa: E402
 from table import report  # noqa: E402
@@ -77,6 +77,7 @@ def main():
     tokens["measured"], _ = issue14.seed_forest(
         app, app.test_client(), random_tree, FOREST_GOALS, FOREST_DEPTH, options.seed
     )
+    continue_ids(app)
     tokens.update(issue14.seed_ingest(app))
     plan = cases(depth)
     load = [os.getloadavg()[0]]
