@@ -38,7 +38,7 @@ import common  # noqa: E402
 import flask_migrate  # noqa: E402
 
 from myapp import create_app  # noqa: E402
-from testing.servers import free_port  # noqa: E402
+from testing.servers import Uwsgi, free_port  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -154,6 +154,10 @@ http {{
 
 
 class _At:
+    """Requests to a port, as common.request makes them to a server of its own."""
+
+    request = Uwsgi.request
+
     def __init__(self, port):
         self.port = port
 
