@@ -3,8 +3,8 @@
 Every limit is a decorator on the view it guards, and a decorated view checks
 its own limits when called. Flask-Limiter also runs a before_request check on
 every request, which only serves app-wide or default limits; this app declares
-none, so that hook is taken out: it cost 70-95 us on every request
-(bench/README.md) to find nothing to check.
+none, so that hook is taken out: it cost every request time to find nothing
+to check (bench/readings/profile_post.py shows where a request's time goes).
 
 Features declare their limits with this limiter beside the views they guard,
 each keyed on what it counts and reading a config key that holds a limit string.
@@ -34,8 +34,8 @@ class InlineExpiryMemoryStorage(MemoryStorage):
     MemoryStorage starts a threading.Timer on any hit 10 ms after the last one
     fired, and start() waits for the new thread to take the GIL: up to 5 ms
     (the switch interval) of a worker's time, every 10 ms under load. Device
-    uploads, limited on every request, lost a quarter of their throughput to it
-    (bench/README.md). A counter past its window is dropped when read anyway
+    uploads, limited on every request, lost throughput to it (the device round
+    of bench/run.sh readings). A counter past its window is dropped when read anyway
     (MemoryStorage.get); the sweep of unread ones runs here, at most every
     SWEEP_SECONDS, in the request that comes after.
     """

@@ -73,8 +73,8 @@ SKIP_SCAN = (
 
 
 def table_sql():
-    """What the app runs (service._LATEST): readings_latest joined to readings."""
-    from myapp.readings.service import _LATEST
+    """What the app runs (queries._LATEST): readings_latest joined to readings."""
+    from myapp.readings.queries import _LATEST
 
     return _LATEST.statement.element.text  # :named parameters, as sqlite3 takes
 
