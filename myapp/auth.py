@@ -30,12 +30,15 @@ class Principal:
 
     For a key: the key's owner (never an admin), no login session, and what the
     key's loader made of it (key: the devices feature's DeviceCaller, say).
+    time_zone: the user's IANA zone where the loader read it (a session's does;
+    device keys, which reach only the uploads, leave it None).
     """
 
     user_id: int
     is_admin: bool
     session_id: str | None
     key: object = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ ValueError with the reason, and its __schema__ is what the spec shows.
 from flask import current_app
 from flask_restx import reqparse
 
+from myapp.calendars import is_zone
 from myapp.db import ID_MAX
 from myapp.timestamps import parse_timestamp
 
@@ -111,6 +112,16 @@ def one_of(*choices):
 
     choice.__schema__ = {"type": "string", "enum": list(choices)}
     return choice
+
+
+def time_zone(value):
+    """An IANA time zone name of the pinned tzdata."""
+    if not is_zone(value):
+        raise ValueError("must be an IANA time zone name, e.g. Europe/Berlin")
+    return value
+
+
+time_zone.__schema__ = {"type": "string", "maxLength": 64, "example": "Europe/Berlin"}
 
 
 def text(max_length, also_forbidden=""):

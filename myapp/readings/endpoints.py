@@ -6,7 +6,14 @@ from flask_restx import Namespace, Resource
 from myapp.decorators import authenticated, body, query, response
 from myapp.devices.uploads import per_device
 from myapp.pagination import keyset_page, page_parser
-from myapp.query import device_filter, one_of, query_parser, text, timestamp
+from myapp.query import (
+    device_filter,
+    one_of,
+    query_parser,
+    text,
+    time_zone,
+    timestamp,
+)
 from myapp.readings import export, queries, schemas, service, stats
 
 ns = Namespace("readings", description="Sensor readings", path="/readings")
@@ -57,6 +64,9 @@ _stats_args.add_argument(
 )
 _stats_args.add_argument(
     "bucket", type=one_of(*stats.BUCKETS), default="1h", help="Bucket width"
+)
+_stats_args.add_argument(
+    "tz", type=time_zone, help="IANA zone of the buckets (default: your time_zone)"
 )
 _latest_args = page_parser()
 _latest_args.add_argument("sensor", type=sensor_name, help="Only this sensor (exact)")
@@ -146,9 +156,10 @@ class ReadingStats(Resource):
     @authenticated(ns)
     @query(ns, _stats_args)
     def get(self, caller, args):
-        """count/min/max/avg of a numeric data field per UTC-aligned time bucket."""
-        buckets = stats.reading_stats(user_id=caller.user_id, **args)
-        return schemas.stats_public(args, buckets)
+        """count/sum/min/max/avg of a numeric data field per bucket of your zone."""
+        args["tz"] = args["tz"] or caller.time_zone
+        answer = stats.reading_stats(user_id=caller.user_id, **args)
+        return schemas.stats_public(args, answer)
 
 
 @ns.route("/export")

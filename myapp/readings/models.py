@@ -79,3 +79,56 @@ class LatestReading(db.Model):
 
     # SQLite: rows stored in key order, so a page is one range of the table.
     __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+# Field names a stats query can name (query.text(256) without '"' or NUL).
+FIELD_NAME_MAX = 256
+
+
+class ReadingField(db.Model):
+    """The first FIELDS_PER_SENSOR top-level numeric fields seen per (user, sensor).
+
+    Those are rolled up (readings.rollups); later fields are not, and their
+    statistics come from the raw readings.
+    """
+
+    __tablename__ = "reading_fields"
+
+    user_id = sa.Column(
+        sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    sensor = sa.Column(SensorName, primary_key=True)
+    field = sa.Column(sa.String(FIELD_NAME_MAX), primary_key=True)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class ReadingRollup(db.Model):
+    """count, sum, min and max of one field of one sensor over one time slot.
+
+    Two tiers: 15-minute slots (tier 0: every zone's boundaries since 1972 fall
+    on them) and UTC hours (tier 1: a long bucket reads its whole hours here and
+    only its edges from tier 0). Kept in the transaction that stores or deletes
+    the readings. total is numeric on PostgreSQL (exact, never overflows);
+    SQLite keeps doubles, and scaled (the sum of value * 2**-64) for when total
+    overflows.
+    """
+
+    __tablename__ = "reading_rollups"
+
+    user_id = sa.Column(
+        sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    sensor = sa.Column(SensorName, primary_key=True)
+    field = sa.Column(sa.String(FIELD_NAME_MAX), primary_key=True)
+    tier = sa.Column(sa.SmallInteger, primary_key=True)
+    start = sa.Column(sa.BigInteger, primary_key=True)  # microseconds, UTC
+    count = sa.Column(sa.BigInteger, nullable=False)
+    total = sa.Column(
+        sa.Float().with_variant(sa.Numeric(), "postgresql"), nullable=False
+    )
+    scaled = sa.Column(sa.Float, nullable=True)
+    low = sa.Column(sa.Float, nullable=False)
+    high = sa.Column(sa.Float, nullable=False)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)

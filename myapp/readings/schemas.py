@@ -129,21 +129,46 @@ STATS = Schema(
     "ReadingStats",
     {
         "type": "object",
-        "required": ["sensor", "field", "bucket", "buckets"],
+        "required": [
+            "sensor",
+            "field",
+            "bucket",
+            "tz",
+            "since",
+            "until",
+            "from_rollups",
+            "buckets",
+        ],
         "additionalProperties": False,
         "properties": {
             "sensor": {"type": "string"},
             "field": {"type": "string"},
             "bucket": {"type": "string"},
+            "tz": {"type": "string", "description": "The zone of the buckets"},
+            "since": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "since as applied (15-minute floor from 15m on)",
+            },
+            "until": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "until as applied (15-minute floor from 15m on)",
+            },
+            "from_rollups": {
+                "type": "boolean",
+                "description": "From rollups (15m and longer, a rolled-up field)",
+            },
             "buckets": {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["start", "count", "min", "max", "avg"],
+                    "required": ["start", "count", "sum", "min", "max", "avg"],
                     "additionalProperties": False,
                     "properties": {
                         "start": {"type": "string", "format": "date-time"},
                         "count": {"type": "integer"},
+                        "sum": {"type": "number"},
                         "min": {"type": "number"},
                         "max": {"type": "number"},
                         "avg": {"type": "number"},
@@ -201,20 +226,26 @@ def reading_public(reading):
     }
 
 
-def stats_public(args, buckets):
-    """The read model of a stats answer: what was asked, and a stats.Bucket each."""
+def stats_public(args, answer):
+    """The read model of a stats answer: what was asked, as applied, and buckets."""
+    since, until = answer.since, answer.until
     return {
         "sensor": args["sensor"],
         "field": args["field"],
         "bucket": args["bucket"],
+        "tz": args["tz"],
+        "since": None if since is None else format_micros(since),
+        "until": None if until is None else format_micros(until),
+        "from_rollups": answer.from_rollups,
         "buckets": [
             {
                 "start": format_micros(bucket.start),
                 "count": bucket.count,
+                "sum": bucket.sum,
                 "min": bucket.min,
                 "max": bucket.max,
                 "avg": bucket.avg,
             }
-            for bucket in buckets
+            for bucket in answer.buckets
         ],
     }

@@ -10,9 +10,10 @@ from myapp.devices.uploads import device_id_of, has_patterns, note_use, out_of_s
 from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.micros import MIN_MICROS, to_micros
 from myapp.rawsql import marks, paramstyle, run
+from myapp.readings import rollups
 from myapp.readings.checks import client_id_of, new_reading
 from myapp.readings.queries import get_reading
-from myapp.readings.rows import READINGS, ReadingRow
+from myapp.readings.rows import READINGS, RECORDED, ReadingRow
 from myapp.readings.signals import StoredReading, readings_deleted, readings_stored
 
 
@@ -116,6 +117,7 @@ def store_readings(*, caller, rows, items, now_micros, in_batch=True):
         _check_scope_of_stored(caller, rows, existing, in_batch)
     ids, created = _answers(slots, fresh, inserted, existing)
     _keep_latest(user_id, rows, ids, created)
+    rollups.add_readings(user_id=user_id, readings=_new(rows, items, created))
     note_use(caller, now_micros)
     if readings_stored.receivers and any(created):
         readings_stored.send(
@@ -194,6 +196,15 @@ def _keep_latest(user_id, rows, ids, created):
         args += (user_id, sensor, *newest[sensor])
     values = ", ".join([f"({marks(mark, 4)})"] * len(newest))
     run(_UPSERT_LATEST.format(values=values), args)
+
+
+def _new(rows, items, created):
+    """(sensor, recorded_at, data) of each newly stored reading, in input order."""
+    return [
+        (row[0], row[1], item["data"])
+        for row, item, new in zip(rows, items, created)
+        if new
+    ]
 
 
 def _stored(rows, items, ids, created, now_micros, device_id):
@@ -275,7 +286,7 @@ _DELETE_BY_ID = (
         READINGS.c.id == sa.bindparam("reading_id"),
         READINGS.c.user_id == sa.bindparam("user_id"),
     )
-    .returning(READINGS.c.sensor)
+    .returning(READINGS.c.sensor, RECORDED, READINGS.c.data)
 )
 # After a sensor's newest reading is deleted (its readings_latest row went with
 # it, by the foreign key), the next newest takes its place; else nothing.
@@ -290,13 +301,13 @@ _REFILL_LATEST = sa.text(
 
 def delete_reading(*, user_id, reading_id):
     """Delete the user's reading, or 404."""
-    sensors = set()
+    deleted = []
     if 1 <= reading_id <= BIG_ID_MAX:
-        sensors = set(
-            db.session.execute(
-                _DELETE_BY_ID, {"reading_id": reading_id, "user_id": user_id}
-            ).scalars()
-        )
+        deleted = db.session.execute(
+            _DELETE_BY_ID, {"reading_id": reading_id, "user_id": user_id}
+        ).all()
+    sensors = {sensor for sensor, _, _ in deleted}
+    rollups.remove_readings(user_id=user_id, readings=deleted)
     for sensor in sensors:
         db.session.execute(_REFILL_LATEST, {"user_id": user_id, "sensor": sensor})
     if sensors and readings_deleted.receivers:

@@ -105,6 +105,7 @@ def test_bucket_defaults_to_one_hour_and_since_until_are_half_open(alice, post_b
     assert response.json["buckets"][0] == {
         "start": "2024-01-01T00:00:00.000000Z",
         "count": 1,
+        "sum": 5.0,
         "min": 5.0,
         "max": 5.0,
         "avg": 5.0,
@@ -157,6 +158,7 @@ def test_only_numbers_count_and_empty_buckets_are_left_out(alice, post_batch):
         {
             "start": "2024-01-01T01:00:00.000000Z",
             "count": 2,
+            "sum": 1.0,
             "min": 0.0,
             "max": 1.0,
             "avg": 0.5,
@@ -164,6 +166,7 @@ def test_only_numbers_count_and_empty_buckets_are_left_out(alice, post_batch):
         {
             "start": "2024-01-01T02:00:00.000000Z",
             "count": 2,
+            "sum": 7.5,
             "min": 3.0,
             "max": 4.5,
             "avg": 3.75,
@@ -171,6 +174,7 @@ def test_only_numbers_count_and_empty_buckets_are_left_out(alice, post_batch):
         {
             "start": "2024-01-01T05:00:00.000000Z",
             "count": 1,
+            "sum": float(-(2**63)),
             "min": float(-(2**63)),
             "max": float(-(2**63)),
             "avg": float(-(2**63)),

@@ -19,6 +19,7 @@ class LiveSession(NamedTuple):
     """What the token check reads of a live login session's user."""
 
     is_admin: bool
+    time_zone: str
 
 
 @functools.cache
@@ -26,7 +27,7 @@ def _live_session_query():
     """Built and compiled once; per request only the parameters change."""
     users, sessions = User.__table__.c, AuthSession.__table__.c
     return CompiledSelect(
-        select(users.is_admin)
+        select(users.is_admin, users.time_zone)
         .join_from(AuthSession.__table__, User.__table__, sessions.user_id == users.id)
         .where(
             sessions.id == bindparam("sid"),
@@ -43,4 +44,6 @@ def load_principal(claims):
     row = _live_session_query().first(sid=claims["sid"], user_id=user_id)
     if row is None:
         raise InvalidToken("The token has been revoked.")
-    return Principal(user_id, bool(row.is_admin), claims["sid"])
+    return Principal(
+        user_id, bool(row.is_admin), claims["sid"], time_zone=row.time_zone
+    )

@@ -80,7 +80,7 @@ class Me(Resource):
     @wrong_password_per_user
     @body(users_ns, schemas.UPDATE_ME)
     def patch(self, caller, data):
-        """Change your email or password (current_password required)."""
+        """Change your email, password (with current_password) or time zone."""
         user = service.update_user(
             user=service.get_user(user_id=caller.user_id),
             current_session_id=caller.session_id,

@@ -14,6 +14,8 @@ class User(db.Model):
     email = sa.Column(sa.String(254), nullable=False, unique=True)  # lower-case
     password_hash = sa.Column(sa.String(255), nullable=False)
     is_admin = sa.Column(sa.Boolean, nullable=False, default=False)
+    # An IANA zone name: the local calendar of the user's stats and habits.
+    time_zone = sa.Column(sa.String(64), nullable=False, server_default="UTC")
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 
     __table_args__ = (

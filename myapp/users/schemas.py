@@ -20,6 +20,12 @@ EMAIL = {
     "description": "An email address; stored lower-case",
 }
 PASSWORD = {"type": "string", "minLength": 8, "maxLength": 128}
+TIME_ZONE = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 64,
+    "description": "An IANA time zone name, e.g. Europe/Berlin (default UTC)",
+}
 # Checking a password someone already has never reveals the length rules.
 ANY_PASSWORD = {"type": "string", "minLength": 1, "maxLength": 1024}
 
@@ -29,7 +35,12 @@ REGISTER = Schema(
         "type": "object",
         "required": ["username", "email", "password"],
         "additionalProperties": False,
-        "properties": {"username": USERNAME, "email": EMAIL, "password": PASSWORD},
+        "properties": {
+            "username": USERNAME,
+            "email": EMAIL,
+            "password": PASSWORD,
+            "time_zone": TIME_ZONE,
+        },
     },
 )
 
@@ -58,11 +69,11 @@ UPDATE_ME = Schema(
     "UserUpdate",
     {
         "type": "object",
-        "required": ["current_password"],
         "additionalProperties": False,
         "properties": {
             "email": EMAIL,
             "password": PASSWORD,
+            "time_zone": TIME_ZONE,
             "current_password": ANY_PASSWORD,
         },
     },
@@ -82,13 +93,14 @@ USER = Schema(
     "User",
     {
         "type": "object",
-        "required": ["id", "username", "email", "is_admin", "created_at"],
+        "required": ["id", "username", "email", "is_admin", "time_zone", "created_at"],
         "additionalProperties": False,
         "properties": {
             "id": {"type": "integer"},
             "username": {"type": "string"},
             "email": {"type": "string"},
             "is_admin": {"type": "boolean"},
+            "time_zone": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
         },
     },
@@ -119,5 +131,6 @@ def user_public(user):
         "username": user.username,
         "email": user.email,
         "is_admin": bool(user.is_admin),
+        "time_zone": user.time_zone,
         "created_at": format_timestamp(user.created_at),
     }

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 
+from myapp.calendars import is_zone
 from myapp.db import db, utcnow
 from myapp.errors import InvalidToken, ValidationFailed, conflict, forbidden, not_found
 from myapp.pagination import page_after
@@ -44,15 +45,25 @@ def _ensure_available(*, username=None, email=None, exclude_id=None):
         raise conflict("That username or email is already registered.")
 
 
-def register(*, username, email, password, is_admin=False):
+def _check_time_zone(time_zone):
+    if not is_zone(time_zone):
+        raise ValidationFailed(
+            [{"pointer": "/time_zone", "message": "is not an IANA time zone name"}],
+            "The request body failed validation.",
+        )
+
+
+def register(*, username, email, password, is_admin=False, time_zone="UTC"):
     """Create an account; 409 if the username or email is taken (any case)."""
     _check_password_rules(username, password)
+    _check_time_zone(time_zone)
     _ensure_available(username=username, email=email)
     user = User(
         username=username,
         email=email.lower(),
         password_hash=hash_password(password),
         is_admin=is_admin,
+        time_zone=time_zone,
     )
     db.session.add(user)
     db.session.commit()
@@ -168,10 +179,33 @@ def _require_current_password(user, password):
 
 
 def update_user(
-    *, user, current_session_id, current_password, email=None, password=None
+    *,
+    user,
+    current_session_id,
+    current_password=None,
+    email=None,
+    password=None,
+    time_zone=None,
 ):
-    """Change email and/or password; a new password ends every other session."""
-    _require_current_password(user, current_password)
+    """Change email, password or time zone; a new password ends other sessions.
+
+    current_password is required with email or password, and checked when given.
+    """
+    if current_password is None and (email is not None or password is not None):
+        raise ValidationFailed(
+            [
+                {
+                    "pointer": "/current_password",
+                    "message": "is required to change email or password",
+                }
+            ],
+            "The request body failed validation.",
+        )
+    if current_password is not None:
+        _require_current_password(user, current_password)
+    if time_zone is not None:
+        _check_time_zone(time_zone)
+        user.time_zone = time_zone
     if email is not None and email.lower() != user.email:
         _ensure_available(email=email, exclude_id=user.id)
         user.email = email.lower()

@@ -11,7 +11,14 @@ def test_me_returns_your_account_without_password_material(alice):
     response = alice.get(ME)
     assert response.status_code == 200
     assert response.json["username"] == "alice"
-    assert set(response.json) == {"id", "username", "email", "is_admin", "created_at"}
+    assert set(response.json) == {
+        "id",
+        "username",
+        "email",
+        "is_admin",
+        "time_zone",
+        "created_at",
+    }
 
 
 def test_patch_me_without_current_password_answers_400(alice):
