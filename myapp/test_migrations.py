@@ -140,3 +140,64 @@ def test_adding_device_id_rebuilds_sqlite_readings_keeping_rows_and_autoincremen
         "ix_readings_user_id_sensor_recorded_at",
         "ix_readings_device_id_user_id_recorded_at",
     } <= indexes
+
+
+def test_0009_rolls_up_existing_readings_in_batches_exactly(tmp_path, monkeypatch):
+    """Every numeric field of the first 32 per sensor, per 15 minutes and hour."""
+    import json
+    import math
+    import random
+    import sqlite3
+    from collections import defaultdict
+
+    import flask_migrate
+
+    from myapp import create_app
+
+    monkeypatch.setenv("MYAPP_ROLLUP_BACKFILL_BATCH", "7")
+    path = tmp_path / "rollups.sqlite"
+    app = create_app(
+        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
+    )
+    rng = random.Random(9)
+    rows = []
+    for n in range(1, 60):
+        value = rng.choice([rng.randint(-50, 50), rng.uniform(-5, 5), True, "x"])
+        at = rng.randrange(-3600, 3 * 3600) * 1_000_000
+        rows.append((n, rng.choice(["a", "b"]), at, {"v": value, "w": 1}))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0008")
+        with sqlite3.connect(path) as conn:
+            conn.execute("INSERT INTO users VALUES (7, 'u', 'u@x.io', 'h', 0, 'd')")
+            for n, sensor, at, data in rows:
+                conn.execute(
+                    "INSERT INTO readings (id, user_id, sensor, recorded_at, data,"
+                    " client_id, created_at) VALUES (?, 7, ?, ?, json(?), NULL, 0)",
+                    (n * 3, sensor, at, json.dumps(data)),
+                )
+        flask_migrate.upgrade(revision="heads")
+        db.engine.dispose()
+    want = defaultdict(list)
+    for _, sensor, at, data in rows:
+        for field, value in data.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            for tier, width in ((0, 900 * 10**6), (1, 3600 * 10**6)):
+                want[(sensor, field, tier, at - at % width)].append(value)
+    with sqlite3.connect(path) as conn:
+        got = {
+            tuple(row[:4]): row[4:]
+            for row in conn.execute(
+                "SELECT sensor, field, tier, start, count, total, low, high"
+                " FROM reading_rollups WHERE user_id = 7"
+            )
+        }
+        zones = {row[0] for row in conn.execute("SELECT time_zone FROM users")}
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert zones == {"UTC"}
+    assert "reading_rollups_backfill" not in tables
+    assert sorted(got) == sorted(want)
+    for key, values in want.items():
+        count, total, low, high = got[key]
+        assert (count, low, high) == (len(values), min(values), max(values)), key
+        assert math.isclose(total, math.fsum(values), abs_tol=1e-9), key

@@ -16,6 +16,7 @@ Create Date: 2026-12-07 03:00:00
 
 """
 
+import os
 import sys
 import time
 
@@ -27,7 +28,8 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-BATCH = 20_000
+# Readings per committed batch (MYAPP_ROLLUP_BACKFILL_BATCH to tune it).
+BATCH = int(os.environ.get("MYAPP_ROLLUP_BACKFILL_BATCH", "20000"))
 FIELDS_PER_SENSOR = 32
 TIERS = ((0, 900 * 1_000_000), (1, 3600 * 1_000_000))
 
@@ -105,6 +107,13 @@ def _create_tables():
     op.execute("INSERT INTO reading_rollups_backfill (last_id) VALUES (0)")
 
 
+def _run(bind, sql):
+    """sql as it is: psycopg reads % as a placeholder, so it is doubled there."""
+    if bind.dialect.name == "postgresql":
+        sql = sql.replace("%", "%%")
+    return bind.exec_driver_sql(sql)
+
+
 def _sensor():
     return sa.String(length=64).with_variant(
         sa.String(length=64, collation="C"), "postgresql"
@@ -133,17 +142,19 @@ def _numeric_members(dialect):
 def _fill_fields(bind):
     """The first 32 numeric fields per (user, sensor), by the id that showed each."""
     source, key, _ = _numeric_members(bind.dialect.name)
-    bind.exec_driver_sql(
+    _run(
+        bind,
         "INSERT INTO reading_fields (user_id, sensor, field)"
         " SELECT user_id, sensor, field FROM ("
         "  SELECT user_id, sensor, field, row_number() OVER ("
         "   PARTITION BY user_id, sensor ORDER BY first_id) AS position FROM ("
         f"   SELECT r.user_id, r.sensor, {key} AS field, min(r.id) AS first_id"
         f"   FROM {source} AND length({key}) <= 256"
-        f"   AND {key} NOT LIKE '%\"%' GROUP BY r.user_id, r.sensor, {key}) seen"
+        f"   AND replace({key}, '\"', '') = {key}"
+        f"   GROUP BY r.user_id, r.sensor, {key}) seen"
         " ) ranked"
         f" WHERE position <= {FIELDS_PER_SENSOR}"
-        " ON CONFLICT DO NOTHING"
+        " ON CONFLICT DO NOTHING",
     )
 
 
@@ -161,29 +172,29 @@ def _backfill(bind):
         if dialect == "postgresql"
         else "reading_rollups.scaled + excluded.scaled"
     )
-    last_id = bind.exec_driver_sql(
-        "SELECT last_id FROM reading_rollups_backfill"
-    ).scalar_one()
-    top = bind.exec_driver_sql("SELECT coalesce(max(id), 0) FROM readings").scalar()
+    last_id = _run(bind, "SELECT last_id FROM reading_rollups_backfill").scalar_one()
+    top = _run(bind, "SELECT coalesce(max(id), 0) FROM readings").scalar()
     started = time.monotonic()
     while True:
         # The id BATCH readings on (ids may have gaps), or the last one.
-        upper = bind.exec_driver_sql(
+        upper = _run(
+            bind,
             f"SELECT coalesce((SELECT id FROM readings WHERE id > {last_id}"
             f" ORDER BY id LIMIT 1 OFFSET {BATCH - 1}),"
-            f" (SELECT max(id) FROM readings), {last_id})"
+            f" (SELECT max(id) FROM readings), {last_id})",
         ).scalar()
         if upper <= last_id:
             return
         # Each batch is one transaction of its own (the block autocommits):
         # its rollups and its place commit together, or neither.
-        bind.exec_driver_sql("BEGIN")
+        _run(bind, "BEGIN")
         for tier, width in TIERS:
             slot = (
                 f"(r.recorded_at - (((r.recorded_at % {width}) + {width})"
                 f" % {width}))"
             )
-            bind.exec_driver_sql(
+            _run(
+                bind,
                 "INSERT INTO reading_rollups (user_id, sensor, field, tier,"
                 " start, count, total, scaled, low, high)"
                 f" SELECT r.user_id, r.sensor, {key}, {tier}, {slot}, count(*),"
@@ -198,10 +209,10 @@ def _backfill(bind):
                 " total = reading_rollups.total + excluded.total,"
                 f" scaled = {scaled_add},"
                 f" low = {least}(reading_rollups.low, excluded.low),"
-                f" high = {greatest}(reading_rollups.high, excluded.high)"
+                f" high = {greatest}(reading_rollups.high, excluded.high)",
             )
-        bind.exec_driver_sql(f"UPDATE reading_rollups_backfill SET last_id = {upper}")
-        bind.exec_driver_sql("COMMIT")
+        _run(bind, f"UPDATE reading_rollups_backfill SET last_id = {upper}")
+        _run(bind, "COMMIT")
         last_id = upper
         print(
             f"rollups: readings up to id {last_id} of {max(top, last_id)} rolled up"

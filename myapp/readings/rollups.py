@@ -9,6 +9,7 @@ merged in Python first, and written in key order, so racing uploads wait on
 each other's rows instead of deadlocking.
 """
 
+import decimal
 import math
 
 import sqlalchemy as sa
@@ -149,8 +150,9 @@ def _upsert(user_id, merged):
         values = []
         for key in chunk:
             count, total, scaled_total, low, high = merged[key]
-            values += [user_id, *key, count]
-            values += [total, None if postgresql else scaled_total, low, high]
+            if postgresql:
+                total, scaled_total = _exact(total, scaled_total), None
+            values += [user_id, *key, count, total, scaled_total, low, high]
         run(
             "INSERT INTO reading_rollups (user_id, sensor, field, tier, start,"
             " count, total, scaled, low, high) VALUES "
@@ -163,6 +165,26 @@ def _upsert(user_id, merged):
             f" high = {greatest}(reading_rollups.high, excluded.high)",
             values,
         )
+
+
+def _exact(total, scaled_total):
+    """A slot's sum for PostgreSQL's numeric: past a double's range, the scaled
+    sum (exact powers of two) times 2**64."""
+    if math.isfinite(total):
+        return total
+    return decimal.Decimal(scaled_total) * 2**64
+
+
+def _sums(values):
+    """total and scaled of a slot's values, for the database in use."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return {"total": sum(map(decimal.Decimal, values)), "scaled": None}
+    scaled = math.fsum(v * SCALE for v in values)
+    try:
+        total = math.fsum(values)
+    except OverflowError:  # SQLite keeps the infinity; scaled holds the sum
+        total = math.copysign(math.inf, scaled)
+    return {"total": total, "scaled": scaled}
 
 
 def remove_readings(*, user_id, readings):
@@ -207,8 +229,7 @@ def _recompute_slot(user_id, sensor, field, tier, start, width):
         .where(where)
         .values(
             count=len(values),
-            total=math.fsum(values),
-            scaled=math.fsum(v * SCALE for v in values),
+            **_sums(values),
             low=min(values),
             high=max(values),
         )

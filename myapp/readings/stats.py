@@ -90,6 +90,7 @@ def reading_stats(
 
 
 def _bucket(start, count, total, scaled, low, high):
+    count = int(count)  # PostgreSQL's sum of bigint counts is numeric
     if scaled is None:  # PostgreSQL: an exact numeric sum
         average = float(total / count)
     elif math.isfinite(float(total)):
