@@ -151,6 +151,11 @@ def paired_ratio(numerators, denominators):
     return statistics.median(a / b for a, b in zip(numerators, denominators))
 
 
+def rfc3339(seconds):
+    """Seconds since 1970 as RFC 3339 UTC text, for query strings."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
 def utc_now():
     """The time of a run, as its report names it."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

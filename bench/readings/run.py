@@ -5,9 +5,9 @@
 
 Measures, in one run and on the same data, the targets of issues 3, 12 and 15
 against baselines of the same run: GET /readings/<id> against a bare Flask app
-on the same driver (wrk); keyset listing on a big (SQLite 1,000,000 rows,
+on the same driver (wrk); keyset listing on a big (SQLite 2,000,000 rows,
 PostgreSQL 10,000,000) and a 10,000-row table; stats over one sensor's
-readings (100,000; 1,000,000); batch ingest against the fastest plain
+readings (a year, 1,000,000, from rollups); batch ingest against the fastest plain
 in-process insert; one reading posted over 16 connections with a device key,
 against a user's token and a bare Flask INSERT; GET /readings/latest for 100
 sensors against GET /readings/<id>. Writes bench/results/readings[-postgres]

@@ -129,17 +129,17 @@ def bench_user_rows():
     return readings(random.Random(1), 1, 10_000, 60, SENSORS)
 
 
-def build_big(path, total=1_000_000, users=100):
-    """user 1: 10,000 readings; user 2: 100,000 of one sensor; user 3: about
-    9,000 of 100 sensors; others: the rest."""
+def build_big(path, total=2_000_000, users=100, stats_rows=1_000_000):
+    """user 1: 10,000 readings; user 2: a year of one sensor (1,000,000, one
+    every 30 s); user 3: about 9,000 of 100 sensors; others: the rest."""
     app = migrated(path)
     add_users(app, users)
     rng = random.Random(2)
 
     def rows():
         yield from bench_user_rows()
-        yield from readings(rng, 2, 100_000, 30, ["accelerometer"])
-        rest = total - 110_000
+        yield from readings(rng, 2, stats_rows, 30, ["accelerometer"])
+        rest = total - 10_000 - stats_rows
         per_user = rest // (users - 2)
         for user_id in range(3, users + 1):
             count = per_user if user_id < users else rest - per_user * (users - 3)
@@ -147,6 +147,16 @@ def build_big(path, total=1_000_000, users=100):
             yield from readings(rng, user_id, count, 45, sensors)
 
     insert(path, rows())
+    rebuild_rollups(app)
+
+
+def rebuild_rollups(app):
+    """Rollups, as uploads keep them (what flask readings rebuild-rollups does)."""
+    from myapp.readings.rebuild import rebuild_user, users_with_readings
+
+    with app.app_context():
+        for user_id in users_with_readings():
+            rebuild_user(user_id=user_id)
 
 
 def build_small(path):
@@ -154,6 +164,7 @@ def build_small(path):
     app = migrated(path)
     add_users(app, 1)
     insert(path, bench_user_rows())
+    rebuild_rollups(app)
 
 
 def build_empty(path, users=1):

@@ -25,7 +25,7 @@ sys.path.insert(0, HERE)
 
 import seed  # noqa: E402
 
-VERSION = "pg-2"
+VERSION = "pg-3"  # 3: rollups
 USERS = 1000
 BENCH_USER_ROWS = 10_000  # user 1, ids 1..10,000 (as on SQLite)
 STATS_ROWS = 1_000_000  # user 2's accelerometer, one every 30 s
@@ -170,6 +170,7 @@ def build(url, rows, users, loginable=3):
     app = seed.migrated_url(url)
     seed.add_users(app, users, loginable)
     count = bulk_load(url, rows)
+    seed.rebuild_rollups(app)
     mark(url, count)
     return count, time.monotonic() - started
 

