@@ -184,3 +184,12 @@ def login(server, username="bench1"):
     )
     assert status == 200, body
     return body["access_token"]
+
+
+def login_in_process(app, username="bench1"):
+    """An access token of a seeded bench user, from the app in this process."""
+    response = app.test_client().post(
+        "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.json
+    return response.json["access_token"]

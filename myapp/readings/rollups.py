@@ -10,7 +10,9 @@ each other's rows instead of deadlocking.
 """
 
 import decimal
+import itertools
 import math
+import operator
 
 import sqlalchemy as sa
 
@@ -30,14 +32,14 @@ ROLLUPS = ReadingRollup.__table__
 _ROWS_PER_STATEMENT = 3000
 
 
+DOUBLE_MAX = 1.7976931348623157e308
+_FIRST = operator.itemgetter(0)
+_NUMBER_TYPES = (int, float)  # exactly: bool is an int subclass, and no number
+
+
 def numeric(value):
     """Whether a JSON value counts as a number: not a boolean, within a double."""
-    if value.__class__ is bool or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
+    return value.__class__ in _NUMBER_TYPES and -DOUBLE_MAX <= value <= DOUBLE_MAX
 
 
 def nameable(field):
@@ -62,30 +64,29 @@ def rolled_up_fields(user_id, sensors):
     return found
 
 
-def _numbers(readings):
-    """{sensor: [(recorded_at, {field: number})]} of readings with numeric fields."""
-    series = {}
-    for sensor, recorded_at, data in readings:
-        numbers = {k: v for k, v in data.items() if numeric(v) and nameable(k)}
-        if numbers:
-            series.setdefault(sensor, []).append((recorded_at, numbers))
-    return series
+def _unseen(readings, known):
+    """{sensor: numeric nameable fields not yet known, in the order seen}, for
+    sensors with room left."""
+    unseen = {}
+    for sensor, _, data in readings:
+        fields = known[sensor]
+        if len(fields) >= FIELDS_PER_SENSOR:
+            continue
+        for field in data.keys() - fields:
+            if numeric(data[field]) and nameable(field):
+                unseen.setdefault(sensor, {}).setdefault(field, None)
+    return {sensor: list(fields) for sensor, fields in unseen.items()}
 
 
-def _register(user_id, series, known):
-    """Record new fields up to FIELDS_PER_SENSOR per sensor, in the order seen."""
-    wanted = {
-        sensor: [f for f in _in_order(items) if f not in known[sensor]]
-        for sensor, items in series.items()
-        if len(known[sensor]) < FIELDS_PER_SENSOR
-    }
-    if not any(wanted.values()):
-        return known
-    # Under the user's lock, read again: a racing upload may have taken places.
+def _register(user_id, unseen):
+    """Record new fields up to FIELDS_PER_SENSOR per sensor; the known fields.
+
+    Under the user's lock, read again: a racing upload may have taken places.
+    """
     lock_owner(user_id=user_id)
-    known = rolled_up_fields(user_id, set(series))
+    known = rolled_up_fields(user_id, set(unseen))
     rows = []
-    for sensor, fields in wanted.items():
+    for sensor, fields in unseen.items():
         room = FIELDS_PER_SENSOR - len(known[sensor])
         new = [f for f in fields if f not in known[sensor]][: max(room, 0)]
         known[sensor].update(new)
@@ -95,46 +96,78 @@ def _register(user_id, series, known):
     return known
 
 
-def _in_order(items):
-    seen = {}
-    for _, numbers in items:
-        for field in numbers:
-            seen.setdefault(field, None)
-    return list(seen)
-
-
 def add_readings(*, user_id, readings):
     """Add new readings, (sensor, recorded_at micros, data dict), to the rollups."""
-    series = _numbers(readings)
-    if not series:
+    if not readings:
         return
-    known = _register(user_id, series, rolled_up_fields(user_id, set(series)))
-    merged = {}
-    for sensor, items in series.items():
+    known = rolled_up_fields(user_id, {sensor for sensor, _, _ in readings})
+    unseen = _unseen(readings, known)
+    if unseen:
+        known.update(_register(user_id, unseen))
+    quarters = {}  # (sensor, field, slot) -> the values in that 15 minutes
+    for sensor, rows in _by_sensor(readings).items():
         fields = known[sensor]
-        for recorded_at, numbers in items:
-            for field, value in numbers.items():
-                if field not in fields:
-                    continue
-                value = float(value) if isinstance(value, float) else value
-                for tier, width in TIERS:
-                    key = (sensor, field, tier, slot_start(recorded_at, width))
-                    _merge(merged, key, value)
-    _upsert(user_id, merged)
+        if fields:
+            _quarters_of(sensor, fields, rows, quarters)
+    if quarters:
+        _upsert(user_id, _tiers_of(quarters))
 
 
-def _merge(merged, key, value):
-    slot = merged.get(key)
-    if slot is None:
-        merged[key] = [1, value, value * SCALE, value, value]
-        return
-    slot[0] += 1
-    slot[1] += value
-    slot[2] += value * SCALE
-    if value < slot[3]:
-        slot[3] = value
-    if value > slot[4]:
-        slot[4] = value
+def _by_sensor(readings):
+    grouped = {}
+    for sensor, recorded_at, data in readings:
+        grouped.setdefault(sensor, []).append((recorded_at, data))
+    return grouped
+
+
+def _quarters_of(sensor, fields, rows, quarters):
+    """Add one sensor's values of fields to quarters, a field at a time: a
+    column and runs of equal slots (a batch is mostly in time order) keep the
+    loop per value to one comprehension."""
+    slots = [at - at % QUARTER for at, _ in rows]
+    for field in fields:
+        column = zip(slots, [data.get(field) for _, data in rows])
+        for slot, same_slot in itertools.groupby(column, key=_FIRST):
+            values = [
+                value
+                for _, value in same_slot
+                if value.__class__ in _NUMBER_TYPES
+                and -DOUBLE_MAX <= value <= DOUBLE_MAX
+            ]
+            if values:
+                quarters.setdefault((sensor, field, slot), []).extend(values)
+
+
+def _tiers_of(quarters):
+    """{(sensor, field, tier, start): [count, total, scaled, low, high]}: each
+    15-minute slot, and each UTC hour merged from its quarters."""
+    merged = {}
+    for (sensor, field, slot), values in quarters.items():
+        total = sum(values)
+        quarter = [len(values), total, _scaled(total, values), min(values)]
+        quarter.append(max(values))
+        merged[(sensor, field, 0, slot)] = quarter
+        hour = merged.get((sensor, field, 1, slot - slot % HOUR))
+        if hour is None:
+            merged[(sensor, field, 1, slot - slot % HOUR)] = list(quarter)
+            continue
+        hour[0] += quarter[0]
+        hour[1] += total
+        hour[2] += quarter[2]
+        hour[3] = min(hour[3], quarter[3])
+        hour[4] = max(hour[4], quarter[4])
+    return merged
+
+
+def _scaled(total, values):
+    """The sum of value * 2**-64 (exact powers of two): total's, unless it overflows."""
+    try:
+        as_double = float(total)
+    except OverflowError:
+        as_double = math.inf
+    if math.isfinite(as_double):
+        return as_double * SCALE
+    return math.fsum(float(value) * SCALE for value in values)
 
 
 def _upsert(user_id, merged):
@@ -150,9 +183,12 @@ def _upsert(user_id, merged):
         values = []
         for key in chunk:
             count, total, scaled_total, low, high = merged[key]
-            if postgresql:
+            if postgresql:  # numeric takes Python's exact int or float as it is
                 total, scaled_total = _exact(total, scaled_total), None
-            values += [user_id, *key, count, total, scaled_total, low, high]
+            else:
+                total = _double(total)
+            values += [user_id, *key, count, total, scaled_total]
+            values += [float(low), float(high)]
         run(
             "INSERT INTO reading_rollups (user_id, sensor, field, tier, start,"
             " count, total, scaled, low, high) VALUES "
@@ -168,11 +204,19 @@ def _upsert(user_id, merged):
 
 
 def _exact(total, scaled_total):
-    """A slot's sum for PostgreSQL's numeric: past a double's range, the scaled
-    sum (exact powers of two) times 2**64."""
-    if math.isfinite(total):
+    """A slot's sum for PostgreSQL's numeric: an int as it is; a float past a
+    double's range from the scaled sum (exact powers of two) times 2**64."""
+    if isinstance(total, int) or math.isfinite(total):
         return total
     return decimal.Decimal(scaled_total) * 2**64
+
+
+def _double(total):
+    """A slot's sum for SQLite's double: infinity past its range (scaled holds it)."""
+    try:
+        return float(total)
+    except OverflowError:
+        return math.inf if total > 0 else -math.inf
 
 
 def _sums(values):
@@ -194,18 +238,16 @@ def remove_readings(*, user_id, readings):
     min and max cannot be subtracted, so each touched slot is read again from
     the raw readings of its 15 minutes or hour (an index range each).
     """
-    series = _numbers(readings)
-    if not series:
+    if not readings:
         return
-    known = rolled_up_fields(user_id, set(series))
+    known = rolled_up_fields(user_id, {sensor for sensor, _, _ in readings})
     slots = set()
-    for sensor, items in series.items():
-        for recorded_at, numbers in items:
-            for field in numbers:
-                if field in known[sensor]:
-                    for tier, width in TIERS:
-                        start = slot_start(recorded_at, width)
-                        slots.add((sensor, field, tier, start, width))
+    for sensor, recorded_at, data in readings:
+        for field in known[sensor].intersection(data):
+            if numeric(data[field]):
+                for tier, width in TIERS:
+                    start = slot_start(recorded_at, width)
+                    slots.add((sensor, field, tier, start, width))
     for sensor, field, tier, start, width in sorted(slots):
         _recompute_slot(user_id, sensor, field, tier, start, width)
 
