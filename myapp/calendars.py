@@ -10,7 +10,7 @@ instant in UTC microseconds, rounded down to 15 minutes: every offset since
 import functools
 import importlib.resources
 import zoneinfo
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from myapp.micros import EPOCH, MAX_MICROS, MIN_MICROS, from_micros, to_micros
 
@@ -158,3 +158,70 @@ __all__ = [
     "zone",
     "zone_names",
 ]
+
+
+DAY = 86400 * 1_000_000
+
+
+def _offset_at(micros, tz):
+    """The zone's UTC offset at an instant, rounded up to 15 minutes (micros)."""
+    offset = from_micros(micros).astimezone(tz).utcoffset()
+    offset = offset // timedelta(microseconds=1)
+    return -(-offset // QUARTER) * QUARTER
+
+
+@functools.lru_cache(maxsize=4096)
+def _year_segments(tz_name, year):
+    """[(start, offset)] through one UTC year: where each offset begins.
+
+    Read from the zone a day at a time, each change narrowed to the 15-minute
+    boundary where the new offset holds (exact after 1972; before, odd-second
+    changes round to 15 minutes, as the contract's boundaries do).
+    """
+    tz = zone(tz_name)
+    year = min(max(year, 2), 9998)  # datetime's own range, with a zone's offset
+    start = to_micros(datetime(year, 1, 1, tzinfo=timezone.utc))
+    end = to_micros(datetime(year + 1, 1, 1, tzinfo=timezone.utc))
+    segments = [(start, _offset_at(start, tz))]
+    moment = start
+    while moment < end:
+        following = min(moment + DAY, end - QUARTER)
+        if _offset_at(following, tz) != segments[-1][1]:
+            low, high = moment, following
+            while high - low > QUARTER:
+                middle = low + (high - low) // QUARTER // 2 * QUARTER
+                if _offset_at(middle, tz) == segments[-1][1]:
+                    low = middle
+                else:
+                    high = middle
+            segments.append((high, _offset_at(high, tz)))
+        moment += DAY
+    return segments
+
+
+def offsets(tz_name, lo, hi):
+    """[(start, offset)] of the zone from lo to hi: the first start is lo or before."""
+    first, last = from_micros(lo).year, from_micros(hi).year
+    found = []
+    for year in range(first, last + 1):
+        for start, offset in _year_segments(tz_name, year):
+            if not found or offset != found[-1][1]:
+                found.append((start, offset))
+    return found
+
+
+def local_micros(tz_name):
+    """micros -> the same instant's local wall time as micros (for calendars)."""
+    if tz_name == "UTC":
+        return lambda micros: micros
+    cache = {}
+    tz = zone(tz_name)
+
+    def local(micros):
+        slot = micros // QUARTER  # offsets change on 15-minute boundaries
+        offset = cache.get(slot)
+        if offset is None:
+            offset = cache[slot] = _offset_at(clamp_to_times(micros), tz)
+        return micros + offset
+
+    return local

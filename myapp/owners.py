@@ -6,6 +6,7 @@ with lock_owner, and cap their rows per user with at_most, under that lock.
 """
 
 import sqlalchemy as sa
+from blinker import Namespace
 
 from myapp.db import db
 from myapp.errors import conflict
@@ -16,11 +17,23 @@ NO_KEY_UPDATE = {"key_share": True}  # inserts elsewhere that reference the user
 KEY_SHARE = {"read": True, "key_share": True}  # only against the two above
 
 _owners = {"table": None, "find": None}
+# time_zone_changed.send(user_id=..., time_zone=...): inside the transaction that
+# changes it, so what features recompute commits with it.
+time_zone_changed = Namespace().signal("time-zone-changed")
 
 
 def use(*, table, find):
     """The owners' table (an id column), and find(login=) -> a user's id or None."""
     _owners.update(table=table, find=find)
+
+
+def time_zone_of(*, user_id):
+    """The user's IANA time zone (UTC for a user that no longer exists)."""
+    owners = _owners["table"]
+    found = db.session.execute(
+        sa.select(owners.c.time_zone).where(owners.c.id == user_id)
+    ).scalar_one_or_none()
+    return found or "UTC"
 
 
 def find_owner(*, login):

@@ -1,6 +1,7 @@
 """Per-user goal trees: create, move, complete and reopen, progress, delete;
 measured goals that the user's readings fulfil."""
 
+from myapp import owners
 from myapp.goals import receivers
 from myapp.goals.endpoints import ns
 from myapp.readings.signals import readings_deleted, readings_stored
@@ -10,6 +11,7 @@ def init_app(app):
     """Measured goals follow every write of readings, inside its transaction."""
     readings_stored.connect(receivers.on_readings_stored)
     readings_deleted.connect(receivers.on_readings_deleted)
+    owners.time_zone_changed.connect(receivers.on_time_zone_changed)
 
 
 __all__ = ["ns", "init_app"]

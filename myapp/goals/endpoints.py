@@ -55,7 +55,9 @@ class GoalList(Resource):
         """
         values = schemas.create_values(data)
         goal_id = service.create_goal(user_id=caller.user_id, **values)
-        tree = queries.goal_tree(user_id=caller.user_id, goal_id=goal_id)
+        tree = queries.goal_tree(
+            user_id=caller.user_id, goal_id=goal_id, tz=caller.time_zone
+        )
         return tree, 201, {"Location": url_for("api.goal", goal_id=goal_id)}
 
 
@@ -66,7 +68,9 @@ class GoalItem(Resource):
     @authenticated(ns, 404)
     def get(self, caller, goal_id):
         """One of your goals with its whole subtree."""
-        return queries.goal_tree(user_id=caller.user_id, goal_id=goal_id)
+        return queries.goal_tree(
+            user_id=caller.user_id, goal_id=goal_id, tz=caller.time_zone
+        )
 
     @response(ns, 200, "The goal with its subtree, after the change", schemas.GOAL)
     @authenticated(ns, 404, 409)
@@ -90,7 +94,9 @@ class GoalItem(Resource):
         """
         values = schemas.update_values(data)
         service.update_goal(user_id=caller.user_id, goal_id=goal_id, **values)
-        return queries.goal_tree(user_id=caller.user_id, goal_id=goal_id)
+        return queries.goal_tree(
+            user_id=caller.user_id, goal_id=goal_id, tz=caller.time_zone
+        )
 
     @response(ns, 204, "Deleted, with its whole subtree")
     @authenticated(ns, 404)

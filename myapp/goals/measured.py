@@ -113,10 +113,11 @@ def _measured_select():
 _MEASURED = _measured_select()
 
 
-def measured_goals(*, user_id, now):
-    """{goal id: Measured} for every target of the user, as of now: one query."""
+def measured_goals(*, user_id, now, tz):
+    """{goal id: Measured} for every target of the user, as of now in the zone
+    tz (the user's): one query."""
     micros = to_micros(now)
-    current = {period: periods.bucket_of(period, micros) for period in PERIODS}
+    current = {period: periods.bucket_of(period, micros, tz) for period in PERIODS}
     as_of = format_timestamp(now)
     found = {}
     for row in _MEASURED.tuples(user_id=user_id, **current):

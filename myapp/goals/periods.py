@@ -1,15 +1,20 @@
-"""UTC periods of habits as integers: consecutive periods have consecutive numbers.
+"""Periods of habits in the user's zone as integers: consecutive periods have
+consecutive numbers.
 
-A reading's time is microseconds since 1970-01-01 UTC (as readings store it).
-Day n starts n days after 1970-01-01; week n starts on the Monday n weeks
+A reading's time is microseconds since 1970-01-01 UTC (as readings store it);
+its local wall time (myapp.calendars: the pinned tzdata) is numbered. Day n
+is the nth local date after 1970-01-01; week n starts on the Monday n weeks
 after 1970-01-05 (the first Monday); month n is year * 12 + month - 1. A
 target without period has one bucket, 0. The same numbers are computed in
-Python (uploads) and in SQL (recomputing from stored readings).
+Python (uploads) and in SQL (recomputing from stored readings), where the
+zone's offsets are a CASE over their changes.
 """
 
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
+
+from myapp.calendars import local_micros, offsets
 
 DAY = 86_400_000_000
 SECOND = 1_000_000
@@ -23,18 +28,19 @@ def _month_of_day(day):
     return date.year * 12 + date.month - 1
 
 
-def bucket_function(period):
-    """micros -> bucket number for a period (None: the one bucket 0)."""
+def bucket_function(period, tz="UTC"):
+    """micros -> bucket number for a period in the zone (None: the one bucket 0)."""
     if period is None:
         return lambda micros: 0
+    local = local_micros(tz)
     if period == "day":
-        return lambda micros: micros // DAY
+        return lambda micros: local(micros) // DAY
     if period == "week":
-        return lambda micros: (micros // DAY - FIRST_MONDAY) // 7
+        return lambda micros: (local(micros) // DAY - FIRST_MONDAY) // 7
     months = {}
 
     def month(micros):
-        day = micros // DAY
+        day = local(micros) // DAY
         found = months.get(day)
         if found is None:
             found = months[day] = _month_of_day(day)
@@ -43,13 +49,13 @@ def bucket_function(period):
     return month
 
 
-def bucket_of(period, micros):
-    """The bucket of one time."""
-    return bucket_function(period)(micros)
+def bucket_of(period, micros, tz="UTC"):
+    """The bucket of one time in the zone."""
+    return bucket_function(period, tz)(micros)
 
 
 def bucket_start(period, bucket):
-    """When a bucket starts, as an aware UTC datetime."""
+    """When a bucket starts in UTC (its local start, for a user in UTC)."""
     if period == "day":
         return _EPOCH + timedelta(days=bucket)
     if period == "week":
@@ -63,10 +69,27 @@ def _floor_div(value, divisor):
     return (value - ((value % divisor) + divisor) % divisor) // divisor
 
 
-def bucket_sql(micros, period, dialect):
-    """The SQL expression of bucket_function(period) over an integer column."""
+def local_sql(micros, tz, lo, hi):
+    """SQL: micros (an integer column) as local wall time in the zone, for times
+    from lo to hi (earlier and later ones take the first and last offset)."""
+    if tz == "UTC":
+        return micros
+    segments = offsets(tz, lo, hi)
+    if len(segments) == 1:
+        return micros + segments[0][1]
+    whens = [
+        (micros < start, sa.literal(offset))
+        for (_, offset), (start, _) in zip(segments, segments[1:])
+    ]
+    return micros + sa.case(*whens, else_=segments[-1][1])
+
+
+def bucket_sql(micros, period, dialect, local=None):
+    """The SQL expression of bucket_function(period) over an integer column;
+    local: local_sql's expression of it, in the user's zone (default UTC)."""
     if period is None:
         return sa.literal(0)
+    micros = micros if local is None else local
     day = _floor_div(micros, DAY)
     if period == "day":
         return day

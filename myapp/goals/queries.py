@@ -12,7 +12,7 @@ from myapp.errors import forbidden, not_found
 from myapp.goals.measured import measured_goals
 from myapp.goals.rows import GOALS, GoalRow
 from myapp.goals.schemas import goal_node
-from myapp.owners import owner_exists
+from myapp.owners import owner_exists, time_zone_of
 from myapp.rawsql import CompiledSelect
 
 
@@ -128,9 +128,15 @@ def _assemble(rows, measured):
     return nodes, children
 
 
-def _measured(*, user_id, rows):
-    """The user's measured goals (one query whatever their number), if any goals."""
-    return measured_goals(user_id=user_id, now=utcnow()) if rows else {}
+def _measured(*, user_id, rows, tz):
+    """The user's measured goals (one query whatever their number), if any goals.
+
+    tz: the user's time zone if the caller knows it (a token's user), else read.
+    """
+    if not rows:
+        return {}
+    tz = tz or time_zone_of(user_id=user_id)
+    return measured_goals(user_id=user_id, now=utcnow(), tz=tz)
 
 
 def _check_listed_user(*, user_id):
@@ -139,7 +145,7 @@ def _check_listed_user(*, user_id):
         raise not_found("user")
 
 
-def goal_forest(*, user_id, flat=False, check_user=False):
+def goal_forest(*, user_id, flat=False, check_user=False, tz=None):
     """The user's top-level goals with nested children, or every goal by id.
 
     One SQL statement, plus one to tell an unknown user (404) from an empty forest
@@ -148,7 +154,7 @@ def goal_forest(*, user_id, flat=False, check_user=False):
     rows = _FOREST.tuples(user_id=user_id)
     if not rows and check_user:
         _check_listed_user(user_id=user_id)
-    nodes, top = _assemble(rows, _measured(user_id=user_id, rows=rows))
+    nodes, top = _assemble(rows, _measured(user_id=user_id, rows=rows, tz=tz))
     if not flat:
         return top.get(None, [])
     for node in nodes:
@@ -160,17 +166,18 @@ def goal_forest(*, user_id, flat=False, check_user=False):
 def listed_goals(*, caller, user_id=None, flat=False):
     """The caller's goals; with user_id (admins only, else 403) that user's goals."""
     if user_id is None:
-        return goal_forest(user_id=caller.user_id, flat=flat)
+        return goal_forest(user_id=caller.user_id, flat=flat, tz=caller.time_zone)
     if not caller.is_admin:
         raise forbidden("Only admins may list another user's goals.")
-    check_user = user_id != caller.user_id
-    return goal_forest(user_id=user_id, flat=flat, check_user=check_user)
+    if user_id == caller.user_id:
+        return goal_forest(user_id=user_id, flat=flat, tz=caller.time_zone)
+    return goal_forest(user_id=user_id, flat=flat, check_user=True)
 
 
-def goal_tree(*, user_id, goal_id):
+def goal_tree(*, user_id, goal_id, tz=None):
     """One of the user's goals with its whole subtree; 404 if it is not theirs."""
     rows = _SUBTREE.tuples(user_id=user_id, root_id=goal_id)
     if not rows:
         raise not_found("goal")
-    nodes, _ = _assemble(rows, _measured(user_id=user_id, rows=rows))
+    nodes, _ = _assemble(rows, _measured(user_id=user_id, rows=rows, tz=tz))
     return nodes[-1]  # the root has depth 0, so it comes last

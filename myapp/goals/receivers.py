@@ -2,9 +2,10 @@
 (myapp/readings/signals.py): an upload adds to the targets on its sensors and
 completes the goals it meets; a deletion recomputes them."""
 
-from myapp.goals import locks, service, upkeep
+from myapp.goals import locks, service, targets, upkeep
 from myapp.goals.recompute import recompute
 from myapp.micros import from_micros
+from myapp.owners import time_zone_of
 
 
 def _watching(user_id, sensors):
@@ -22,7 +23,8 @@ def on_readings_stored(sender, *, user_id, readings, **_):
     targets = _watching(user_id, sorted({r.sensor for r in readings}))
     if not targets:
         return
-    completions = upkeep.add_readings(targets=targets, readings=readings)
+    tz = time_zone_of(user_id=user_id)  # always: the same statements for any target
+    completions = upkeep.add_readings(targets=targets, readings=readings, tz=tz)
     if completions:
         now = from_micros(readings[0].created_at)
         service.complete_goals(completions=completions, now=now)
@@ -34,3 +36,12 @@ def on_readings_deleted(sender, *, user_id, sensors, **_):
     targets = _watching(user_id, sorted(sensors))
     if targets:
         recompute(goal_ids=[target.goal_id for target in targets])
+
+
+def on_time_zone_changed(sender, *, user_id, time_zone, **_):
+    """Habits count periods of the user's zone: renumber and recompute them."""
+    locks.lock_goals(user_id=user_id, strength=locks.TARGETS)
+    habits = targets.habits_of(user_id=user_id)
+    if habits:
+        targets.renumber(habits=habits, tz=time_zone)
+        recompute(goal_ids=[habit.goal_id for habit in habits])

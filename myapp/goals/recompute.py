@@ -3,15 +3,18 @@ deleted, and when a target is set."""
 
 import sqlalchemy as sa
 
-from myapp.db import db
+from myapp.db import db, utcnow
 from myapp.goals import periods
 from myapp.goals.models import PERIODS
 from myapp.goals.rows import MEASURES, TARGETS
 from myapp.goals.upkeep import measure_row, write_measures
 from myapp.jsonsql import sqlite_is_number
+from myapp.micros import to_micros
+from myapp.owners import time_zone_of
 from myapp.readings.models import Reading
 
 READINGS = Reading.__table__
+_YEAR = 366 * 86400 * 1_000_000
 
 
 def _float(value):
@@ -45,8 +48,12 @@ def _postgresql_numbers(joined):
     return joined, sa.case((is_number, number))
 
 
-def _recompute_query(goal_ids, dialect):
-    """Per (goal, bucket): the tally of the stored readings, in one SQL statement."""
+def _recompute_query(goal_ids, dialect, zone):
+    """Per (goal, bucket): the tally of the stored readings, in one SQL statement.
+
+    zone: (tz, lo, hi) of the goals' user, periods counted in tz (its offsets
+    from lo to hi; see periods.local_sql).
+    """
     target, reading = TARGETS.c, READINGS.c
     joined = (
         sa.select(
@@ -74,9 +81,10 @@ def _recompute_query(goal_ids, dialect):
     else:
         source, number = _sqlite_numbers(joined)
     at = sa.type_coerce(source.c.recorded_at, sa.BigInteger)
+    local = periods.local_sql(at, *zone)
     bucket = sa.case(
         *[
-            (source.c.period == period, periods.bucket_sql(at, period, dialect))
+            (source.c.period == period, periods.bucket_sql(at, period, dialect, local))
             for period in PERIODS
         ],
         else_=0,
@@ -129,16 +137,28 @@ def _total(numbers, dialect):
     return sa.func.total(numbers)
 
 
+def _zone(targets):
+    """(tz, lo, hi) of one user's targets: periods from the first since to a
+    year from now in the user's zone (later readings take its last offset)."""
+    habits = [row for row in targets.values() if row.period is not None]
+    if not habits:
+        return "UTC", 0, 0
+    tz = time_zone_of(user_id=habits[0].user_id)
+    lo = min(row.since for row in habits)
+    return tz, lo, max(lo, to_micros(utcnow())) + _YEAR
+
+
 def recompute(*, goal_ids):
-    """Replace the goals' measure rows with tallies of their stored readings."""
+    """Replace one user's goals' measure rows with tallies of their stored readings."""
     dialect = db.session.get_bind().dialect.name
-    found = db.session.execute(_recompute_query(goal_ids, dialect)).all()
     targets = {
         row.goal_id: row
         for row in db.session.execute(
             sa.select(TARGETS).where(TARGETS.c.goal_id.in_(goal_ids))
         )
     }
+    query = _recompute_query(goal_ids, dialect, _zone(targets))
+    found = db.session.execute(query).all()
     db.session.execute(sa.delete(MEASURES).where(MEASURES.c.goal_id.in_(goal_ids)))
     rows = []
     for goal_id, bucket, readings, numbers, total, *rest in found:

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from myapp.db import db
 from myapp.goals import periods, tallies
+from myapp.owners import time_zone_of
 from myapp.goals.recompute import recompute
 from myapp.goals.rows import MEASURES, TALLY_COLUMNS, TARGETS
 from myapp.micros import to_micros
@@ -60,9 +61,30 @@ def _store_target(*, user_id, goal_id, since, target):
             goal_id=goal_id,
             user_id=user_id,
             since=since,
-            since_bucket=periods.bucket_of(target["period"], since),
+            since_bucket=periods.bucket_of(
+                target["period"], since, time_zone_of(user_id=user_id)
+            ),
             empty_met=tallies.empty_met(aggregate, op, value),
             **target,
         )
     )
     recompute(goal_ids=[goal_id])
+
+
+def habits_of(*, user_id):
+    """The user's targets with a period: (goal_id, period, since) each."""
+    return db.session.execute(
+        sa.select(TARGETS.c.goal_id, TARGETS.c.period, TARGETS.c.since).where(
+            TARGETS.c.user_id == user_id, TARGETS.c.period.is_not(None)
+        )
+    ).all()
+
+
+def renumber(*, habits, tz):
+    """Give each habit the number of its first period in the zone tz."""
+    for habit in habits:
+        db.session.execute(
+            sa.update(TARGETS)
+            .where(TARGETS.c.goal_id == habit.goal_id)
+            .values(since_bucket=periods.bucket_of(habit.period, habit.since, tz))
+        )

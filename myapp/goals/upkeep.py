@@ -25,12 +25,13 @@ def targets_on(*, user_id, sensors):
     return [Target._make(row) for row in rows]
 
 
-def add_readings(*, targets, readings):
+def add_readings(*, targets, readings, tz="UTC"):
     """Add an upload's new readings to these targets' measures (the user's goals
-    lock held): {goal id: (position in the upload, completed_at)} of the open
-    goals whose target without period they meet, at the first such item."""
+    lock held; habits' periods in the zone tz): {goal id: (position in the
+    upload, completed_at)} of the open goals whose target without period they
+    meet, at the first such item."""
     now = readings[0].created_at
-    buckets = _bucketed(targets, _series(readings, targets))
+    buckets = _bucketed(targets, _series(readings, targets), tz)
     stored = _stored_tallies(buckets)
     rows, completions = [], {}
     for target in targets:
@@ -64,7 +65,7 @@ def _series(readings, targets):
     return series
 
 
-def _bucketed(targets, series):
+def _bucketed(targets, series, tz):
     """{goal id: {bucket: its readings in that bucket, in upload order}}.
 
     Readings before a goal's started_at are left out. Targets sharing a sensor,
@@ -83,17 +84,17 @@ def _bucketed(targets, series):
             key = None
         grouped = shared.get(key)
         if grouped is None:
-            grouped = _grouped(items, target.period)
+            grouped = _grouped(items, target.period, tz)
             if key is not None:
                 shared[key] = grouped
         found[target.goal_id] = grouped
     return found
 
 
-def _grouped(items, period):
+def _grouped(items, period, tz):
     if period is None:
         return {0: items} if items else {}
-    bucket_of = periods.bucket_function(period)
+    bucket_of = periods.bucket_function(period, tz)
     grouped = {}
     for bucket, item in zip(map(bucket_of, [item[0] for item in items]), items):
         found = grouped.get(bucket)

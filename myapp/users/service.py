@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 
+from myapp import owners
 from myapp.calendars import is_zone
 from myapp.db import db, utcnow
 from myapp.errors import InvalidToken, ValidationFailed, conflict, forbidden, not_found
@@ -203,9 +204,13 @@ def update_user(
         )
     if current_password is not None:
         _require_current_password(user, current_password)
-    if time_zone is not None:
+    if time_zone is not None and time_zone != user.time_zone:
         _check_time_zone(time_zone)
         user.time_zone = time_zone
+        db.session.flush()
+        owners.time_zone_changed.send(user_id=user.id, time_zone=time_zone)
+    elif time_zone is not None:
+        _check_time_zone(time_zone)
     if email is not None and email.lower() != user.email:
         _ensure_available(email=email, exclude_id=user.id)
         user.email = email.lower()
