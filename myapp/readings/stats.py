@@ -272,17 +272,30 @@ class _Series:
         ]
         if not ranges:
             return []
-        _, mark = paramstyle()
-        return run(
-            "WITH spans (i, tier, lo, hi) AS (VALUES "
-            + ", ".join(ranges)
-            + ") SELECT spans.i, sum(r.count), sum(r.total), sum(r.scaled),"
-            " min(r.low), max(r.high) FROM spans JOIN reading_rollups r"
-            f" ON r.user_id = {mark} AND r.sensor = {mark} AND r.field = {mark}"
+        dialect, mark = paramstyle()
+        where = (
+            f"r.user_id = {mark} AND r.sensor = {mark} AND r.field = {mark}"
             " AND r.tier = spans.tier AND r.start >= spans.lo AND r.start < spans.hi"
-            " GROUP BY spans.i ORDER BY spans.i",
-            [self.user_id, self.sensor, self.field],
         )
+        spans = "WITH spans (i, tier, lo, hi) AS (VALUES " + ", ".join(ranges) + ")"
+        if dialect == "postgresql":
+            # LATERAL: an index range a span; PostgreSQL would hash-join on tier
+            # and filter the ranges, every rollup row against every span.
+            sql = (
+                f"{spans} SELECT spans.i, sum(a.count), sum(a.total), NULL,"
+                " min(a.low), max(a.high) FROM spans CROSS JOIN LATERAL ("
+                " SELECT sum(r.count) AS count, sum(r.total) AS total,"
+                " min(r.low) AS low, max(r.high) AS high FROM reading_rollups r"
+                f" WHERE {where}) a WHERE a.count IS NOT NULL"
+                " GROUP BY spans.i ORDER BY spans.i"
+            )
+        else:
+            sql = (
+                f"{spans} SELECT spans.i, sum(r.count), sum(r.total), sum(r.scaled),"
+                " min(r.low), max(r.high) FROM spans JOIN reading_rollups r"
+                f" ON {where} GROUP BY spans.i ORDER BY spans.i"
+            )
+        return run(sql, [self.user_id, self.sensor, self.field])
 
 
 def _tiers(lo, hi):

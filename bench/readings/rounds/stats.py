@@ -47,7 +47,6 @@ def measure(run):
     for name, count in found.items():
         median[name]["buckets"] = count
     run.results["stats"], run.results["stats_runs"] = median, runs
-    run.plan("stats", "bench2", queries()["year_1d"])
 
 
 def rows(results, setup):
