@@ -1,6 +1,6 @@
 """Two app hosts behind nginx, sharing one PostgreSQL and one Redis.
 
-Each host is a network namespace on a private bridge (deploy/hosts.py) with its
+Each host is a network namespace on a private bridge (testing/hosts.py) with its
 own sshd, app root and env file, and a mount namespace where its app root is
 at the same path as on the other host, as on two machines. uWSGI runs there
 from myapp.ini, started and chain-reloaded by the deploy test's service
@@ -32,9 +32,9 @@ import uuid
 
 import pytest
 
-from deploy import hosts as net
-from deploy.conftest import SshServer, free_port
-from deploy.test_deploy import (
+from testing import hosts as net
+from testing.alerts import Receiver, payloads_by_rule, rule, threshold
+from testing.deploys import (
     HANG_UNTIL_GATE,
     Host,
     Releases,
@@ -42,7 +42,8 @@ from deploy.test_deploy import (
     run_deploy,
     set_version,
 )
-from testing.alerts import Receiver, payloads_by_rule, rule, threshold
+from testing.servers import free_port
+from testing.sshd import SshServer
 
 pytestmark = pytest.mark.hosts
 

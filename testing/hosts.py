@@ -18,6 +18,8 @@ import socket
 import subprocess
 import time
 
+from testing.servers import stop_process
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREFIX = "myapph"  # namespaces myapph-<pid>-<host>, bridge mh<pid>
 
@@ -217,8 +219,7 @@ class Redis:
         self.url = f"redis://:{self.password}@{network.gateway}:{port}/0"
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=15)
+        stop_process(self.process)
         self.log.close()
 
 
@@ -298,9 +299,4 @@ class Nginx:
         return found
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
