@@ -22,6 +22,9 @@ from testing.servers import stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREFIX = "myapph"  # namespaces myapph-<pid>-<host>, bridge mh<pid>
+# nginx's fail_timeout per host (max_fails=1): after a failure the host gets no
+# request for this long, counted in whole seconds, so up to a second more.
+FAIL_TIMEOUT = 3
 
 
 def ip(*args, check=True):
@@ -253,7 +256,10 @@ class Nginx:
         self.upstream = os.path.join(directory, "upstream.conf")
         with open(self.upstream, "w") as out:
             for address in addresses:
-                out.write(f"server {address}:{app_port} max_fails=1 fail_timeout=3s;\n")
+                out.write(
+                    f"server {address}:{app_port} max_fails=1"
+                    f" fail_timeout={FAIL_TIMEOUT}s;\n"
+                )
         with open(os.path.join(ROOT, "deploy", "nginx", "myapp-hosts.conf")) as site:
             text = site.read()
         text = text.replace("/etc/nginx/myapp-upstream.conf", self.upstream)
