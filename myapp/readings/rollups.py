@@ -170,37 +170,58 @@ def _scaled(total, values):
     return math.fsum(float(value) * SCALE for value in values)
 
 
+_UPDATE = (
+    " ON CONFLICT (user_id, sensor, field, tier, start) DO UPDATE SET"
+    " count = reading_rollups.count + excluded.count,"
+    " total = reading_rollups.total + excluded.total,"
+    " scaled = {scaled},"
+    " low = {least}(reading_rollups.low, excluded.low),"
+    " high = {greatest}(reading_rollups.high, excluded.high)"
+)
+_COLUMNS = (
+    "INSERT INTO reading_rollups (user_id, sensor, field, tier, start,"
+    " count, total, scaled, low, high)"
+)
+
+
 def _upsert(user_id, merged):
-    """One INSERT .. ON CONFLICT DO UPDATE per chunk of slots, in key order."""
-    dialect, mark = paramstyle()
-    postgresql = dialect == "postgresql"
-    least, greatest = ("least", "greatest") if postgresql else ("min", "max")
-    scaled = "NULL" if postgresql else "reading_rollups.scaled + excluded.scaled"
-    row = f"({marks(mark, 10)})"
+    """One INSERT .. ON CONFLICT DO UPDATE of the slots, in key order."""
     keys = sorted(merged)
+    if paramstyle()[0] == "postgresql":
+        _upsert_postgresql(user_id, keys, merged)
+        return
+    update = _UPDATE.format(
+        scaled="reading_rollups.scaled + excluded.scaled", least="min", greatest="max"
+    )
+    row = f"({marks('?', 10)})"
     for start in range(0, len(keys), _ROWS_PER_STATEMENT):
         chunk = keys[start : start + _ROWS_PER_STATEMENT]
         values = []
         for key in chunk:
             count, total, scaled_total, low, high = merged[key]
-            if postgresql:  # numeric takes Python's exact int or float as it is
-                total, scaled_total = _exact(total, scaled_total), None
-            else:
-                total = _double(total)
-            values += [user_id, *key, count, total, scaled_total]
+            values += [user_id, *key, count, _double(total), scaled_total]
             values += [float(low), float(high)]
-        run(
-            "INSERT INTO reading_rollups (user_id, sensor, field, tier, start,"
-            " count, total, scaled, low, high) VALUES "
-            + ", ".join([row] * len(chunk))
-            + " ON CONFLICT (user_id, sensor, field, tier, start) DO UPDATE SET"
-            " count = reading_rollups.count + excluded.count,"
-            " total = reading_rollups.total + excluded.total,"
-            f" scaled = {scaled},"
-            f" low = {least}(reading_rollups.low, excluded.low),"
-            f" high = {greatest}(reading_rollups.high, excluded.high)",
-            values,
-        )
+        run(f"{_COLUMNS} VALUES {', '.join([row] * len(chunk))}{update}", values)
+
+
+def _upsert_postgresql(user_id, keys, merged):
+    """Arrays, not 10 parameters a slot: one short statement to parse and plan
+    (as readings' own INSERT); sums as text, cast to exact numeric."""
+    columns = [[] for _ in range(8)]
+    for key in keys:
+        count, total, scaled_total, low, high = merged[key]
+        exact = _exact(total, scaled_total)
+        row = (*key, count, str(exact), float(low), float(high))
+        for column, value in zip(columns, row):
+            column.append(value)
+    update = _UPDATE.format(scaled="NULL", least="least", greatest="greatest")
+    run(
+        f"{_COLUMNS} SELECT %s, s, f, t, st, c, CAST(tot AS numeric), NULL, lo, hi"
+        " FROM unnest(%s::text[], %s::text[], %s::smallint[], %s::bigint[],"
+        " %s::bigint[], %s::text[], %s::float8[], %s::float8[])"
+        f" AS given (s, f, t, st, c, tot, lo, hi){update}",
+        [user_id, *columns],
+    )
 
 
 def _exact(total, scaled_total):

@@ -5,7 +5,8 @@ Switched off means readings.rollups.add_readings replaced by a no-op in this
 bench process only (the app has no such switch: stats would then be wrong).
 Bodies of 1000 readings of one sensor, one every 30 s, with 1 and with 10
 numeric fields; CPU time (time.process_time) hardly moves with the machine's
-other load, unlike wall time.
+other load, unlike wall time. It is the app's process only: SQLite's work is
+in it, PostgreSQL's server work is not.
 """
 
 import random
