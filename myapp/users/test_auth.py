@@ -2,7 +2,7 @@
 
 import pytest
 
-from testing.accounts import PASSWORD, bearer
+from testing.accounts import PASSWORD, USER_FIELDS, bearer
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
@@ -25,14 +25,7 @@ def test_register_answers_201_with_user_and_location(client):
     response = register(client, "carol", "Carol@Example.COM")
     assert response.status_code == 201
     body = response.json
-    assert set(body) == {
-        "id",
-        "username",
-        "email",
-        "is_admin",
-        "time_zone",
-        "created_at",
-    }
+    assert set(body) == USER_FIELDS
     assert body["email"] == "carol@example.com"
     assert body["is_admin"] is False
     assert body["created_at"].endswith("Z")

@@ -1,7 +1,7 @@
 """/users: your account, admin listing, and deleting accounts."""
 
 import pytest
-from testing.accounts import PASSWORD, bearer
+from testing.accounts import PASSWORD, USER_FIELDS, bearer
 
 ME = "/api/v1/users/me"
 USERS = "/api/v1/users/"
@@ -11,14 +11,7 @@ def test_me_returns_your_account_without_password_material(alice):
     response = alice.get(ME)
     assert response.status_code == 200
     assert response.json["username"] == "alice"
-    assert set(response.json) == {
-        "id",
-        "username",
-        "email",
-        "is_admin",
-        "time_zone",
-        "created_at",
-    }
+    assert set(response.json) == USER_FIELDS
 
 
 def test_patch_me_without_current_password_answers_400(alice):
