@@ -13,6 +13,8 @@ import os
 import requests
 import schemathesis
 
+from myapp.calendars import is_zone
+
 NOWHERE_ID = 2**31 - 1
 
 
@@ -71,7 +73,8 @@ def map_case(context, case):
     A cursor is signed by the server and a parent goal must be one of the
     caller's own; a made-up one is a documented 400, which is right, not a
     rejection of valid data. Negative cases keep them. A goal target's rule
-    across its members (<= with sum or count needs a period) is kept too.
+    across its members (<= with sum or count needs a period) is kept too, and
+    a time zone is one of the pinned tzdata's names (any other is a 400).
     """
     from schemathesis.core.parameters import ParameterLocation
 
@@ -80,12 +83,21 @@ def map_case(context, case):
         return case
     if case.query and not meta.is_negative_at(ParameterLocation.QUERY):
         case.query.pop("cursor", None)
+        if "tz" in case.query:
+            case.query["tz"] = _a_zone(case.query["tz"])
     body = case.body
     if isinstance(body, dict) and not meta.is_negative_at(ParameterLocation.BODY):
         if body.get("parent_id") is not None:
             body["parent_id"] = None
+        if "time_zone" in body:
+            body["time_zone"] = _a_zone(body["time_zone"])
         _keep_valid(body.get("target"))
     return case
+
+
+def _a_zone(value):
+    """value if it names a zone of the pinned tzdata, else one that does."""
+    return value if is_zone(value) else "Europe/Berlin"
 
 
 def _keep_valid(target):
