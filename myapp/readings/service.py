@@ -251,12 +251,13 @@ def _insert(user_id, device_id, rows, now_micros):
     if dialect == "postgresql":
         # Four arrays, not 7 parameters a row: PostgreSQL parses and plans one
         # short statement (a 1000-row VALUES list cost more than the insert),
-        # unnest yields the rows in array order, and data (checked JSON text)
-        # is parsed into JSONB once.
+        # and data (checked JSON text) is parsed into JSONB once. ORDER BY the
+        # ordinality: ids are drawn in input order, as SQLAlchemy's
+        # insertmanyvalues relies on, whatever order RETURNING gives them in.
         returned = run(
             columns + " SELECT %s, s, r, CAST(d AS JSONB), c, %s, %s"
             " FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[])"
-            " AS given (s, r, d, c)" + conflict,
+            " WITH ORDINALITY AS given (s, r, d, c, n) ORDER BY n" + conflict,
             (user_id, now_micros, device_id, *map(list, zip(*rows))),
         )
     else:
