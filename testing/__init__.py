@@ -10,4 +10,10 @@ lives here, one module per subject:
     readings  readings URLs and payload builders
     goals     goals URLs and tree walking
     browser   chromium(): Debian's chromium under Playwright
+    devices, alerts, measured   their URLs, payloads and plain recomputations
+    calendar_stats   stats recomputed from each reading's local time (the oracle)
+    limits    racing creates against a per-user limit
+    statements, sockets   driver-level statement counts; another process's sockets
+    deploys, sshd, hosts   the deploy tests: hosts and releases, a loopback sshd,
+              network-namespace hosts with PostgreSQL, Redis and nginx
 """
