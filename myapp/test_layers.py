@@ -162,3 +162,23 @@ def test_the_cycle_finder_finds_a_cycle_held_apart_inside_a_function():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
     assert find_cycle(graph) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_tests_import_helpers_from_testing_never_from_tests_or_conftests():
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if ".venv" in path.parts or "results" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [alias.name for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                last = name.rsplit(".", 1)[-1]
+                if last == "conftest" or last.startswith("test_"):
+                    found.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert found == []
