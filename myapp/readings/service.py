@@ -6,6 +6,8 @@ import sqlalchemy as sa
 
 from myapp.columns import BIG_ID_MAX
 from myapp.db import db, utcnow
+
+# Called, not signalled: a device's scope and last use are part of its upload.
 from myapp.devices.uploads import device_id_of, has_patterns, note_use, out_of_scope
 from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.micros import MIN_MICROS, to_micros
