@@ -2,6 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify
 from flask_restx import Api
+from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 
 from myapp import alerts, devices, errors, goals, health, readings, users
@@ -16,6 +17,12 @@ AUTHORIZATIONS = {
         "upload operations, POST /readings/ and POST /readings/batch.",
     }
 }
+
+
+class AsciiIntegerConverter(IntegerConverter):
+    """<int:...> path parts of ASCII digits: werkzeug's \\d+ also takes "١٢"."""
+
+    regex = r"[0-9]+"
 
 
 class ProblemApi(Api):
@@ -80,5 +87,6 @@ def index():
 
 
 def init_app(app):
+    app.url_map.converters["int"] = AsciiIntegerConverter
     app.register_blueprint(build_api(app))
     app.add_url_rule("/", "index", index, methods=["GET"])

@@ -10,6 +10,7 @@ from flask_restx import reqparse
 from myapp.calendars import is_zone
 from myapp.db import ID_MAX
 from myapp.timestamps import parse_timestamp
+from myapp.validation import ascii_digits
 
 
 class QueryArgument(reqparse.Argument):
@@ -32,10 +33,12 @@ def query_parser():
 
 
 def integer(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValueError("must be an integer") from None
+    """An optional minus and ASCII digits only: int() also takes "１", "1_0", " 1"."""
+    text = str(value)
+    digits = text[1:] if text.startswith("-") else text
+    if not (ascii_digits(digits) and len(digits) <= 19):
+        raise ValueError("must be an integer")
+    return int(text)
 
 
 integer.__schema__ = {"type": "integer"}
@@ -143,7 +146,7 @@ def device_filter(value):
     """?device_id=: a device's id (any number of up to 19 digits) or "none"."""
     if value == "none":
         return value
-    if not (value.isascii() and value.isdigit() and len(value) <= 19):
+    if not (ascii_digits(value) and len(value) <= 19):
         raise ValueError("must be a device id or none")
     return int(value)
 

@@ -83,8 +83,16 @@ def pointer(path):
 
 
 def _pointer_sort_key(text):
-    """Array indexes in numeric order; a key like "0" never compares to a name."""
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in text.split("/")]
+    """Array indexes in numeric order; a key like "0" never compares to a name.
+
+    Only ASCII digits make an index: "³" or "①" pass str.isdigit() but not int().
+    """
+    return [(0, int(p), "") if ascii_digits(p) else (1, 0, p) for p in text.split("/")]
+
+
+def ascii_digits(text):
+    """Whether text is one or more of 0-9 (str.isdigit() takes "³", "١" too)."""
+    return text.isascii() and text.isdigit()
 
 
 def _describe(error):

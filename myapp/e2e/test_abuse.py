@@ -987,6 +987,31 @@ def test_bodies_that_are_not_utf8_json_are_refused_everywhere_and_store_nothing(
     assert snapshot() == before
 
 
+def test_unknown_members_named_with_non_ascii_digits_are_a_400_everywhere(
+    alice, http, snapshot
+):
+    """Found by a fuzzer: {"³": 1} was a 500 before auth (int() of isdigit())."""
+    ids = {f"{name}_id": value for name, value in alice.ids.items()}
+    before = snapshot()
+    wrong = []
+    for method, path in sorted(body_operations(http), key=lambda op: op[0] == "delete"):
+        for name in ("³", "²", "①"):
+            body = {**VALID_BODIES[(method, path)], name: 1}
+            response = http.request(
+                method.upper(),
+                "/api/v1" + path.format(**ids),
+                body=json.loads(json.dumps(body).replace("MARK", "x")),
+                token=alice.account.access_token,
+            )
+            pointers = [
+                e.get("pointer") for e in (response.json or {}).get("errors", [])
+            ]
+            if response.status != 400 or "/" + name not in pointers:
+                wrong.append((method, path, name, response.status, response.json))
+    assert not wrong, wrong
+    assert snapshot() == before
+
+
 # --- A trailing newline is not the same name ($ in Python re) ----------------
 
 STAMP = "2024-01-01T00:00:00Z"
