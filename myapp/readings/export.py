@@ -19,6 +19,9 @@ from myapp.micros import format_micros
 from myapp.readings import queries
 from myapp.readings.schemas import reading_json
 
+# Spreadsheets run a cell starting with these as a formula (CSV injection);
+# OWASP's advice: such a cell gets a leading apostrophe (docs/decisions.md).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_HEADER = ["id", "sensor", "recorded_at", "client_id", "data", "device_id"]
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
 
@@ -31,7 +34,8 @@ def ndjson_chunks(batches):
 
 def csv_chunks(batches):
     """A header, then id,sensor,recorded_at,client_id,data,device_id; data as JSON
-    text, a missing client_id or device_id empty."""
+    text, a missing client_id or device_id empty, a sensor that a spreadsheet
+    would take for a formula neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
@@ -42,7 +46,7 @@ def csv_chunks(batches):
         writer.writerows(
             (
                 reading_id,
-                sensor,
+                neutralised(sensor),
                 format_micros(recorded_at),
                 client_id or "",
                 data,
@@ -51,6 +55,11 @@ def csv_chunks(batches):
             for reading_id, sensor, recorded_at, data, client_id, device_id, _ in rows
         )
         yield buffer.getvalue()
+
+
+def neutralised(text):
+    """text, with a leading ' if a spreadsheet would read it as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 CHUNKS = {"ndjson": ndjson_chunks, "csv": csv_chunks}

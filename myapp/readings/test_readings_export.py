@@ -7,6 +7,7 @@ import pytest
 
 from testing.readings import (
     EXPORT,
+    READINGS,
     csv_records,
     listed,
     ndjson_readings,
@@ -114,3 +115,15 @@ def test_bad_export_arguments_answer_400_naming_them(alice, query, name):
     response = alice.get(f"{EXPORT}?{query}")
     assert response.status_code == 400
     assert [error["query"] for error in response.json["errors"]] == [name]
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised(alice):
+    """Found as a hostile user: a sensor named =HYPERLINK(...) went out as is."""
+    names = ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "a=b", "kitchen"]
+    for name in names:
+        assert alice.post(READINGS, json=reading(sensor=name)).status_code == 201
+    rows = csv_records(alice.get(f"{EXPORT}?format=csv&order=asc"))
+    written = [row[1] for row in rows[1:]]
+    assert written == ["'" + name for name in names[:6]] + names[6:]
+    exported = ndjson_readings(alice.get(f"{EXPORT}?format=ndjson&order=asc"))
+    assert [item["sensor"] for item in exported] == names
