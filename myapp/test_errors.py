@@ -241,3 +241,20 @@ def test_json_with_a_valid_surrogate_pair_is_accepted(client):
     )
     response = client.post(REGISTER, data=raw, content_type="application/json")
     assert response.status_code == 201
+
+
+def test_the_docs_page_may_not_be_framed_and_runs_only_its_own_scripts(client):
+    """Found as a hostile user: /docs, on the web client's origin, had no CSP."""
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    policy = dict(
+        (directive.strip().split(" ", 1) + [""])[:2]
+        for directive in docs.headers["Content-Security-Policy"].split(";")
+    )
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["default-src"] == "'none'"
+    scripts = policy["script-src"].split()
+    assert scripts[0] == "'self'" and len(scripts) == 2
+    assert scripts[1].startswith("'sha256-")
+    assert "unsafe" not in policy["script-src"]
+    assert docs.headers["X-Frame-Options"] == "DENY"
