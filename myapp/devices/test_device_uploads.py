@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from myapp.db import db
+from myapp.readings import service as readings_service
 from testing.devices import DeviceKey, create_device, device_url
 from testing.readings import BATCH, READINGS, new_client_id, reading
 
@@ -255,3 +256,30 @@ def test_a_key_expires_on_time_without_any_request_in_between(alice):
     time.sleep(1.1)
     response = DeviceKey(alice.client, device["key"]).post(READINGS, reading())
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", [READINGS, BATCH])
+def test_a_device_deleted_between_its_key_check_and_the_insert_gets_401(
+    app, box, count_rows, monkeypatch, path
+):
+    """Found as a hostile user: the foreign key failed, and the answer was a 409.
+
+    Another connection deletes the device (and commits) after the key was
+    found live, just before the upload's INSERT of readings.
+    """
+    insert = readings_service._insert
+
+    def delete_first(*args):
+        with db.engine.connect() as other:
+            other.execute(
+                sa.text("DELETE FROM devices WHERE id = :id"), {"id": box.device_id}
+            )
+            other.commit()
+        return insert(*args)
+
+    monkeypatch.setattr(readings_service, "_insert", delete_first)
+    item = reading(sensor="garden/soil")
+    response = box.post(path, item if path == READINGS else {"readings": [item]})
+    assert response.status_code == 401, response.json
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert count_rows() == 0

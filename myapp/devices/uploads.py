@@ -8,10 +8,10 @@ import sqlalchemy as sa
 
 from myapp.auth import current_caller
 from myapp.db import db
-from myapp.devices.credentials import device_of
+from myapp.devices.credentials import BAD_DEVICE_KEY, device_of
 from myapp.devices.models import Device
 from myapp.devices.scope import allowed
-from myapp.errors import forbidden
+from myapp.errors import InvalidToken, forbidden
 from myapp.limiter import configured, limiter
 
 # last_used_at is written at most this often per device (microseconds).
@@ -45,6 +45,23 @@ def out_of_scope(caller, sensors_at):
         problem = forbidden("This device key may not write these sensors.")
         problem.errors = errors
         raise problem
+
+
+def refuse_if_deleted(caller):
+    """After a failed insert (rolled back): a 401 if the calling device is gone.
+
+    A device deleted between its key check and the upload's insert fails the
+    readings' foreign key: for the client that is a dead key, as a moment later.
+    """
+    device = device_of(caller)
+    if device is None:
+        return
+    found = db.session.execute(
+        sa.select(_DEVICES.c.id).where(_DEVICES.c.id == device.device_id)
+    ).first()
+    db.session.rollback()
+    if found is None:
+        raise InvalidToken(BAD_DEVICE_KEY)
 
 
 def has_patterns(caller):

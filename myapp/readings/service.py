@@ -8,7 +8,13 @@ from myapp.columns import BIG_ID_MAX
 from myapp.db import db, utcnow
 
 # Called, not signalled: a device's scope and last use are part of its upload.
-from myapp.devices.uploads import device_id_of, has_patterns, note_use, out_of_scope
+from myapp.devices.uploads import (
+    device_id_of,
+    has_patterns,
+    note_use,
+    out_of_scope,
+    refuse_if_deleted,
+)
 from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.micros import MIN_MICROS, to_micros
 from myapp.rawsql import marks, paramstyle, run
@@ -103,7 +109,12 @@ def store_readings(*, caller, rows, items, now_micros, in_batch=True):
     pending = sorted(fresh, key=_by_client_id)
     inserted, existing = {None: []}, {}
     for _ in range(3):
-        batch = _insert(user_id, device_id, pending, now_micros)
+        try:
+            batch = _insert(user_id, device_id, pending, now_micros)
+        except sa.exc.IntegrityError:
+            db.session.rollback()
+            refuse_if_deleted(caller)  # its device deleted since the key check
+            raise
         inserted[None] += batch.pop(None)
         inserted.update(batch)
         skipped = set(map(client_id_of, pending)) - batch.keys() - {None}
