@@ -84,6 +84,11 @@ class Config:
     WEBHOOK_ALLOW_HTTP = False
     WEBHOOK_ALLOW_PRIVATE = False
     WEBHOOK_CA_FILE = None
+    # Name lookups of webhook hosts: seconds each may take (its own deadline,
+    # apart from WEBHOOK_TIMEOUT), and how many one user may have under way in
+    # a process, so one user's slow DNS server never delays another's.
+    WEBHOOK_RESOLVE_TIMEOUT = 2
+    WEBHOOK_RESOLVES_PER_USER = 2
     # Seconds before each retry of a failed delivery (each stretched by up to
     # 25% jitter): 27.7 hours in all, then the delivery is given up.
     ALERTS_RETRY_DELAYS = [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200]

@@ -191,3 +191,25 @@ def payloads_by_rule(arrivals):
             arrival.payload
         )
     return grouped
+
+
+def send_due(now, status_code, *, lease_seconds=60):
+    """The worker's step at a chosen time `now` (microseconds), in an app context:
+    claim one due delivery and record an answer of status_code (None: in flight,
+    not finished). The claimed delivery, or None if none was due."""
+    from myapp.alerts import outbox, webhooks
+
+    claimed = outbox.claim(now=now, lease_seconds=lease_seconds)
+    if not claimed:
+        return None
+    if status_code is not None:
+        outcome = webhooks.Outcome(status_code, None)
+        outbox.finish(claimed[0], outcome, at=now, now=now)
+    return claimed[0]
+
+
+def finish_at(claimed, now, status_code):
+    """Record the answer to a delivery send_due left in flight, at `now`."""
+    from myapp.alerts import outbox, webhooks
+
+    outbox.finish(claimed, webhooks.Outcome(status_code, None), at=now, now=now)

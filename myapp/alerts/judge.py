@@ -42,10 +42,25 @@ def on_readings_stored(sender, *, user_id, readings, **extra):
         key = (rule.sensor, rule.condition["field"])
         if key not in numbers:
             numbers[key] = _numbers(seen, key[1])
-        changes = _judge_threshold(rule, numbers[key])
+        changes = bounded(_judge_threshold(rule, numbers[key]))
         if changes:
             updates.append((rule, changes, {}))
     record_all(updates)
+
+
+def bounded(changes):
+    """At most two events for one upload's state changes of one rule.
+
+    The first change; and the last when the upload ends in the state the rule
+    had before it (so events still alternate). The last recorded event carries
+    how many changes the upload caused: F, R, F is one FIRING with changes 3.
+    """
+    if len(changes) <= 1:
+        return changes
+    count = len(changes)
+    if count % 2:  # ends in the other state: the first change stands for all
+        return [changes[0]._replace(changes=count)]
+    return [changes[0], changes[-1]._replace(changes=count)]
 
 
 class Numbers(NamedTuple):
@@ -100,7 +115,7 @@ def _judge_silence(rule, readings):
     if changes or rule.state == FIRING:
         changes.append(Change(RESOLVED, first.created_at, first.id, None))
     due_at = max(rule.due_at or 0, now + conditions.silence_micros(rule.condition))
-    return rule, changes, {"due_at": due_at}
+    return rule, bounded(changes), {"due_at": due_at}
 
 
 def check_silence(*, now, limit=100):
@@ -175,6 +190,7 @@ def _insert_events(events):
             "at": change.at,
             "reading_id": change.reading_id,
             "value": change.value,
+            "changes": change.changes,
         }
         for rule, change in events
     ]

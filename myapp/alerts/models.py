@@ -14,6 +14,8 @@ THRESHOLD, SILENCE = "threshold", "silence"
 OK, FIRING = "ok", "firing"  # a rule's state
 RESOLVED = "resolved"  # an event is FIRING or RESOLVED
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
+SUPERSEDED = "superseded"  # a newer event of the rule was recorded before a 2xx
+WEBHOOK = "webhook"  # a delivery's channel
 Micros = sa.BigInteger  # microseconds since 1970-01-01 UTC
 
 
@@ -31,6 +33,10 @@ class AlertRule(db.Model):
     webhook_url = sa.Column(sa.String(2048), nullable=True)
     # Standard Webhooks secret (whsec_ + base64): needed in the clear to sign.
     webhook_secret = sa.Column(sa.String(64), nullable=True)
+    # Notify the owner's email too (only where the operator configured SMTP).
+    email = sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    # After a notification is sent on a channel, the next waits this long.
+    cooldown_seconds = sa.Column(sa.Integer, nullable=False, server_default="0")
     state = sa.Column(sa.String(8), nullable=False)
     state_since = sa.Column(Micros, nullable=False)
     # Silence rules in state ok: when the rule fires unless a reading comes first.
@@ -65,6 +71,8 @@ class AlertEvent(db.Model):
     at = sa.Column(Micros, nullable=False)
     reading_id = sa.Column(sa.BigInteger, nullable=True)
     value = sa.Column(JSONDocument, nullable=True)
+    # State changes the upload caused, on its last recorded event (else 1).
+    changes = sa.Column(sa.Integer, nullable=False, server_default="1")
 
     __table_args__ = (
         sa.Index("ix_alert_events_rule_id_id", "rule_id", "id"),
@@ -87,6 +95,9 @@ class AlertDelivery(db.Model):
         sa.Integer, sa.ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False
     )
     event_id = sa.Column(sa.BigInteger, nullable=False)
+    # The rule's owner: the worker shares its sending between users by it.
+    user_id = sa.Column(sa.Integer, nullable=False, server_default="0")
+    channel = sa.Column(sa.String(8), nullable=False, server_default=WEBHOOK)
     body = sa.Column(sa.Text, nullable=False)
     status = sa.Column(sa.String(10), nullable=False)
     attempts = sa.Column(sa.Integer, nullable=False)
@@ -94,12 +105,17 @@ class AlertDelivery(db.Model):
     claimed_until = sa.Column(Micros, nullable=False)
     claim = sa.Column(sa.String(32), nullable=True)
     created_at = sa.Column(Micros, nullable=False)
+    delivered_at = sa.Column(Micros, nullable=True)  # its 2xx: cooldowns count from it
 
     __table_args__ = (
         # A rule's oldest pending delivery goes first (event order per rule).
         sa.Index("ix_alert_deliveries_rule_id_status", "rule_id", "status", "id"),
         # Due deliveries; finished ones have NULL.
         sa.Index("ix_alert_deliveries_next_attempt_at", "next_attempt_at"),
+        # Round-robin between users: the next user with a due delivery.
+        sa.Index(
+            "ix_alert_deliveries_user_id_next_attempt_at", "user_id", "next_attempt_at"
+        ),
         {"sqlite_autoincrement": True},
     )
 
@@ -125,6 +141,9 @@ class AlertDeliveryAttempt(db.Model):
     status_code = sa.Column(sa.Integer, nullable=True)
     error = sa.Column(sa.String(200), nullable=True)
     next_attempt_at = sa.Column(Micros, nullable=True)
+    channel = sa.Column(sa.String(8), nullable=False, server_default=WEBHOOK)
+    # Its delivery was superseded by a newer event: no attempt follows.
+    superseded = sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
 
     __table_args__ = (
         sa.Index("ix_alert_delivery_attempts_rule_id_id", "rule_id", "id"),

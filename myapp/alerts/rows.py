@@ -27,6 +27,8 @@ class RuleRow(NamedTuple):
     condition: dict
     webhook_url: str | None
     webhook_secret: str | None
+    email: bool
+    cooldown_seconds: int
     state: str
     state_since: int
     due_at: int | None
@@ -36,12 +38,17 @@ class RuleRow(NamedTuple):
 
 
 class Change(NamedTuple):
-    """A state change to record as an event: FIRING or RESOLVED at a time."""
+    """A state change to record as an event: FIRING or RESOLVED at a time.
+
+    changes: how many state changes it stands for (an upload's last recorded
+    event carries all that upload caused).
+    """
 
     state: str
     at: int
     reading_id: int | None
     value: object
+    changes: int = 1
 
 
 RULE_COLUMNS = [RULES.c[name] for name in RuleRow._fields]

@@ -25,6 +25,18 @@ WEBHOOK_URL = {
     "where the operator allows them; link-local never); null: no webhook, and "
     "pending deliveries are cancelled. A refused URL is a 400 at /webhook_url.",
 }
+EMAIL = {
+    "type": "boolean",
+    "description": "Also notify your email address; true is a 400 where the "
+    "operator configured no email (MYAPP_SMTP_URL) or your address is not verified",
+}
+COOLDOWN_SECONDS = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": 86400,
+    "description": "After a notification is sent, the next waits at least this "
+    "long; events in between supersede each other (default 0)",
+}
 CONDITION = {
     "type": "object",
     "required": ["type"],
@@ -69,6 +81,8 @@ CREATE = Schema(
             "sensor": SENSOR,
             "condition": CONDITION,
             "webhook_url": WEBHOOK_URL,
+            "email": EMAIL,
+            "cooldown_seconds": COOLDOWN_SECONDS,
         },
     },
 )
@@ -82,13 +96,15 @@ UPDATE = Schema(
             "name": NAME,
             "condition": CONDITION,
             "webhook_url": WEBHOOK_URL,
+            "email": EMAIL,
+            "cooldown_seconds": COOLDOWN_SECONDS,
         },
     },
 )
 
 _TIMESTAMP = {"type": "string", "format": "date-time"}
 # An event's and an attempt's fields, in order: their tables' columns too.
-EVENT_FIELDS = ("id", "rule_id", "state", "at", "reading_id", "value")
+EVENT_FIELDS = ("id", "rule_id", "state", "at", "reading_id", "value", "changes")
 ATTEMPT_FIELDS = (
     "id",
     "event_id",
@@ -97,6 +113,8 @@ ATTEMPT_FIELDS = (
     "status_code",
     "error",
     "next_attempt_at",
+    "channel",
+    "superseded",
 )
 _STATE = {"type": "string", "enum": ["ok", "firing"]}
 
@@ -110,6 +128,8 @@ RULE = Schema(
             "sensor",
             "condition",
             "webhook_url",
+            "email",
+            "cooldown_seconds",
             "state",
             "state_since",
             "created_at",
@@ -122,6 +142,8 @@ RULE = Schema(
             "sensor": {"type": "string"},
             "condition": {"type": "object"},
             "webhook_url": {"type": ["string", "null"]},
+            "email": {"type": "boolean"},
+            "cooldown_seconds": {"type": "integer"},
             "webhook_secret": {
                 "type": "string",
                 "description": "whsec_...: only in the answer that sets a webhook "
@@ -154,6 +176,12 @@ EVENT = Schema(
                 "type": ["number", "null"],
                 "description": "data[field] of that reading; null for silence",
             },
+            "changes": {
+                "type": "integer",
+                "description": "1, except on an upload's last recorded event of "
+                "the rule: the state changes that upload caused (at most two "
+                "events are recorded per rule and upload)",
+            },
         },
     },
 )
@@ -182,6 +210,13 @@ ATTEMPT = Schema(
                 "format": "date-time",
                 "description": "When it is tried again; null after the last attempt",
             },
+            "channel": {"type": "string", "enum": ["webhook", "email"]},
+            "superseded": {
+                "type": "boolean",
+                "description": "A newer event of the rule was recorded before "
+                "this one was delivered: no attempt follows (attempt 0: it was "
+                "never tried)",
+            },
         },
     },
 )
@@ -199,6 +234,8 @@ def rule_public(rule, secret=None):
         "sensor": rule.sensor,
         "condition": rule.condition,
         "webhook_url": rule.webhook_url,
+        "email": rule.email,
+        "cooldown_seconds": rule.cooldown_seconds,
         "state": rule.state,
         "state_since": format_micros(rule.state_since),
         "created_at": format_micros(rule.created_at),
@@ -211,7 +248,7 @@ def rule_public(rule, secret=None):
 
 def event_public(event):
     """The read model of a service.EventRow."""
-    event_id, rule_id, state, at, reading_id, value = event
+    event_id, rule_id, state, at, reading_id, value, changes = event
     return {
         "id": event_id,
         "rule_id": rule_id,
@@ -219,12 +256,23 @@ def event_public(event):
         "at": format_micros(at),
         "reading_id": reading_id,
         "value": value,
+        "changes": changes,
     }
 
 
 def attempt_public(attempt):
     """The read model of a service.AttemptRow."""
-    attempt_id, event_id, number, at, status_code, error, next_attempt_at = attempt
+    (
+        attempt_id,
+        event_id,
+        number,
+        at,
+        status_code,
+        error,
+        next_attempt_at,
+        channel,
+        superseded,
+    ) = attempt
     return {
         "id": attempt_id,
         "event_id": event_id,
@@ -235,4 +283,6 @@ def attempt_public(attempt):
         "next_attempt_at": (
             None if next_attempt_at is None else format_micros(next_attempt_at)
         ),
+        "channel": channel,
+        "superseded": bool(superseded),
     }

@@ -48,7 +48,16 @@ def _checked_condition(condition):
     return conditions.checked(condition, silence_min_seconds=minimum)
 
 
-def _check_webhook_url(url):
+def resolving(config, user_id):
+    """How a webhook host of user_id's is looked up: their share, the deadline."""
+    return webhooks.Resolving(
+        owner=user_id,
+        share=config["WEBHOOK_RESOLVES_PER_USER"],
+        deadline=config["WEBHOOK_RESOLVE_TIMEOUT"],
+    )
+
+
+def _check_webhook_url(url, user_id):
     """400 at /webhook_url unless webhooks may go to url now."""
     config = current_app.config
     try:
@@ -56,10 +65,18 @@ def _check_webhook_url(url):
             url,
             allow_http=config["WEBHOOK_ALLOW_HTTP"],
             allow_private=config["WEBHOOK_ALLOW_PRIVATE"],
-            timeout=config["WEBHOOK_TIMEOUT"],
+            resolving=resolving(config, user_id),
         )
     except webhooks.Refused as refused:
         raise ValidationFailed.at("/webhook_url", str(refused)) from None
+
+
+def _check_email(email):
+    """400 at /email for true: this server sends no alert emails (no SMTP set up)."""
+    if email:
+        raise ValidationFailed.at(
+            "/email", "cannot be true: this server is not set up to send email"
+        )
 
 
 def _armed(condition, now):
@@ -69,11 +86,21 @@ def _armed(condition, now):
     return {"kind": condition["type"], "condition": condition, "due_at": due_at}
 
 
-def create_rule(*, user_id, name, sensor, condition, webhook_url=None):
+def create_rule(
+    *,
+    user_id,
+    name,
+    sensor,
+    condition,
+    webhook_url=None,
+    email=False,
+    cooldown_seconds=0,
+):
     """A new rule in state ok: (RuleRow, webhook secret or None); 409 past the limit."""
     condition = _checked_condition(condition)
+    _check_email(email)
     if webhook_url is not None:
-        _check_webhook_url(webhook_url)
+        _check_webhook_url(webhook_url, user_id)
     limit = current_app.config["ALERT_RULES_MAX_PER_USER"]
     at_most(
         RULES,
@@ -90,6 +117,8 @@ def create_rule(*, user_id, name, sensor, condition, webhook_url=None):
         **_armed(condition, now),
         "webhook_url": webhook_url,
         "webhook_secret": secret,
+        "email": email,
+        "cooldown_seconds": cooldown_seconds,
         "state": OK,
         "state_since": now,
         "event_count": 0,
@@ -120,14 +149,16 @@ def update_rule(*, user_id, rule_id, **changes):
     if "condition" in changes:
         changes["condition"] = _checked_condition(changes["condition"])
     if changes.get("webhook_url") is not None:
-        _check_webhook_url(changes["webhook_url"])
+        _check_webhook_url(changes["webhook_url"], user_id)
+    _check_email(changes.get("email"))
     locked = rules_for_update(RULES.c.id == rule_id, RULES.c.user_id == user_id)
     if not locked:
         raise not_found("alert rule")
     rule, now = locked[0], now_micros()
     values = {"updated_at": now}
-    if "name" in changes:
-        values["name"] = changes["name"]
+    for name in ("name", "email", "cooldown_seconds"):
+        if name in changes:
+            values[name] = changes[name]
     secret = None
     if "webhook_url" in changes:
         values["webhook_url"] = url = changes["webhook_url"]

@@ -42,15 +42,30 @@ def expected_events(condition, values):
     return events
 
 
-def recorded(account, rule_id):
-    """The rule's events, oldest first, as (state, reading_id, value)."""
+def bounded(events):
+    """What one upload records of its changes, in the contract's words: its first
+    change and, when it ends in the state it started in, its last; the last
+    recorded carries the count of changes. [(state, index, value, changes)]."""
+    count = len(events)
+    if count <= 1:
+        return [event + (1,) for event in events]
+    if count % 2:
+        return [events[0] + (count,)]
+    return [events[0] + (1,), events[-1] + (count,)]
+
+
+def recorded(account, rule_id, changes=False):
+    """The rule's events, oldest first, as (state, reading_id, value[, changes])."""
     found, url = [], f"{EVENTS}?rule_id={rule_id}&limit=1000"
     while url:
         page = account.get(url).json
         found += page["items"]
         cursor = page["next_cursor"]
         url = cursor and f"{EVENTS}?rule_id={rule_id}&limit=1000&cursor={cursor}"
-    return [(e["state"], e["reading_id"], e["value"]) for e in reversed(found)]
+    return [
+        (e["state"], e["reading_id"], e["value"]) + ((e["changes"],) if changes else ())
+        for e in reversed(found)
+    ]
 
 
 def post_values(account, sensor, values, field="celsius"):
@@ -84,12 +99,27 @@ def test_a_batch_is_judged_in_item_order_skipping_non_numbers(alice, new_rule):
     made = new_rule(alice, rule(condition=threshold(below=0)))
     values = [5, -1, True, "7", None, {"n": 3}, [4], 3, -2, False, 1]
     ids = post_values(alice, "kitchen/temp", values)
-    assert recorded(alice, made["id"]) == [
-        ("firing", ids[1], -1),
-        ("resolved", ids[7], 3),
-        ("firing", ids[8], -2),
-        ("resolved", ids[10], 1),
+    # firing at -1, resolved at 3, firing at -2, resolved at 1: four changes.
+    assert recorded(alice, made["id"], changes=True) == [
+        ("firing", ids[1], -1, 1),
+        ("resolved", ids[10], 1, 4),
     ]
+
+
+def test_an_upload_that_flaps_records_at_most_two_events_per_rule(alice, new_rule):
+    made = new_rule(alice, rule(condition=threshold(above=30)))
+    ids = post_values(alice, "kitchen/temp", [35, 20, 36])  # ends firing
+    assert recorded(alice, made["id"], changes=True) == [("firing", ids[0], 35, 3)]
+    more = post_values(alice, "kitchen/temp", [20, 36, 21, 37, 22])  # ends ok
+    assert recorded(alice, made["id"], changes=True)[1:] == [
+        ("resolved", more[0], 20, 5)
+    ]
+    last = post_values(alice, "kitchen/temp", [36, 21, 37, 22])  # ends as it began
+    assert recorded(alice, made["id"], changes=True)[2:] == [
+        ("firing", last[0], 36, 1),
+        ("resolved", last[3], 22, 4),
+    ]
+    assert alice.get(f"{ALERTS}{made['id']}").json["state"] == "ok"
 
 
 def test_readings_without_the_field_or_of_other_sensors_change_nothing(
@@ -134,7 +164,10 @@ def test_only_readings_stored_after_the_rule_are_judged(alice, new_rule):
 
 def test_deleting_readings_changes_no_state_and_no_event(alice, new_rule):
     made = new_rule(alice, rule())
-    ids = post_values(alice, "kitchen/temp", [35, 20, 36])
+    ids = [
+        alice.post(READINGS, json=reading(data={"celsius": c})).json["id"]
+        for c in (35, 20, 36)
+    ]
     before = recorded(alice, made["id"])
     for reading_id in ids:
         assert alice.delete(f"{READINGS}{reading_id}").status_code == 204
@@ -167,9 +200,10 @@ def test_a_batch_of_1000_crossing_back_and_forth_gives_the_predicted_events(
     # A slow wave with noise: many crossings, some inside the hysteresis band.
     values = [15 + 13 * ((n * 37) % 100 - 50) / 50 + (n % 7) / 3 for n in range(1000)]
     ids = post_values(alice, "kitchen/temp", values)
-    expected = [(s, ids[i], v) for s, i, v in expected_events(condition, values)]
-    assert len(expected) > 100
-    assert recorded(alice, made["id"]) == expected
+    changes = expected_events(condition, values)
+    assert len(changes) > 100
+    expected = [(s, ids[i], v, n) for s, i, v, n in bounded(changes)]
+    assert recorded(alice, made["id"], changes=True) == expected
 
 
 VALUES = st.one_of(
@@ -208,8 +242,11 @@ def test_any_batch_gives_exactly_the_events_a_recomputation_predicts(
     sensor = f"prop/{uuid.uuid4().hex}"
     made = new_rule(alice, rule(sensor=sensor, condition=condition))
     ids = post_values(alice, sensor, values)
-    expected = [(s, ids[i], v) for s, i, v in expected_events(condition, values)]
-    assert recorded(alice, made["id"]) == expected
+    changes = expected_events(condition, values)
+    expected = [(s, ids[i], v, n) for s, i, v, n in bounded(changes)]
+    assert recorded(alice, made["id"], changes=True) == expected
+    state = alice.get(f"{ALERTS}{made['id']}").json["state"]
+    assert state == ("firing" if len(changes) % 2 else "ok")
 
 
 def test_only_the_newest_events_of_a_rule_are_kept(app_with, alice, new_rule):

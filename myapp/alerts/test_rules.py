@@ -276,12 +276,12 @@ def test_removing_the_webhook_cancels_pending_deliveries(carol, new_rule, rows):
     for celsius in (35, 20, 36):
         carol.post(READINGS, json=reading(data={"celsius": celsius}))
     pending = rows("alert_deliveries", rule_id=made["id"])
-    assert [d["status"] for d in pending] == ["pending"] * 3
+    assert [d["status"] for d in pending] == ["superseded"] * 2 + ["pending"]
     carol.patch(f"{ALERTS}{made['id']}", json={"webhook_url": None})
     cancelled = rows("alert_deliveries", rule_id=made["id"])
     assert [(d["status"], d["next_attempt_at"]) for d in cancelled] == [
-        ("cancelled", None)
-    ] * 3
+        ("superseded", None)
+    ] * 2 + [("cancelled", None)]
 
 
 def test_deleting_a_rule_takes_its_events_and_deliveries(carol, new_rule, rows):

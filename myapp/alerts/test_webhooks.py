@@ -28,13 +28,17 @@ LOOPBACK_OR_PRIVATE = [
     ("64:ff9b::7f00:1", "a loopback address"),  # NAT64 of 127.0.0.1
 ]
 NEVER = [
-    ("169.254.169.254", "a link-local address"),  # cloud metadata
+    ("169.254.169.254", "a cloud metadata address"),
+    ("fd00:ec2::254", "a cloud metadata address"),  # in fc00::/7, never allowed
+    ("100.100.100.200", "a cloud metadata address"),  # in 100.64/10, never allowed
+    ("192.0.0.192", "a cloud metadata address"),
     ("169.254.0.1", "a link-local address"),
     ("fe80::1", "a link-local address"),
     ("fe80::1%lo", "a link-local address"),
-    ("::ffff:169.254.169.254", "a link-local address"),
-    ("2002:a9fe:a9fe::", "a link-local address"),  # 6to4 of 169.254.169.254
-    ("64:ff9b::a9fe:a9fe", "a link-local address"),  # NAT64 of the same
+    ("::ffff:169.254.169.254", "a cloud metadata address"),
+    ("2002:a9fe:a9fe::", "a cloud metadata address"),  # 6to4 of 169.254.169.254
+    ("64:ff9b::a9fe:a9fe", "a cloud metadata address"),  # NAT64 of the same
+    ("::ffff:169.254.0.1", "a link-local address"),
     ("64:ff9b:1::1", "a NAT64 local-use address"),
     ("224.0.0.1", "a multicast address"),
     ("ff02::1", "a multicast address"),
@@ -46,8 +50,59 @@ NEVER = [
     ("192.0.2.1", "a reserved address"),  # documentation
     ("198.18.0.1", "a reserved address"),  # benchmarking
     ("2001:db8::1", "a reserved address"),
+    # Python 3.11.7's is_global took these for public: the contract's list does not.
+    ("192.0.0.8", "a reserved address"),
+    ("fec0::1", "a reserved address"),
+    ("3fff::1", "a reserved address"),
+    ("100::1", "a reserved address"),
+    ("2001:2::1", "a reserved address"),
+    ("192.88.99.1", "a reserved address"),
+    ("198.51.100.7", "a reserved address"),
+    ("203.0.113.9", "a reserved address"),
+    ("::ffff:192.0.2.1", "a reserved address"),
 ]
-PUBLIC = ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"]
+# The contract's refused ranges, each by its first and last address.
+REFUSED_RANGES = [
+    "0.0.0.0/8",
+    "169.254.0.0/16",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.88.99.0/24",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+    "::/128",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "2001::/23",
+    "2001:db8::/32",
+    "3fff::/20",
+    "fe80::/10",
+    "fec0::/10",
+    "ff00::/8",
+]
+ALLOWABLE_RANGES = [
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "fc00::/7",
+]
+PUBLIC = [
+    "8.8.8.8",
+    "1.1.1.1",
+    "2606:4700:4700::1111",
+    "::ffff:8.8.8.8",
+    "2001:4860:4860::8888",  # just past 2001::/23
+    "192.0.1.1",
+    "198.20.0.1",
+    "4000::1",  # past 3fff::/20
+    "2002:808:808::1",  # 6to4 of 8.8.8.8
+]
 
 
 @pytest.mark.parametrize("address, reason", LOOPBACK_OR_PRIVATE)
@@ -62,6 +117,25 @@ def test_link_local_multicast_and_reserved_addresses_are_always_refused(
 ):
     assert webhooks.refusal(address, allow_private=False) == reason
     assert webhooks.refusal(address, allow_private=True) == reason
+
+
+@pytest.mark.parametrize("network", REFUSED_RANGES)
+def test_every_enumerated_range_is_refused_end_to_end(network):
+    """The contract's list, not Python's is_global tables (old on 3.11.7)."""
+    for ip in (ipaddress.ip_network(network)[0], ipaddress.ip_network(network)[-1]):
+        for allow_private in (False, True):
+            assert webhooks.refusal(str(ip), allow_private=allow_private), ip
+    if ipaddress.ip_network(network).version == 4:
+        mapped = f"::ffff:{ipaddress.ip_network(network)[-1]}"
+        assert webhooks.refusal(mapped, allow_private=True), mapped
+
+
+@pytest.mark.parametrize("network", ALLOWABLE_RANGES)
+def test_loopback_and_private_ranges_are_refused_end_to_end_unless_allowed(network):
+    for ip in (ipaddress.ip_network(network)[0], ipaddress.ip_network(network)[-1]):
+        assert webhooks.refusal(str(ip), allow_private=False), ip
+        metadata = str(ip) in ("100.100.100.200",)
+        assert (webhooks.refusal(str(ip), allow_private=True) is None) != metadata
 
 
 @pytest.mark.parametrize("address", PUBLIC)
@@ -102,8 +176,17 @@ def test_urls_that_are_never_used(url):
         webhooks.parse_url(url, allow_http=False)
 
 
+RESOLVING = webhooks.Resolving(owner=1, share=2, deadline=2)
+
+
 def deliver(url, **options):
-    settings = {"allow_http": True, "allow_private": True, "timeout": 2, **options}
+    settings = {
+        "allow_http": True,
+        "allow_private": True,
+        "timeout": 2,
+        "resolving": RESOLVING,
+        **options,
+    }
     headers = {"User-Agent": webhooks.USER_AGENT, "Content-Type": "application/json"}
     return webhooks.deliver(url, body="{}", headers=headers, **settings)
 
@@ -119,6 +202,7 @@ def test_the_name_is_looked_up_once_and_the_checked_address_is_used(
         looked_up.append(host)
         return real(host, *args, **kwargs)
 
+    monkeypatch.setattr(webhooks, "getaddrinfo", spy)
     monkeypatch.setattr(socket, "getaddrinfo", spy)
     outcome = deliver(f"http://localhost:{receiver.port}/hook")
     assert outcome == webhooks.Outcome(200, None)

@@ -9,12 +9,12 @@ the name up again, while TLS still verifies the certificate for the host name
 deadline and at most MAX_ANSWER_BYTES of the answer are read.
 """
 
-import concurrent.futures
 import ipaddress
 import socket
 import threading
 import time
 from datetime import datetime, timezone
+from collections import Counter
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -24,16 +24,61 @@ from standardwebhooks.webhooks import Webhook
 
 MAX_ANSWER_BYTES = 64 * 1024
 USER_AGENT = "myapp-webhooks/1.0"
-# Allowed only with WEBHOOK_ALLOW_PRIVATE (loopback is allowed then too).
-PRIVATE_NETWORKS = [
-    ipaddress.ip_network(network)
-    for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-    + ("100.64.0.0/10", "fc00::/7")
-]
+
+
+def _networks(reason, *networks):
+    return [(ipaddress.ip_network(network), reason) for network in networks]
+
+
+# The contract's enumerated ranges, checked in this order, whatever Python's
+# is_global tables say (they lag: 3.11.7 took 192.0.0.192 and 3fff::1 as global).
+# Metadata addresses first: refused even where private ranges are allowed.
+METADATA = _networks(
+    "a cloud metadata address",
+    "169.254.169.254/32",
+    "fd00:ec2::254/128",
+    "100.100.100.200/32",
+    "192.0.0.192/32",
+)
+# Allowed only with WEBHOOK_ALLOW_PRIVATE.
+ALLOWABLE = _networks("a loopback address", "127.0.0.0/8", "::1/128") + _networks(
+    "a private address",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "fc00::/7",
+)
+NEVER = (
+    _networks("an unspecified address", "0.0.0.0/32", "::/128")
+    + _networks("a link-local address", "169.254.0.0/16", "fe80::/10")
+    + _networks("a multicast address", "224.0.0.0/4", "ff00::/8")
+    + _networks("a NAT64 local-use address", "64:ff9b:1::/48")
+    + _networks(
+        "a reserved address",
+        "0.0.0.0/8",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "240.0.0.0/4",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "3fff::/20",
+        "fec0::/10",
+    )
+)
+# IPv6 ranges whose last (6to4: second and third) 32 bits are checked as IPv4.
+MAPPED = ipaddress.ip_network("::ffff:0:0/96")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
-NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
-# getaddrinfo cannot be interrupted: lookups run here and are waited for with a limit.
-_resolver = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="resolve")
+SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+# At most this many name lookups under way in a process, all owners together.
+MAX_LOOKUPS = 64
+# How names are looked up (a module attribute, so tests can answer for a host).
+getaddrinfo = socket.getaddrinfo
 
 
 class Refused(ValueError):
@@ -84,48 +129,105 @@ def refusal(address, *, allow_private):
     """Why a connection to address (text) is refused, or None if it is allowed."""
     ip = ipaddress.ip_address(address)
     if ip.version == 6:
-        if ip in NAT64_LOCAL:
-            return "a NAT64 local-use address"
+        ip = ip.__class__(ip.compressed.split("%")[0])  # without a scope id
         inner = _embedded_ipv4(ip)
         if inner is not None:
             return refusal(str(inner), allow_private=allow_private)
-    if ip.is_link_local:
-        return "a link-local address"
-    if ip.is_multicast:
-        return "a multicast address"
-    if ip.is_unspecified:
-        return "an unspecified address"
-    if ip.is_loopback:
-        return None if allow_private else "a loopback address"
-    if any(ip in network for network in PRIVATE_NETWORKS):
-        return None if allow_private else "a private address"
-    if ip.is_reserved or not ip.is_global:
-        return "a reserved address"
+    for network, reason in METADATA + NEVER:
+        if ip.version == network.version and ip in network:
+            return reason
+    for network, reason in ALLOWABLE:
+        if ip.version == network.version and ip in network:
+            return None if allow_private else reason
     return None
 
 
 def _embedded_ipv4(ip):
-    """The IPv4 address inside an IPv4-mapped, 6to4 or NAT64 IPv6 address."""
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip in NAT64:
+    """The IPv4 address inside an IPv4-mapped, NAT64 or 6to4 IPv6 address."""
+    if ip in MAPPED or ip in NAT64:
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in SIX_TO_FOUR:
+        return ipaddress.IPv4Address((int(ip) >> 80) & 0xFFFFFFFF)
     return None
 
 
-def resolve(target, *, allow_private, timeout):
-    """Every address target's host resolves to, all allowed; else Refused."""
-    lookup = _resolver.submit(
-        socket.getaddrinfo, target.host, target.port, type=socket.SOCK_STREAM
+class Lookups:
+    """Name lookups with a deadline each and a share per owner (a user).
+
+    getaddrinfo cannot be interrupted: each lookup runs in a thread of its own
+    and is waited for until the deadline. A lookup given up on still counts
+    against its owner's share until it returns, so one user's slow DNS server
+    ties up only that user's share, never another user's lookups. Waiting for
+    a free place in the share is part of the deadline.
+    """
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._under_way = Counter()  # per owner
+        self._total = 0
+
+    def resolve(self, host, port, *, owner, share, deadline):
+        """getaddrinfo's answer for host, or Refused by the deadline (seconds)."""
+        ends = time.monotonic() + deadline
+        with self._changed:
+            if not self._changed.wait_for(
+                lambda: self._under_way[owner] < share and self._total < MAX_LOOKUPS,
+                timeout=deadline,
+            ):
+                raise Refused("the host name did not resolve in time")
+            self._under_way[owner] += 1
+            self._total += 1
+        answer = {}
+        done = threading.Event()
+        thread = threading.Thread(
+            target=self._look_up, args=(host, port, owner, answer, done), daemon=True
+        )
+        thread.start()
+        if not done.wait(max(ends - time.monotonic(), 0)):
+            raise Refused("the host name did not resolve in time")
+        if "error" in answer:
+            raise Refused("the host name does not resolve")
+        return answer["found"]
+
+    def _look_up(self, host, port, owner, answer, done):
+        try:
+            answer["found"] = getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as error:
+            answer["error"] = error
+        finally:
+            with self._changed:
+                self._under_way[owner] -= 1
+                if not self._under_way[owner]:
+                    del self._under_way[owner]
+                self._total -= 1
+                self._changed.notify_all()
+            done.set()
+
+
+_lookups = Lookups()
+
+
+class Resolving(NamedTuple):
+    """How to look a host up: whose lookup it is, its share and deadline."""
+
+    owner: object
+    share: int
+    deadline: float
+
+
+def resolve(target, *, allow_private, resolving):
+    """Every address target's host resolves to, all allowed; else Refused.
+
+    One refused address refuses the host: a name answering a public address
+    and 169.254.169.254 must not reach the second on a retry.
+    """
+    found = _lookups.resolve(
+        target.host,
+        target.port,
+        owner=resolving.owner,
+        share=resolving.share,
+        deadline=resolving.deadline,
     )
-    try:
-        found = lookup.result(timeout=timeout)
-    except concurrent.futures.TimeoutError:
-        raise Refused("the host name did not resolve in time") from None
-    except (socket.gaierror, UnicodeError):
-        raise Refused("the host name does not resolve") from None
     addresses = list(dict.fromkeys(info[4][0] for info in found))
     for address in addresses:
         reason = refusal(address, allow_private=allow_private)
@@ -136,10 +238,10 @@ def resolve(target, *, allow_private, timeout):
     return addresses
 
 
-def check_url(url, *, allow_http, allow_private, timeout):
+def check_url(url, *, allow_http, allow_private, resolving):
     """Refused unless url may receive webhooks now (the write-time check)."""
     target = parse_url(url, allow_http=allow_http)
-    resolve(target, allow_private=allow_private, timeout=timeout)
+    resolve(target, allow_private=allow_private, resolving=resolving)
 
 
 def signed_headers(*, secret, message_id, body, now):
@@ -154,11 +256,13 @@ def signed_headers(*, secret, message_id, body, now):
     }
 
 
-def deliver(url, *, body, headers, allow_http, allow_private, timeout, ca_file=None):
+def deliver(
+    url, *, body, headers, allow_http, allow_private, timeout, resolving, ca_file=None
+):
     """One attempt: check url and its addresses now, then POST; an Outcome."""
     try:
         target = parse_url(url, allow_http=allow_http)
-        addresses = resolve(target, allow_private=allow_private, timeout=timeout)
+        addresses = resolve(target, allow_private=allow_private, resolving=resolving)
     except Refused as refused:
         return Outcome(None, f"refused: {refused}")
     started = time.monotonic()

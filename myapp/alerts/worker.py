@@ -16,7 +16,7 @@ from collections import Counter
 import sqlalchemy as sa
 
 from myapp.alerts import judge, outbox, webhooks
-from myapp.alerts.service import now_micros
+from myapp.alerts.service import now_micros, resolving
 from myapp.db import db
 
 log = logging.getLogger("myapp.alerts.worker")
@@ -38,10 +38,15 @@ class Worker:
             "ca_file": config["WEBHOOK_CA_FILE"],
         }
         # A claim must outlive the longest attempt: a name lookup, then the POST.
-        if self.lease <= 2 * self.sending["timeout"] + 1:
+        longest = config["WEBHOOK_RESOLVE_TIMEOUT"] + self.sending["timeout"]
+        if self.lease <= longest + 1:
             raise ValueError(
-                "ALERTS_DELIVERY_LEASE_SECONDS must exceed 2 * WEBHOOK_TIMEOUT + 1"
+                "ALERTS_DELIVERY_LEASE_SECONDS must exceed WEBHOOK_RESOLVE_TIMEOUT"
+                " + WEBHOOK_TIMEOUT + 1"
             )
+        # Round-robin between users: the user whose delivery was claimed last.
+        self._last_user = 0
+        self._turns = threading.Lock()
         self.stopping = threading.Event()
         self.counts = Counter()
         self._counting = threading.Lock()
@@ -101,7 +106,12 @@ class Worker:
 
     def _send_one(self):
         """Claim one due delivery and attempt it; False if none was due."""
-        claimed = outbox.claim(now=now_micros(), lease_seconds=self.lease)
+        with self._turns:
+            claimed = outbox.claim(
+                now=now_micros(), lease_seconds=self.lease, after_user=self._last_user
+            )
+            if claimed:
+                self._last_user = claimed[-1].user_id
         for delivery in claimed:
             started = now_micros()
             outcome = self._attempt(delivery)
@@ -129,7 +139,11 @@ class Worker:
             now=time.time(),
         )
         return webhooks.deliver(
-            delivery.webhook_url, body=delivery.body, headers=headers, **self.sending
+            delivery.webhook_url,
+            body=delivery.body,
+            headers=headers,
+            resolving=resolving(self.app.config, delivery.user_id),
+            **self.sending,
         )
 
     def _count(self, outcome, recorded):
@@ -146,7 +160,9 @@ class Worker:
 
     def _report(self):
         pending = db.session.execute(
-            sa.select(sa.func.count()).where(outbox.D.next_attempt_at.is_not(None))
+            sa.select(sa.func.count()).where(
+                outbox.DELIVERIES.c.next_attempt_at.is_not(None)
+            )
         ).scalar()
         db.session.rollback()
         with self._counting:
