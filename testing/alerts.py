@@ -137,7 +137,7 @@ def worker_env(database_url, **extra):
         "MYAPP_WEBHOOK_TIMEOUT": "2",
         "MYAPP_ALERTS_DELIVERY_LEASE_SECONDS": "6",
         "MYAPP_ALERTS_WORKER_POLL_SECONDS": "0.05",
-        "MYAPP_ALERTS_RETRY_DELAYS": "[0.3, 0.3, 0.3, 0.3]",
+        "MYAPP_ALERTS_RETRY_DELAYS": "[0.2, 0.4, 0.6, 0.8]",
         **extra,
     }
 
@@ -213,3 +213,11 @@ def finish_at(claimed, now, status_code):
     from myapp.alerts import outbox, webhooks
 
     outbox.finish(claimed, webhooks.Outcome(status_code, None), at=now, now=now)
+
+
+def hooked_rule(account, receiver, path, **fields):
+    """A rule whose webhook goes to receiver at path; the receiver knows its secret."""
+    response = account.post(ALERTS, json=rule(webhook_url=receiver.url(path), **fields))
+    assert response.status_code == 201, response.json
+    receiver.secrets[path] = response.json["webhook_secret"]
+    return response.json

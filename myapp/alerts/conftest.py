@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from myapp.db import db
 from testing.accounts import Account
-from testing.alerts import ALERTS, Receiver
+from testing.alerts import ALERTS, Receiver, WorkerProcess, worker_env
 
 
 @pytest.fixture
@@ -62,3 +62,19 @@ def rows(in_app):
         return in_app(run)
 
     return read
+
+
+@pytest.fixture
+def start_worker(database_url):
+    """start(**env): a worker process; each must stop cleanly (exit 0) at the end."""
+    started = []
+
+    def start(**env):
+        started.append(WorkerProcess(worker_env(database_url, **env)))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        if worker.process.returncode is None:
+            assert worker.stop() == 0, worker.log()[-3000:]
+            assert "stopped" in worker.log()

@@ -34,6 +34,7 @@ from myapp.alerts.models import (
     AlertDeliveryAttempt,
     AlertRule,
 )
+from myapp.alerts.rows import rules_for_update
 from myapp.db import db, utcnow
 from myapp.micros import to_micros
 
@@ -111,6 +112,7 @@ def enqueue(events):
             DELIVERIES.c.attempts,
             DELIVERIES.c.rule_id,
             DELIVERIES.c.event_id,
+            DELIVERIES.c.claimed_until,
         )
     ).all()
     tried = [row.id for row in superseded if row.attempts]
@@ -155,10 +157,11 @@ def enqueue(events):
         .scalars()
         .all()
     )
+    # One being sent now gets its entry when the attempt is recorded (finish).
     untried = [
         {"delivery_id": row.id, "rule_id": row.rule_id, "event_id": row.event_id}
         for row in superseded
-        if not row.attempts
+        if not row.attempts and row.claimed_until < now
     ]
     untried += [
         {
@@ -309,6 +312,9 @@ def finish(claimed, outcome, *, at, now):
     """
     attempt = claimed.attempts + 1
     status, next_at = _after(attempt, outcome.delivered, now)
+    if outcome.delivered and claimed.cooldown_seconds:
+        # The rule first, as an upload locks it: then its deliveries, in that order.
+        rules_for_update(RULES.c.id == claimed.rule_id)
     pending = DELIVERIES.c.status == PENDING
     if outcome.delivered:
         new_status = sa.case(

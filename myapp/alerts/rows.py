@@ -2,7 +2,8 @@
 
 Judging is serialized per rule: whoever changes a rule's state (an upload, a
 PATCH, the silence check) first locks its row for the rest of the transaction.
-PostgreSQL: SELECT ... FOR UPDATE, in id order so two lockers never deadlock.
+PostgreSQL: SELECT ... FOR NO KEY UPDATE, in id order so two lockers never
+deadlock; rows that only reference a rule (the worker's attempts) go on.
 SQLite has one writer: a transaction that has written holds the database's
 write lock, so a transaction that has not yet written starts with a write.
 """
@@ -85,7 +86,7 @@ def rules_for_update(*where, skip_locked=False):
             # Takes the write lock before the read (no row needs to change).
             db.session.execute(sa.update(RULES).where(*where).values(id=RULES.c.id))
     else:
-        query = query.with_for_update(skip_locked=skip_locked)
+        query = query.with_for_update(skip_locked=skip_locked, key_share=True)
     return [RuleRow._make(row) for row in db.session.execute(query)]
 
 

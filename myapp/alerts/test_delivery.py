@@ -4,54 +4,23 @@ The receiver checks every signature with the standardwebhooks library. Retry
 delays, lease and poll are shortened (worker_env) so retries take seconds.
 """
 
+import json
 import os
 import signal
 import time
 
-import pytest
 
 from testing.alerts import (
     ALERTS,
     EVENTS,
     Receiver,
-    WorkerProcess,
+    hooked_rule,
     payloads_by_rule,
-    rule,
     threshold,
-    worker_env,
 )
-from testing.readings import BATCH, READINGS, reading
+from testing.readings import READINGS, reading
+from myapp.timestamps import parse_timestamp
 from testing.servers import wait_until
-
-
-@pytest.fixture
-def start_worker(database_url):
-    """start(**env): a worker process; each must stop cleanly (exit 0) at the end."""
-    started = []
-
-    def start(**env):
-        started.append(WorkerProcess(worker_env(database_url, **env)))
-        return started[-1]
-
-    yield start
-    for worker in started:
-        if worker.process.returncode is None:
-            assert worker.stop() == 0, worker.log()[-3000:]
-            assert "stopped" in worker.log()
-
-
-def hooked_rule(account, receiver, path, **fields):
-    """A rule whose webhook goes to receiver at path; the receiver knows its secret."""
-    response = account.post(ALERTS, json=rule(webhook_url=receiver.url(path), **fields))
-    assert response.status_code == 201, response.json
-    receiver.secrets[path] = response.json["webhook_secret"]
-    return response.json
-
-
-def flip(account, values, sensor="kitchen/temp"):
-    items = [reading(sensor=sensor, data={"celsius": value}) for value in values]
-    response = account.post(BATCH, json={"readings": items})
-    assert response.status_code == 201, response.json
 
 
 def events_of(account, rule_id):
@@ -67,13 +36,17 @@ def attempts_of(account, rule_id):
 def test_every_event_arrives_signed_once_in_order_per_rule(
     carol, receiver, start_worker
 ):
+    """One reading per upload, each delivered before the next: nothing superseded."""
     hot = hooked_rule(carol, receiver, "/hot", condition=threshold(above=30))
     cold = hooked_rule(carol, receiver, "/cold", condition=threshold(below=0))
-    flip(carol, [35, -5, 36, 20, -6, 31, 10] * 3)
-    expected = {r["id"]: events_of(carol, r["id"]) for r in (hot, cold)}
-    total = sum(map(len, expected.values()))
     start_worker()
-    arrivals = receiver.wait_for(total)
+    total = 0
+    for celsius in [35, -5, 36, 20, -6, 31, 10]:
+        carol.post(READINGS, json=reading(data={"celsius": celsius}))
+        total = sum(len(events_of(carol, r["id"])) for r in (hot, cold))
+        arrivals = receiver.wait_for(total)
+    expected = {r["id"]: events_of(carol, r["id"]) for r in (hot, cold)}
+    assert total == 10
     time.sleep(0.5)
     assert len(receiver.arrivals) == total  # nothing was sent twice
     for rule_id, payloads in payloads_by_rule(arrivals).items():
@@ -96,32 +69,66 @@ def test_every_event_arrives_signed_once_in_order_per_rule(
         assert {a["next_attempt_at"] for a in attempts} == {None}
 
 
-def test_failed_attempts_are_retried_until_a_2xx_and_later_events_wait(
+def test_a_receiver_that_was_down_gets_each_rules_latest_state_only(
+    carol, receiver, start_worker
+):
+    hot = hooked_rule(carol, receiver, "/hot", condition=threshold(above=30))
+    cold = hooked_rule(carol, receiver, "/cold", condition=threshold(below=0))
+    for celsius in [35, -5, 36, 20, -6, 31, 10]:
+        carol.post(READINGS, json=reading(data={"celsius": celsius}))
+    start_worker()
+    arrivals = receiver.wait_for(2)
+    time.sleep(1)
+    assert len(receiver.arrivals) == 2
+    for made in (hot, cold):
+        latest = events_of(carol, made["id"])[-1]
+        (payload,) = payloads_by_rule(arrivals)[made["id"]]
+        assert payload["data"]["event"] == latest
+        assert (
+            payload["data"]["rule"]["state"]
+            == carol.get(f"{ALERTS}{made['id']}").json["state"]
+        )
+        superseded = [a for a in attempts_of(carol, made["id"]) if a["superseded"]]
+        assert len(superseded) == len(events_of(carol, made["id"])) - 1
+
+
+def test_failed_attempts_are_retried_with_growing_delays_until_a_2xx(
     carol, start_worker
 ):
+    """Found by breaking the code: every retry after the first delay went
+    unnoticed while the tests' delays were all equal."""
+    delays = [0.2, 0.6, 1.2]
     receiver = Receiver(answer=lambda path, count: 500 if count <= 3 else 200)
     try:
         made = hooked_rule(carol, receiver, "/flaky")
-        flip(carol, [35, 20])
-        start_worker()
-        receiver.wait_for(2)
-        time.sleep(1.5)
+        carol.post(READINGS, json=reading(data={"celsius": 35}))
+        start_worker(MYAPP_ALERTS_RETRY_DELAYS=json.dumps(delays))
+        wait_until(lambda: len(receiver.arrivals) >= 4, 30)
+        time.sleep(0.5)
         arrivals = receiver.arrivals
     finally:
         receiver.stop()
-    first, second = (f"msg_alert_event_{e['id']}" for e in events_of(carol, made["id"]))
-    assert [a.message_id for a in arrivals] == [first] * 4 + [second]
-    gaps = [b.at - a.at for a, b in zip(arrivals, arrivals[1:4])]
-    assert min(gaps) >= 0.29, gaps  # the retry delays were kept
+    (event,) = events_of(carol, made["id"])
+    assert [a.message_id for a in arrivals] == [f"msg_alert_event_{event['id']}"] * 4
+    gaps = [b.at - a.at for a, b in zip(arrivals, arrivals[1:])]
+    for gap, delay in zip(gaps, delays):
+        assert gap >= delay - 0.01, (gaps, delays)
+    # Each gap is its own delay, not the first one again: they grow.
+    assert gaps[1] - gaps[0] >= 0.3 and gaps[2] - gaps[1] >= 0.5, gaps
     attempts = attempts_of(carol, made["id"])
     assert [(a["attempt"], a["status_code"]) for a in attempts] == [
         (1, 500),
         (2, 500),
         (3, 500),
         (4, 200),
-        (1, 200),
     ]
-    assert [a["next_attempt_at"] is None for a in attempts] == [False] * 3 + [True] * 2
+    assert [a["next_attempt_at"] is None for a in attempts] == [False] * 3 + [True]
+    planned = [
+        (parse_timestamp(a["next_attempt_at"]) - parse_timestamp(a["at"]))
+        for a in attempts[:3]
+    ]
+    for gap, delay in zip(planned, delays):
+        assert delay <= gap.total_seconds() <= delay * 1.25 + 0.01
 
 
 def test_a_delivery_is_given_up_after_the_last_retry(carol, start_worker, rows):
@@ -129,7 +136,7 @@ def test_a_delivery_is_given_up_after_the_last_retry(carol, start_worker, rows):
     try:
         made = hooked_rule(carol, receiver, "/down")
         carol.post(READINGS, json=reading(data={"celsius": 35}))
-        start_worker(MYAPP_ALERTS_RETRY_DELAYS="[0.2, 0.2]")
+        start_worker(MYAPP_ALERTS_RETRY_DELAYS="[0.2, 0.4]")
         wait_until(lambda: len(receiver.arrivals) >= 3, 20)
         time.sleep(1)
     finally:
@@ -178,27 +185,31 @@ def test_a_redirect_is_not_followed(carol, start_worker):
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing(carol, start_worker, rows):
-    receiver = Receiver(delay=0.2)
+    receiver = Receiver(delay=0.3)
     try:
         rules = [
             hooked_rule(carol, receiver, f"/r{n}", condition=threshold(above=n))
-            for n in range(3)
+            for n in range(12)
         ]
-        flip(carol, [10, -10] * 8)
-        total = sum(len(events_of(carol, r["id"])) for r in rules)
+        carol.post(READINGS, json=reading(data={"celsius": 20}))  # all fire
         first = start_worker(MYAPP_ALERTS_WORKER_THREADS="4")
-        receiver.wait_for(6)
+        receiver.wait_for(4)
         first.kill()  # SIGKILL: no cleanup, claims held until their lease ends
         start_worker(MYAPP_ALERTS_WORKER_THREADS="4")
-        arrivals = receiver.wait_for(total, timeout=60)
+        arrivals = receiver.wait_for(len(rules), timeout=60)
+        # Those the killed worker sent but never recorded go again after the lease.
+        wait_until(
+            lambda: {d["status"] for d in rows("alert_deliveries")} == {"delivered"},
+            60,
+        )
     finally:
         receiver.stop()
     for rule_id, payloads in payloads_by_rule(arrivals).items():
         ids = [p["data"]["event"]["id"] for p in payloads]
-        assert ids == sorted(ids) == [e["id"] for e in events_of(carol, rule_id)]
+        assert ids == [e["id"] for e in events_of(carol, rule_id)]
     assert {d["status"] for d in rows("alert_deliveries")} == {"delivered"}
     # Only the attempts in flight when it died may have gone out twice.
-    assert len(receiver.arrivals) - total <= 4
+    assert len(receiver.arrivals) - len(rules) <= 4
 
 
 def test_two_workers_never_send_the_same_attempt_twice(carol, start_worker, rows):
@@ -206,17 +217,22 @@ def test_two_workers_never_send_the_same_attempt_twice(carol, start_worker, rows
     try:
         rules = [
             hooked_rule(carol, receiver, f"/r{n}", condition=threshold(above=n))
-            for n in range(6)
+            for n in range(12)
         ]
         workers = [start_worker(MYAPP_ALERTS_WORKER_THREADS="4") for _ in range(2)]
-        flip(carol, [10, -10] * 10)
-        total = sum(len(events_of(carol, r["id"])) for r in rules)
-        receiver.wait_for(total, timeout=60)
+        total = 0
+        for celsius in (20, -20, 20):  # each upload: every rule changes state
+            posted = carol.post(READINGS, json=reading(data={"celsius": celsius}))
+            assert posted.status_code == 201, posted.json  # no deadlock with them
+            total = sum(len(events_of(carol, r["id"])) for r in rules)
+            receiver.wait_for(total, timeout=60)
         time.sleep(0.5)
     finally:
         receiver.stop()
     sent = [a.message_id for a in receiver.arrivals]
-    assert len(sent) == len(set(sent)) == total
+    assert len(sent) == len(set(sent)) == total == 36
+    # Each 200 is recorded just after it arrives.
+    wait_until(lambda: len(rows("alert_delivery_attempts")) >= total, 30)
     attempts = rows("alert_delivery_attempts")
     assert len(attempts) == total
     assert all(worker.attempts_logged() > 0 for worker in workers)

@@ -170,5 +170,11 @@ def test_a_delivery_waits_while_an_older_one_of_its_rule_is_in_flight(
     in_app(finish_at, in_flight, start + 3 * SECOND, 200)
     statuses = [d["status"] for d in rows("alert_deliveries", rule_id=made["id"])]
     assert statuses == ["delivered", "pending"]  # its 2xx came: it was delivered
+    (entry,) = deliveries_list(carol, made["id"])  # no entry of its own as well
+    assert (entry["attempt"], entry["status_code"], entry["superseded"]) == (
+        1,
+        200,
+        False,
+    )
     assert in_app(send_due, start + 62 * SECOND, 200) is None  # cooldown from 2xx
     assert in_app(send_due, start + 63 * SECOND, 200) is not None
