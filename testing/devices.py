@@ -39,3 +39,24 @@ def device_key(account, name="box", **fields):
     """A new device of account and its key, ready to upload."""
     device = create_device(account, name, **fields)
     return DeviceKey(account.client, device["key"], device["id"])
+
+
+def time_passes_for_keys(device_id, seconds):
+    """(In an app context.) A controllable clock for key expiry: as if `seconds`
+    passed, each expiring key of the device expires that much earlier; the
+    expiries as they were, in microseconds."""
+    import sqlalchemy as sa
+
+    from myapp.db import db
+
+    where = " WHERE device_id = :device AND expires_at IS NOT NULL"
+    found = db.session.execute(
+        sa.text("SELECT expires_at FROM device_keys" + where), {"device": device_id}
+    )
+    before = [int(value) for value in found.scalars()]
+    db.session.execute(
+        sa.text("UPDATE device_keys SET expires_at = expires_at - :by" + where),
+        {"device": device_id, "by": int(seconds * 1_000_000)},
+    )
+    db.session.commit()
+    return before

@@ -1,13 +1,16 @@
 """Uploading with a device key: as its owner, to its sensors, limited, last use."""
 
-import time
-
 import pytest
 import sqlalchemy as sa
 
 from myapp.db import db
 from myapp.readings import service as readings_service
-from testing.devices import DeviceKey, create_device, device_url
+from testing.devices import (
+    DeviceKey,
+    create_device,
+    device_url,
+    time_passes_for_keys,
+)
 from testing.readings import BATCH, READINGS, new_client_id, reading
 
 
@@ -250,10 +253,10 @@ def test_a_device_key_is_checked_on_every_request_in_every_app(app_with, alice):
     assert other_worker.post(READINGS, reading()).status_code == 401
 
 
-def test_a_key_expires_on_time_without_any_request_in_between(alice):
+def test_a_key_expires_on_time_without_any_request_in_between(alice, in_app):
     device = create_device(alice, "box")
-    alice.post(device_url(device["id"], "/rotate"), json={"grace_seconds": 1})
-    time.sleep(1.1)
+    alice.post(device_url(device["id"], "/rotate"), json={"grace_seconds": 60})
+    in_app(time_passes_for_keys, device["id"], 60)
     response = DeviceKey(alice.client, device["key"]).post(READINGS, reading())
     assert response.status_code == 401
 

@@ -8,7 +8,13 @@ import pytest
 import sqlalchemy as sa
 
 from myapp.db import db
-from testing.devices import DEVICES, DeviceKey, create_device, device_url
+from testing.devices import (
+    DEVICES,
+    DeviceKey,
+    create_device,
+    device_url,
+    time_passes_for_keys,
+)
 from testing.limits import race_to_each_limit
 from testing.readings import READINGS, reading
 
@@ -177,16 +183,22 @@ def test_rotating_without_grace_ends_the_old_key_at_once(alice):
     assert new.post(READINGS, reading()).status_code == 201
 
 
-def test_a_rotated_key_works_through_its_grace_and_fails_after_it(alice):
+def test_a_rotated_key_works_through_its_grace_and_fails_after_it(alice, in_app):
+    """Time moves by the test's hand (time_passes_for_keys), never by sleeping."""
     device = create_device(alice, "box")
     old = DeviceKey(alice.client, device["key"])
     url = device_url(device["id"], "/rotate")
+    before = time.time()
     new = DeviceKey(
-        alice.client, alice.post(url, json={"grace_seconds": 2}).json["key"]
+        alice.client, alice.post(url, json={"grace_seconds": 600}).json["key"]
     )
+    after = time.time()
     assert old.post(READINGS, reading()).status_code == 201
     assert new.post(READINGS, reading()).status_code == 201
-    time.sleep(2.1)
+    (expires,) = in_app(time_passes_for_keys, device["id"], 599)
+    assert (before + 600) * 1e6 <= expires <= (after + 600) * 1e6
+    assert old.post(READINGS, reading()).status_code == 201  # a second to go
+    in_app(time_passes_for_keys, device["id"], 1)
     assert old.post(READINGS, reading()).status_code == 401
     assert new.post(READINGS, reading()).status_code == 201
 
