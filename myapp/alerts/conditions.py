@@ -75,5 +75,16 @@ def limits(condition):
     return top, bottom, top - hysteresis, bottom + hysteresis
 
 
+def memoryless_bound(condition):
+    """("above", a) or ("below", b) for a threshold with one bound and no
+    hysteresis (its state is whether the last number was past it), else None."""
+    if condition.get("hysteresis", 0) != 0:
+        return None
+    bounds = [
+        (side, condition[side]) for side in ("above", "below") if side in condition
+    ]
+    return bounds[0] if len(bounds) == 1 else None
+
+
 def silence_micros(condition):
     return condition["seconds"] * MICROS

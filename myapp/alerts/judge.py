@@ -7,16 +7,23 @@ change is an event row, plus an outbox row when the rule has a webhook, in the
 same transaction as what caused it.
 """
 
+import json
 from collections import defaultdict
-from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
 
-from myapp.alerts import conditions, outbox
+from myapp.alerts import conditions, crossings, outbox
 from myapp.alerts.models import FIRING, OK, RESOLVED, THRESHOLD, AlertEvent
-from myapp.alerts.rows import RULES, Change, any_rule_on, rules, rules_for_update
+from myapp.alerts.rows import (
+    RULES,
+    Change,
+    any_rule_on,
+    rules,
+    rules_for_update,
+)
 from myapp.db import db
+from myapp.rawsql import paramstyle, run
 
 EVENTS = AlertEvent.__table__
 
@@ -42,33 +49,26 @@ def on_readings_stored(sender, *, user_id, readings, **extra):
         key = (rule.sensor, rule.condition["field"])
         if key not in numbers:
             numbers[key] = _numbers(seen, key[1])
-        changes = bounded(_judge_threshold(rule, numbers[key]))
+        changes = _judge_threshold(rule, numbers[key])
         if changes:
             updates.append((rule, changes, {}))
     record_all(updates)
 
 
-def bounded(changes):
+def bounded(changes, count=None):
     """At most two events for one upload's state changes of one rule.
 
     The first change; and the last when the upload ends in the state the rule
     had before it (so events still alternate). The last recorded event carries
     how many changes the upload caused: F, R, F is one FIRING with changes 3.
+    changes may be just the first and last of count changes.
     """
-    if len(changes) <= 1:
+    count = len(changes) if count is None else count
+    if count <= 1:
         return changes
-    count = len(changes)
     if count % 2:  # ends in the other state: the first change stands for all
         return [changes[0]._replace(changes=count)]
     return [changes[0], changes[-1]._replace(changes=count)]
-
-
-class Numbers(NamedTuple):
-    """The readings of one upload with a number at data[field], and the range."""
-
-    pairs: list  # [(reading, number)] in upload order
-    lowest: float
-    highest: float
 
 
 def _numbers(readings, field):
@@ -79,12 +79,15 @@ def _numbers(readings, field):
         if kind is int or kind is float:  # not bool, a subclass of int
             pairs.append((reading, value))
     values = [value for _, value in pairs]
-    return Numbers(pairs, min(values, default=0), max(values, default=0))
+    lowest, highest = min(values, default=0), max(values, default=0)
+    return crossings.Upload(crossings.Numbers(pairs, values, lowest, highest))
 
 
-def _judge_threshold(rule, numbers):
-    """The state changes the numbers cause, in order (the hot loop)."""
-    fire_above, fire_below, ok_top, ok_bottom = conditions.limits(rule.condition)
+def _judge_threshold(rule, upload):
+    """The events the numbers cause (at most two: see bounded)."""
+    limits = conditions.limits(rule.condition)
+    fire_above, fire_below, ok_top, ok_bottom = limits
+    numbers = upload.numbers
     firing = rule.state == FIRING
     # Most uploads change nothing, which their range alone can tell.
     if not numbers.pairs or (
@@ -93,16 +96,20 @@ def _judge_threshold(rule, numbers):
         return []
     if firing and (numbers.highest < ok_bottom or numbers.lowest > ok_top):
         return []
-    changes = []
-    for reading, value in numbers.pairs:
-        if firing:
-            if ok_bottom <= value <= ok_top:
-                firing = False
-                changes.append(Change(RESOLVED, reading.created_at, reading.id, value))
-        elif value > fire_above or value < fire_below:
-            firing = True
-            changes.append(Change(FIRING, reading.created_at, reading.id, value))
-    return changes
+    count, first, last = crossings.changes(
+        upload, firing, limits, conditions.memoryless_bound(rule.condition)
+    )
+    if not count:
+        return []
+    changes = [_change(numbers.pairs[first], not firing)]
+    if count > 1:
+        changes.append(_change(numbers.pairs[last], firing == (count % 2 == 0)))
+    return bounded(changes, count)
+
+
+def _change(pair, firing):
+    reading, value = pair
+    return Change(FIRING if firing else RESOLVED, reading.created_at, reading.id, value)
 
 
 def _judge_silence(rule, readings):
@@ -178,26 +185,35 @@ def record_all(updates):
         )
 
 
+EVENT_COLUMNS = "rule_id, user_id, state, at, reading_id, value, changes"
+EVENTS_PER_INSERT = 100  # 700 parameters: under every SQLite's limit of 999
+
+
 def _insert_events(events):
-    """Insert [(rule, Change)] as event rows; their ids, in the same order."""
-    if not events:
-        return []
-    rows = [
-        {
-            "rule_id": rule.id,
-            "user_id": rule.user_id,
-            "state": change.state,
-            "at": change.at,
-            "reading_id": change.reading_id,
-            "value": change.value,
-            "changes": change.changes,
-        }
-        for rule, change in events
-    ]
-    returned = db.session.execute(
-        sa.insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True), rows
-    )
-    return list(returned.scalars())
+    """Insert [(rule, Change)] as event rows; their ids, in the same order.
+
+    Multi-row INSERTs on the driver's cursor (SQLAlchemy's bookkeeping cost
+    more than the writing); an autoincrement key grows in VALUES order within
+    a statement (as readings' insert relies on too), so sorted ids match.
+    """
+    dialect, mark = paramstyle()
+    value = f"CAST({mark} AS JSONB)" if dialect == "postgresql" else mark
+    row_sql = f"({mark}, {mark}, {mark}, {mark}, {mark}, {value}, {mark})"
+    ids = []
+    for start in range(0, len(events), EVENTS_PER_INSERT):
+        chunk = events[start : start + EVENTS_PER_INSERT]
+        args = []
+        for rule, change in chunk:
+            args += (rule.id, rule.user_id, change.state, change.at)
+            args += (change.reading_id, json.dumps(change.value), change.changes)
+        returned = run(
+            f"INSERT INTO alert_events ({EVENT_COLUMNS}) VALUES "
+            + ", ".join([row_sql] * len(chunk))
+            + " RETURNING id",
+            args,
+        )
+        ids += sorted(row[0] for row in returned)
+    return ids
 
 
 def _prune(rule_id, kept):

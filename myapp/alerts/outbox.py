@@ -147,48 +147,41 @@ def enqueue(events):
                 "created_at": change.at,
             }
         )
-    ids = (
-        db.session.execute(
-            sa.insert(DELIVERIES).returning(
-                DELIVERIES.c.id, sort_by_parameter_order=True
-            ),
-            rows,
-        )
-        .scalars()
-        .all()
-    )
+    db.session.execute(sa.insert(DELIVERIES), rows)
     # One being sent now gets its entry when the attempt is recorded (finish).
     untried = [
-        {"delivery_id": row.id, "rule_id": row.rule_id, "event_id": row.event_id}
-        for row in superseded
-        if not row.attempts and row.claimed_until < now
+        row.id for row in superseded if not row.attempts and row.claimed_until < now
     ]
-    untried += [
-        {
-            "delivery_id": delivery_id,
-            "rule_id": row["rule_id"],
-            "event_id": row["event_id"],
-        }
-        for delivery_id, row in zip(ids, rows)
-        if row["status"] == SUPERSEDED
-    ]
-    if untried:
-        db.session.execute(
-            sa.insert(ATTEMPTS),
-            [
-                {
-                    **entry,
-                    "attempt": 0,
-                    "at": now,
-                    "status_code": None,
-                    "error": "superseded by a newer event before any attempt",
-                    "next_attempt_at": None,
-                    "channel": WEBHOOK,
-                    "superseded": True,
-                }
-                for entry in untried
-            ],
+    born = [row["event_id"] for row in rows if row["status"] == SUPERSEDED]
+    if untried or born:
+        _entries_of_their_own(untried, born, now)
+
+
+def _entries_of_their_own(delivery_ids, event_ids, now):
+    """The deliveries list's entry for each superseded delivery never tried:
+    those of delivery_ids, and the webhook deliveries of event_ids."""
+    entry = sa.select(
+        DELIVERIES.c.id,
+        DELIVERIES.c.rule_id,
+        DELIVERIES.c.event_id,
+        sa.literal(0),
+        sa.literal(now, sa.BigInteger),
+        sa.null(),
+        sa.literal("superseded by a newer event before any attempt"),
+        sa.null(),
+        sa.literal(WEBHOOK),
+        sa.true(),
+    ).where(
+        sa.or_(
+            DELIVERIES.c.id.in_(delivery_ids),
+            sa.and_(
+                DELIVERIES.c.event_id.in_(event_ids), DELIVERIES.c.channel == WEBHOOK
+            ),
         )
+    )
+    columns = ["delivery_id", "rule_id", "event_id", "attempt", "at", "status_code"]
+    columns += ["error", "next_attempt_at", "channel", "superseded"]
+    db.session.execute(sa.insert(ATTEMPTS).from_select(columns, entry))
 
 
 def _cooldowns(rules):
