@@ -38,6 +38,61 @@ def run(sql, args, connection=None):
         cursor.close()
 
 
+def run_many(sql, rows):
+    """executemany of driver-level SQL on the session's connection (no rows back)."""
+    connection = db.session.connection()
+    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+    except dialect.loaded_dbapi.Error as error:
+        gone = dialect.is_disconnect(error, dbapi_connection, cursor)
+        if gone:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql,
+            rows,
+            error,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=gone,
+            dialect=dialect,
+        ) from error
+    finally:
+        cursor.close()
+
+
+def insert_ids(table, columns, rows, casts=None):
+    """Multi-row INSERTs of rows (tuples in columns' order); their ids, in order.
+
+    An autoincrement key grows in VALUES order within one statement (readings'
+    insert relies on it too), so each statement's sorted ids match its rows.
+    casts: {column: SQL type} for PostgreSQL (JSONB from text). At most 999
+    parameters a statement, the limit of older SQLite builds.
+    """
+    dialect, mark = paramstyle()
+    casts = (casts or {}) if dialect == "postgresql" else {}
+    row_sql = (
+        "("
+        + ", ".join(
+            f"CAST({mark} AS {casts[c]})" if c in casts else mark for c in columns
+        )
+        + ")"
+    )
+    per_statement = max(1, 999 // len(columns))
+    ids = []
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        returned = run(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            + ", ".join([row_sql] * len(chunk))
+            + " RETURNING id",
+            [value for row in chunk for value in row],
+        )
+        ids += sorted(row[0] for row in returned)
+    return ids
+
+
 def paramstyle():
     """The session's database and its driver's placeholder: ('sqlite', '?')."""
     dialect = db.session.get_bind().dialect

@@ -23,7 +23,7 @@ from myapp.alerts.rows import (
     rules_for_update,
 )
 from myapp.db import db
-from myapp.rawsql import paramstyle, run
+from myapp.rawsql import insert_ids, paramstyle, run_many
 
 EVENTS = AlertEvent.__table__
 
@@ -179,41 +179,47 @@ def record_all(updates):
             values["event_count"] = count
         if values:
             by_columns[tuple(sorted(values))].append({"rule_id": rule.id, **values})
-    for rows in by_columns.values():
+    for columns, rows in by_columns.items():
+        if columns == JUDGED:  # an upload's: thousands of rows on the driver's cursor
+            _, mark = paramstyle()
+            run_many(
+                f"UPDATE alert_rules SET event_count = {mark}, state = {mark},"
+                f" state_since = {mark} WHERE id = {mark}",
+                [
+                    (
+                        row["event_count"],
+                        row["state"],
+                        row["state_since"],
+                        row["rule_id"],
+                    )
+                    for row in rows
+                ],
+            )
+            continue
         db.session.execute(
             sa.update(RULES).where(RULES.c.id == sa.bindparam("rule_id")), rows
         )
 
 
-EVENT_COLUMNS = "rule_id, user_id, state, at, reading_id, value, changes"
-EVENTS_PER_INSERT = 100  # 700 parameters: under every SQLite's limit of 999
+JUDGED = ("event_count", "state", "state_since")  # the columns an upload changes
+
+
+EVENT_COLUMNS = ("rule_id", "user_id", "state", "at", "reading_id", "value")
+EVENT_COLUMNS += ("changes",)
 
 
 def _insert_events(events):
     """Insert [(rule, Change)] as event rows; their ids, in the same order.
 
-    Multi-row INSERTs on the driver's cursor (SQLAlchemy's bookkeeping cost
-    more than the writing); an autoincrement key grows in VALUES order within
-    a statement (as readings' insert relies on too), so sorted ids match.
+    Multi-row INSERTs on the driver's cursor: SQLAlchemy's bookkeeping cost
+    more than the writing (and sort_by_parameter_order sent SQLite one a row).
     """
-    dialect, mark = paramstyle()
-    value = f"CAST({mark} AS JSONB)" if dialect == "postgresql" else mark
-    row_sql = f"({mark}, {mark}, {mark}, {mark}, {mark}, {value}, {mark})"
-    ids = []
-    for start in range(0, len(events), EVENTS_PER_INSERT):
-        chunk = events[start : start + EVENTS_PER_INSERT]
-        args = []
-        for rule, change in chunk:
-            args += (rule.id, rule.user_id, change.state, change.at)
-            args += (change.reading_id, json.dumps(change.value), change.changes)
-        returned = run(
-            f"INSERT INTO alert_events ({EVENT_COLUMNS}) VALUES "
-            + ", ".join([row_sql] * len(chunk))
-            + " RETURNING id",
-            args,
-        )
-        ids += sorted(row[0] for row in returned)
-    return ids
+    rows = [
+        (rule.id, rule.user_id, change.state, change.at, change.reading_id)
+        + (json.dumps(change.value), change.changes)
+        for rule, change in events
+    ]
+    return insert_ids("alert_events", EVENT_COLUMNS, rows, {"value": "JSONB"})
 
 
 def _prune(rule_id, kept):

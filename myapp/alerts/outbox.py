@@ -36,6 +36,7 @@ from myapp.alerts.models import (
 )
 from myapp.alerts.rows import rules_for_update
 from myapp.db import db, utcnow
+from myapp.rawsql import insert_ids
 from myapp.micros import to_micros
 
 DELIVERIES = AlertDelivery.__table__
@@ -147,19 +148,20 @@ def enqueue(events):
                 "created_at": change.at,
             }
         )
-    db.session.execute(sa.insert(DELIVERIES), rows)
+    ids = insert_ids(
+        "alert_deliveries", list(rows[0]), [tuple(r.values()) for r in rows]
+    )
     # One being sent now gets its entry when the attempt is recorded (finish).
     untried = [
         row.id for row in superseded if not row.attempts and row.claimed_until < now
     ]
-    born = [row["event_id"] for row in rows if row["status"] == SUPERSEDED]
-    if untried or born:
-        _entries_of_their_own(untried, born, now)
+    untried += [i for i, row in zip(ids, rows) if row["status"] == SUPERSEDED]
+    if untried:
+        _entries_of_their_own(untried, now)
 
 
-def _entries_of_their_own(delivery_ids, event_ids, now):
-    """The deliveries list's entry for each superseded delivery never tried:
-    those of delivery_ids, and the webhook deliveries of event_ids."""
+def _entries_of_their_own(delivery_ids, now):
+    """The deliveries list's entry for each superseded delivery never tried."""
     entry = sa.select(
         DELIVERIES.c.id,
         DELIVERIES.c.rule_id,
@@ -171,14 +173,7 @@ def _entries_of_their_own(delivery_ids, event_ids, now):
         sa.null(),
         sa.literal(WEBHOOK),
         sa.true(),
-    ).where(
-        sa.or_(
-            DELIVERIES.c.id.in_(delivery_ids),
-            sa.and_(
-                DELIVERIES.c.event_id.in_(event_ids), DELIVERIES.c.channel == WEBHOOK
-            ),
-        )
-    )
+    ).where(DELIVERIES.c.id.in_(delivery_ids))
     columns = ["delivery_id", "rule_id", "event_id", "attempt", "at", "status_code"]
     columns += ["error", "next_attempt_at", "channel", "superseded"]
     db.session.execute(sa.insert(ATTEMPTS).from_select(columns, entry))
