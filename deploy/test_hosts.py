@@ -719,24 +719,39 @@ def hooked_rules(cluster, user, receiver):
 
 
 def fire_and_resolve(cluster, user, rules):
-    """One batch through nginx making every rule fire, then resolve: the events'
-    webhook-ids."""
-    items = [
-        {"sensor": f"hooked/{n}", "data": {"celsius": 40}} for n in range(len(rules))
-    ]
-    items += [
-        {"sensor": f"hooked/{n}", "data": {"celsius": 20}} for n in range(len(rules))
-    ]
-    posted = cluster.via_nginx(
-        "POST", "/api/v1/readings/batch", {"readings": items}, user["token"]
-    )
-    assert posted.status == 201, posted.body
+    """Through nginx, a batch making every rule fire, and once those are
+    delivered (a newer event would supersede them), one making each resolve:
+    the events' webhook-ids."""
+    for celsius in (40, 20):
+        items = [
+            {"sensor": f"hooked/{n}", "data": {"celsius": celsius}}
+            for n in range(len(rules))
+        ]
+        posted = cluster.via_nginx(
+            "POST", "/api/v1/readings/batch", {"readings": items}, user["token"]
+        )
+        assert posted.status == 201, posted.body
+        if celsius == 40:
+            wait_for(
+                lambda: delivered(cluster, rules) == len(rules),
+                60,
+                "the firing events delivered",
+            )
     with cluster.database() as conn:
         events = conn.execute(
             "SELECT id FROM alert_events WHERE rule_id = ANY(%s)", (rules,)
         ).fetchall()
     assert len(events) == 2 * len(rules)
     return {f"msg_alert_event_{event_id}" for (event_id,) in events}
+
+
+def delivered(cluster, rules):
+    with cluster.database() as conn:
+        return conn.execute(
+            "SELECT count(*) FROM alert_deliveries"
+            " WHERE rule_id = ANY(%s) AND status = 'delivered'",
+            (rules,),
+        ).fetchone()[0]
 
 
 def arrivals_of(receiver, message_ids):
