@@ -2,7 +2,9 @@
 
 A URL is checked when a rule is written and again at every attempt: https
 (http only where allowed), no user info, and every address its host resolves
-to public. The attempt then connects to an address it checked, never looking
+to allowed (the contract's ranges; one refused address refuses the URL). The
+name lookup has its own deadline and a share per user (Lookups). The attempt
+then connects to an address it checked, never looking
 the name up again, while TLS still verifies the certificate for the host name
 (urllib3's server_hostname and assert_hostname). No redirect is followed (a
 3xx is just a failed attempt), no proxy is used, the whole attempt has one
@@ -13,8 +15,8 @@ import ipaddress
 import socket
 import threading
 import time
-from datetime import datetime, timezone
 from collections import Counter
+from datetime import datetime, timezone
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
