@@ -14,6 +14,7 @@ import pytest
 from myapp.alerts import webhooks
 from testing.alerts import ALERTS, rule
 from testing.accounts import bearer
+from testing.servers import wait_until
 
 REAL = socket.getaddrinfo
 
@@ -21,9 +22,10 @@ REAL = socket.getaddrinfo
 @pytest.fixture
 def dns(monkeypatch):
     """dns[host] = [addresses] (or an Event to wait for); others resolve for real."""
-    answers = {}
+    answers = {"asked": []}
 
     def getaddrinfo(host, port, *args, **kwargs):
+        answers["asked"].append(host)
         answer = answers.get(host)
         if answer is None:
             return REAL(host, port, *args, **kwargs)
@@ -37,7 +39,7 @@ def dns(monkeypatch):
 
     monkeypatch.setattr(webhooks, "getaddrinfo", getaddrinfo)
     yield answers
-    for answer in answers.values():
+    for answer in list(answers.values()):
         if isinstance(answer, threading.Event):
             answer.set()
 
@@ -123,7 +125,7 @@ def test_one_users_slow_dns_does_not_starve_another_users_rule(
 
     with ThreadPoolExecutor(12) as pool:
         slow = [pool.submit(post_slow, n) for n in range(12)]
-        time.sleep(0.3)  # they hold mallory's share (and more) by now
+        wait_until(lambda: dns["asked"].count("slow.example") >= 2, 10)
         mine = carol.post(ALERTS, json=rule(webhook_url="http://fine.example/h"))
         answers = [future.result() for future in slow]
     assert mine.status_code == 201, mine.json
