@@ -214,9 +214,12 @@ def _insert_events(events):
     Multi-row INSERTs on the driver's cursor: SQLAlchemy's bookkeeping cost
     more than the writing (and sort_by_parameter_order sent SQLite one a row).
     """
+    # SQLite: the number itself (JSON text of a number would be parsed by the
+    # column's NUMERIC affinity, keeping 15 digits); PostgreSQL: JSONB from text.
+    as_text = paramstyle()[0] == "postgresql"
     rows = [
         (rule.id, rule.user_id, change.state, change.at, change.reading_id)
-        + (json.dumps(change.value), change.changes)
+        + (json.dumps(change.value) if as_text else change.value, change.changes)
         for rule, change in events
     ]
     return insert_ids("alert_events", EVENT_COLUMNS, rows, {"value": "JSONB"})

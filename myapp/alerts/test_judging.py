@@ -4,7 +4,7 @@ import threading
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from myapp.db import db
@@ -230,6 +230,7 @@ def conditions(draw):
     return condition
 
 
+@example(condition=threshold(above=0), values=[4.4863226604671815e-300])
 @settings(
     max_examples=12,
     deadline=None,
