@@ -5,8 +5,8 @@ event); alert_rules.cooldown_seconds and .email; alert_deliveries.user_id (the
 worker's round-robin between users), .channel and .delivered_at (cooldowns);
 alert_delivery_attempts.channel and .superseded.
 
-Revision ID: 0009_alerts_hardening
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 02:30:00
 
 """
@@ -14,8 +14,8 @@ Create Date: 2026-12-07 02:30:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_alerts_hardening"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
