@@ -60,7 +60,10 @@ _stats_args.replace_argument(
     "sensor", type=sensor_name, required=True, help="The sensor (required)"
 )
 _stats_args.add_argument(
-    "field", type=field_name, required=True, help="Top-level key of data (required)"
+    "field",
+    type=field_name,
+    required=True,
+    help='Top-level key of data (required; 1 to 256 characters, no " or NUL)',
 )
 _stats_args.add_argument(
     "bucket", type=one_of(*stats.BUCKETS), default="1h", help="Bucket width"
