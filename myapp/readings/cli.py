@@ -1,5 +1,7 @@
 """`flask readings ...`: operator commands for readings."""
 
+import sys
+
 import click
 from flask.cli import AppGroup
 
@@ -24,9 +26,7 @@ def rebuild_rollups(username):
         if user_id is None:
             raise click.ClickException(f"No user named {username!r}.")
         user_ids = [user_id]
-    with click.progressbar(
-        user_ids, label="users", file=click.get_text_stream("stderr")
-    ) as bar:
+    with click.progressbar(user_ids, label="users", file=sys.stderr) as bar:
         for user_id in bar:
             rebuild_user(user_id=user_id)
     click.echo(f"Rebuilt the rollups of {len(user_ids)} users.", err=True)
