@@ -8,20 +8,22 @@ become SQLAlchemy exceptions, so 503s and 409s stay in the one problem handler.
 Parameters go to the driver as given: use plain ints, floats and strings.
 """
 
+import contextlib
+
 from sqlalchemy.exc import DBAPIError
 
 from myapp.db import db
 
 
-def run(sql, args, connection=None):
-    """Execute driver-level SQL on the session's connection; all rows, or None."""
+@contextlib.contextmanager
+def _cursor(sql, args, connection=None):
+    """A DBAPI cursor of the session's connection; driver errors as SQLAlchemy's."""
     connection = connection or db.session.connection()
     dialect = connection.dialect
     dbapi_connection = connection.connection.dbapi_connection
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(sql, args)
-        return cursor.fetchall() if cursor.description else None
+        yield cursor
     except dialect.loaded_dbapi.Error as error:
         gone = dialect.is_disconnect(error, dbapi_connection, cursor)
         if gone:
@@ -38,28 +40,17 @@ def run(sql, args, connection=None):
         cursor.close()
 
 
+def run(sql, args, connection=None):
+    """Execute driver-level SQL on the session's connection; all rows, or None."""
+    with _cursor(sql, args, connection) as cursor:
+        cursor.execute(sql, args)
+        return cursor.fetchall() if cursor.description else None
+
+
 def run_many(sql, rows):
     """executemany of driver-level SQL on the session's connection (no rows back)."""
-    connection = db.session.connection()
-    dialect = connection.dialect
-    dbapi_connection = connection.connection.dbapi_connection
-    cursor = dbapi_connection.cursor()
-    try:
+    with _cursor(sql, rows) as cursor:
         cursor.executemany(sql, rows)
-    except dialect.loaded_dbapi.Error as error:
-        gone = dialect.is_disconnect(error, dbapi_connection, cursor)
-        if gone:
-            connection.invalidate(error)
-        raise DBAPIError.instance(
-            sql,
-            rows,
-            error,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=gone,
-            dialect=dialect,
-        ) from error
-    finally:
-        cursor.close()
 
 
 def insert_ids(table, columns, rows, casts=None):
