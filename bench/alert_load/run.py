@@ -28,6 +28,7 @@ sys.path[:0] = [os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "read
 sys.path.append(ROOT)
 
 import common  # noqa: E402
+from alerting import call, fresh_server, worker_env  # noqa: E402
 import seed  # noqa: E402
 
 from testing.alerts import Receiver, WorkerProcess  # noqa: E402
@@ -36,15 +37,6 @@ DATABASE = os.path.join(common.RESULTS, "alert_load-data", "alert_load.sqlite")
 SENSOR = "line/pressure"
 RULES = 100
 WEBHOOK_TIMEOUT = 5
-# Loopback receivers need both; everything else is production as deployed.
-WEBHOOKS = {"MYAPP_WEBHOOK_ALLOW_HTTP": "true", "MYAPP_WEBHOOK_ALLOW_PRIVATE": "true"}
-
-
-def call(server, method, path, token, body=None):
-    headers = {"Authorization": f"Bearer {token}"}
-    status, answer = common.request(server, method, path, body, headers)
-    assert status in (200, 201), (method, path, status, answer)
-    return answer
 
 
 def add_rules(server, token, url, sensor=SENSOR, count=RULES):
@@ -138,14 +130,7 @@ def main():
     options = parser.parse_args()
     rounds, samples = (3, 5) if options.quick else (7, 11)
     load_before = os.getloadavg()
-    os.makedirs(os.path.dirname(DATABASE), exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(DATABASE + suffix):
-            os.remove(DATABASE + suffix)
-    seed.build_empty(DATABASE, users=4)
-    url = f"sqlite:///{DATABASE}"
-    env = {"MYAPP_JWT_ACCESS_TOKEN_EXPIRES": "7200", **WEBHOOKS}
-    server = common.Server("alert_load", url, extra_env=env)
+    server = fresh_server("alert_load", DATABASE, users=4)
     slow = Receiver(delay=WEBHOOK_TIMEOUT - 0.1)
     fast = Receiver()
     worker = None
@@ -163,17 +148,12 @@ def main():
         with sqlite3.connect(DATABASE) as db:
             db.execute("DELETE FROM alert_rules")
         add_rules(server, tokens["a"], slow.url("/a"), sensor="a/pressure")
-        worker_env = {
-            **os.environ,
-            "MYAPP_CONFIG": "production",
-            "SECRET_KEY": common.SECRET_KEY,
-            "DATABASE_URL": url,
-            "FLASK_APP": "wsgi",
-            "MYAPP_WEBHOOK_TIMEOUT": str(WEBHOOK_TIMEOUT),
-            "MYAPP_ALERTS_WORKER_THREADS": "4",
-            **WEBHOOKS,
-        }
-        worker = WorkerProcess(worker_env, name="bench-alert-load-worker")
+        env = worker_env(
+            DATABASE,
+            MYAPP_WEBHOOK_TIMEOUT=str(WEBHOOK_TIMEOUT),
+            MYAPP_ALERTS_WORKER_THREADS="4",
+        )
+        worker = WorkerProcess(env, name="bench-alert-load-worker")
         common.say(f"fairness: {samples} events of B behind A's 100 slow rules")
         fairness = bench_fairness(server, tokens, slow, fast, samples)
         a_arrivals = len(slow.arrivals)

@@ -29,21 +29,13 @@ sys.path[:0] = [os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "read
 sys.path.append(ROOT)
 
 import common  # noqa: E402
+from alerting import call, fresh_server, worker_env  # noqa: E402
 import seed  # noqa: E402
 
 from testing.alerts import Receiver, WorkerProcess  # noqa: E402
 
 DATABASE = os.path.join(common.RESULTS, "alerts-data", "alerts.sqlite")
 SENSOR = "greenhouse/temp"
-# Loopback receivers need both; everything else is production as deployed.
-WEBHOOKS = {"MYAPP_WEBHOOK_ALLOW_HTTP": "true", "MYAPP_WEBHOOK_ALLOW_PRIVATE": "true"}
-
-
-def call(server, method, path, token, body=None):
-    headers = {"Authorization": f"Bearer {token}"}
-    status, answer = common.request(server, method, path, body, headers)
-    assert status in (200, 201), (method, path, status, answer)
-    return answer
 
 
 def ten_rules():
@@ -141,11 +133,7 @@ def main():
     rounds, per_round, samples = (3, 4, 20) if options.quick else (5, 10, 60)
     rng = random.Random(7)
     load_before = os.getloadavg()
-    os.makedirs(os.path.dirname(DATABASE), exist_ok=True)
-    seed.build_empty(DATABASE, users=3)
-    url = f"sqlite:///{DATABASE}"
-    env = {"MYAPP_JWT_ACCESS_TOKEN_EXPIRES": "7200", **WEBHOOKS}
-    server = common.Server("alerts", url, extra_env=env)
+    server = fresh_server("alerts", DATABASE, users=3)
     receiver = Receiver()
     worker = None
     try:
@@ -160,15 +148,7 @@ def main():
         events = call(
             server, "GET", "/api/v1/alerts/events?limit=1000", tokens["rules"]
         )
-        worker_env = {
-            **os.environ,
-            "MYAPP_CONFIG": "production",
-            "SECRET_KEY": common.SECRET_KEY,
-            "DATABASE_URL": url,
-            "FLASK_APP": "wsgi",
-            **WEBHOOKS,
-        }
-        worker = WorkerProcess(worker_env, name="bench-alerts-worker")
+        worker = WorkerProcess(worker_env(DATABASE), name="bench-alerts-worker")
         common.say(f"latency: {samples} crossing readings, one at a time")
         latencies = bench_latency(
             server, seed.login(server, "bench3"), receiver, samples, rng
