@@ -1,12 +1,11 @@
-"""Numbers read from the raw readings in SQL: for 1m and 5m statistics, fields
-past the rolled-up ones, and a rollup slot recomputed after a deletion."""
+"""Numbers read from the raw readings in SQL: for 1m and 5m statistics, and
+fields past the rolled-up ones."""
 
 import sqlalchemy as sa
 
 from myapp.db import db
 from myapp.jsonsql import sqlite_is_number
-from myapp.readings.queries import filtered
-from myapp.readings.rows import READINGS, RECORDED
+from myapp.readings.rows import READINGS
 
 SCALE = 2.0**-64
 
@@ -63,11 +62,3 @@ def aggregates(values):
         sa.func.min(value),
         sa.func.max(value),
     ]
-
-
-def numbers_between(*, user_id, sensor, field, lo, hi):
-    """The numbers of field in the user's readings of sensor with lo <= t < hi."""
-    rows = filtered(sa.select(RECORDED.label("at")), user_id=user_id, sensor=sensor)
-    rows = rows.where(RECORDED >= lo, RECORDED < hi)
-    values = numeric_values(rows, field)
-    return [float(v) for v in db.session.execute(sa.select(values.c.value)).scalars()]

@@ -21,7 +21,7 @@ from myapp.db import db
 from myapp.owners import lock_owner
 from myapp.rawsql import marks, paramstyle, run
 from myapp.readings.models import FIELD_NAME_MAX, ReadingField, ReadingRollup
-from myapp.readings.raw import numbers_between
+from myapp.readings.rows import READINGS
 
 FIELDS_PER_SENSOR = 32
 TIERS = ((0, QUARTER), (1, HOUR))
@@ -240,60 +240,57 @@ def _double(total):
         return math.inf if total > 0 else -math.inf
 
 
-def _sums(values):
-    """total and scaled of a slot's values, for the database in use."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return {"total": sum(map(decimal.Decimal, values)), "scaled": None}
-    scaled = math.fsum(v * SCALE for v in values)
-    try:
-        total = math.fsum(values)
-    except OverflowError:  # SQLite keeps the infinity; scaled holds the sum
-        total = math.copysign(math.inf, scaled)
-    return {"total": total, "scaled": scaled}
-
-
 def remove_readings(*, user_id, readings):
-    """Recompute the slots that held deleted readings from the readings left.
+    """Recompute the hours that held deleted readings from the readings left.
 
     readings: (sensor, recorded_at micros, data dict) of what was deleted.
-    min and max cannot be subtracted, so each touched slot is read again from
-    the raw readings of its 15 minutes or hour (an index range each).
+    min and max cannot be subtracted, so each touched UTC hour of a sensor is
+    read again (one index range) and its quarters and hour rewritten for the
+    touched fields, as uploads build them: a few statements, whatever the
+    number of fields.
     """
     if not readings:
         return
     known = rolled_up_fields(user_id, {sensor for sensor, _, _ in readings})
-    slots = set()
+    touched = {}  # (sensor, hour) -> the rolled-up fields its deleted readings had
     for sensor, recorded_at, data in readings:
-        for field in known[sensor].intersection(data):
-            if numeric(data[field]):
-                for tier, width in TIERS:
-                    start = slot_start(recorded_at, width)
-                    slots.add((sensor, field, tier, start, width))
-    for sensor, field, tier, start, width in sorted(slots):
-        _recompute_slot(user_id, sensor, field, tier, start, width)
+        fields = {f for f in known[sensor].intersection(data) if numeric(data[f])}
+        if fields:
+            hour = slot_start(recorded_at, HOUR)
+            touched.setdefault((sensor, hour), set()).update(fields)
+    for (sensor, hour), fields in sorted(touched.items()):
+        _rewrite_hour(user_id, sensor, hour, fields)
 
 
-def _recompute_slot(user_id, sensor, field, tier, start, width):
-    values = numbers_between(
-        user_id=user_id, sensor=sensor, field=field, lo=start, hi=start + width
-    )
-    where = sa.and_(
-        ROLLUPS.c.user_id == user_id,
-        ROLLUPS.c.sensor == sensor,
-        ROLLUPS.c.field == field,
-        ROLLUPS.c.tier == tier,
-        ROLLUPS.c.start == start,
-    )
-    if not values:
-        db.session.execute(sa.delete(ROLLUPS).where(where))
-        return
+def _rewrite_hour(user_id, sensor, hour, fields):
+    """Replace one hour's quarters and hour of these fields by the readings left."""
+    at = sa.type_coerce(READINGS.c.recorded_at, sa.BigInteger)
+    rows = db.session.execute(
+        sa.select(at, READINGS.c.data)
+        .where(
+            READINGS.c.user_id == user_id,
+            READINGS.c.sensor == sensor,
+            at >= hour,
+            at < hour + HOUR,
+        )
+        .order_by(at)
+    ).all()
+    quarters = {}
+    _quarters_of(sensor, fields, [tuple(row) for row in rows], quarters)
     db.session.execute(
-        sa.update(ROLLUPS)
-        .where(where)
-        .values(
-            count=len(values),
-            **_sums(values),
-            low=min(values),
-            high=max(values),
+        sa.delete(ROLLUPS).where(
+            ROLLUPS.c.user_id == user_id,
+            ROLLUPS.c.sensor == sensor,
+            ROLLUPS.c.field.in_(sorted(fields)),
+            sa.or_(
+                sa.and_(
+                    ROLLUPS.c.tier == 0,
+                    ROLLUPS.c.start >= hour,
+                    ROLLUPS.c.start < hour + HOUR,
+                ),
+                sa.and_(ROLLUPS.c.tier == 1, ROLLUPS.c.start == hour),
+            ),
         )
     )
+    if quarters:
+        _upsert(user_id, _tiers_of(quarters))
