@@ -205,12 +205,10 @@ def update_user(
     if current_password is not None:
         _require_current_password(user, current_password)
     if time_zone is not None and time_zone != user.time_zone:
-        _check_time_zone(time_zone)
+        _check_time_zone(time_zone)  # the stored one is valid: only a change is
         user.time_zone = time_zone
         db.session.flush()
         owners.time_zone_changed.send(user_id=user.id, time_zone=time_zone)
-    elif time_zone is not None:
-        _check_time_zone(time_zone)
     if email is not None and email.lower() != user.email:
         _ensure_available(email=email, exclude_id=user.id)
         user.email = email.lower()
