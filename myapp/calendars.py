@@ -12,7 +12,7 @@ import importlib.resources
 import zoneinfo
 from datetime import datetime, timedelta, timezone
 
-from myapp.micros import EPOCH, MAX_MICROS, MIN_MICROS, from_micros, to_micros
+from myapp.micros import MAX_MICROS, MIN_MICROS, from_micros, to_micros
 
 QUARTER = 900 * 1_000_000  # 15 minutes, in microseconds
 HOUR = 3600 * 1_000_000
@@ -145,19 +145,6 @@ def boundaries(unit, tz_name, lo, hi):
 def clamp_to_times(micros):
     """micros kept inside the stored range of times (years 1 to 9999 UTC)."""
     return min(max(micros, MIN_MICROS), MAX_MICROS)
-
-
-__all__ = [
-    "EPOCH",
-    "FIXED",
-    "LOCAL",
-    "QUARTER",
-    "boundaries",
-    "floor_quarter",
-    "is_zone",
-    "zone",
-    "zone_names",
-]
 
 
 DAY = 86400 * 1_000_000
