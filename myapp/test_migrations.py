@@ -201,3 +201,69 @@ def test_0009_rolls_up_existing_readings_in_batches_exactly(tmp_path, monkeypatc
         count, total, low, high = got[key]
         assert (count, low, high) == (len(values), min(values), max(values)), key
         assert math.isclose(total, math.fsum(values), abs_tol=1e-9), key
+
+
+def test_0013_moves_habits_periods_into_shared_series_and_back(tmp_path):
+    """Downgrading gives every habit its own periods again; upgrading shares them."""
+    from datetime import datetime, timedelta, timezone
+
+    import flask_migrate
+    import sqlalchemy as sa
+
+    from myapp import create_app
+    from myapp.goals import service as goals
+    from myapp.users import service as users
+
+    path = tmp_path / "series.sqlite"
+    app = create_app(
+        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
+    )
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        flask_migrate.upgrade(revision="heads")
+        user = users.register(username="u", email="u@x.io", password="x" * 12)
+        token = users.start_session(user=user)["access_token"]
+        for days, period in ((9, "day"), (5, "day"), (9, None), (20, "week")):
+            target = {"sensor": "s", "field": "v", "aggregate": "sum", "op": ">="}
+            goals.create_goal(
+                user_id=user.id,
+                name=f"{days} {period}",
+                started_at=now - timedelta(days=days, hours=3),
+                target={**target, "value": 2, "period": period},
+            )
+    items = [
+        {
+            "sensor": "s",
+            "data": {"v": day % 3},
+            "recorded_at": (now - timedelta(days=day, hours=h)).isoformat(),
+        }
+        for day in range(12)
+        for h in (1, 5)
+    ]
+    response = app.test_client().post(
+        "/api/v1/readings/batch",
+        json={"readings": items},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201
+
+    def stored():
+        return {
+            table: sorted(
+                map(tuple, db.session.execute(sa.text(f"SELECT * FROM {table}")))
+            )
+            for table in ("goal_measures", "goal_series")
+        }
+
+    with app.app_context():
+        shared = stored()
+        # One head per target with readings in it (the weekly one's week has none).
+        assert len(shared["goal_measures"]) == 3 and shared["goal_series"]
+        flask_migrate.downgrade(revision="0010")
+        per_goal = db.session.execute(sa.text("SELECT count(*) FROM goal_measures"))
+        assert per_goal.scalar_one() > 3
+        db.session.remove()
+        flask_migrate.upgrade(revision="heads")
+        assert stored() == shared
+        db.session.remove()
+        db.engine.dispose()

@@ -14,6 +14,10 @@ MEASURED_FOREST = (
 )
 PLAIN_INGEST = "POST /readings/batch, 1000 readings, no measured goals"
 WATCHED_INGEST = "POST /readings/batch, 1000 readings, 10 measured goals on the sensor"
+SPREAD_PLAIN = "POST /readings/batch, 1000 readings over 1000 days, no goals"
+SPREAD_HABITS = (
+    f"POST /readings/batch, 1000 readings over 1000 days, {issue14.HABITS} daily habits"
+)
 
 
 def cases(depth):
@@ -26,6 +30,8 @@ def cases(depth):
         (MEASURED_FOREST, "GET", "/api/v1/goals/", "measured", None, False),
         (PLAIN_INGEST, "POST", batch, "plain", issue14.ingest_body, False),
         (WATCHED_INGEST, "POST", batch, "watched", issue14.ingest_body, False),
+        (SPREAD_PLAIN, "POST", batch, "plain", issue14.spread_body, False),
+        (SPREAD_HABITS, "POST", batch, "habits", issue14.spread_body, False),
         (
             f"GET /goals/?flat=true ({FOREST_GOALS} goals)",
             "GET",

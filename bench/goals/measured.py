@@ -7,6 +7,9 @@
   leave behind.
 - ingest: users `plain` (no goals) and `watched` (10 measured goals on the
   sensor it uploads), each posting the same fresh 1000-reading bodies.
+- habits (issue 21): users `plain` and `habits` (200 daily habits on one
+  sensor, started over the last 1000 days) each post 1000 readings spread
+  over those 1000 days, one a day.
 """
 
 import itertools
@@ -151,3 +154,55 @@ def ingest_body(n):
             for m in range(1000)
         ]
     }
+
+
+HABITS = 200
+SPREAD_DAYS = 1000
+
+
+def seed_habits(app):
+    """User `habits`: 200 daily habits on `pedometer`, one started every 5 days."""
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        user = users.register(
+            username="habits", email="habits@example.com", password="x" * 12
+        )
+        for n in range(HABITS):
+            goals.create_goal(
+                user_id=user.id,
+                name=f"walk daily {n}",
+                started_at=now - timedelta(days=SPREAD_DAYS - 5 * n),
+                target=target("pedometer", "sum", ">=", 1 + n % 5, "day"),
+            )
+        return {"habits": users.start_session(user=user)["access_token"]}
+
+
+def spread_body(n):
+    """The n-th upload of 1000 readings, one a day over the last 1000 days."""
+    rng = random.Random(n)
+    now = datetime.now(timezone.utc)
+    return {
+        "readings": [
+            {
+                "sensor": "pedometer",
+                "recorded_at": (now - timedelta(days=day, hours=1)).isoformat(),
+                "data": {"km": round(rng.uniform(0, 2), 2)},
+                "client_id": str(uuid.uuid4()),
+            }
+            for day in range(SPREAD_DAYS)
+        ]
+    }
+
+
+def goal_rows(app, username):
+    """Rows the user's measured goals keep: heads and shared series periods."""
+    with app.app_context():
+        return db.session.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM goal_measures m JOIN goal_targets t"
+                " ON t.goal_id = m.goal_id WHERE t.user_id = u.id)"
+                " + (SELECT count(*) FROM goal_series s WHERE s.user_id = u.id)"
+                " FROM users u WHERE u.username = :name"
+            ),
+            {"name": username},
+        ).scalar_one()

@@ -37,6 +37,8 @@ from cases import (  # noqa: E402
     FOREST,
     MEASURED_FOREST,
     PLAIN_INGEST,
+    SPREAD_HABITS,
+    SPREAD_PLAIN,
     WATCHED_INGEST,
     cases,
     timed_request,
@@ -79,6 +81,7 @@ def main():
     )
     continue_ids(app)
     tokens.update(issue14.seed_ingest(app))
+    tokens.update(issue14.seed_habits(app))
     plan = cases(depth)
     load = [os.getloadavg()[0]]
 
@@ -107,6 +110,7 @@ def main():
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     load.append(os.getloadavg()[0])
+    habit_rows = issue14.goal_rows(app, "habits")
 
     forest = FOREST.format(depth=depth)
     results = {
@@ -122,7 +126,12 @@ def main():
             "ingest": common.paired_ratio(
                 samples[PLAIN_INGEST], samples[WATCHED_INGEST]
             ),
+            # Time with 200 habits over time without: habits ms / plain ms.
+            "habits": common.paired_ratio(
+                samples[SPREAD_HABITS], samples[SPREAD_PLAIN]
+            ),
         },
+        "habit_rows": habit_rows,
         "cases": {
             label: dict(
                 common.latencies(samples[label]),

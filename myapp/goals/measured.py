@@ -5,7 +5,14 @@ import sqlalchemy as sa
 
 from myapp.goals import periods, tallies
 from myapp.goals.models import PERIODS
-from myapp.goals.rows import MEASURES, TALLY_COLUMNS, TARGETS, Measured, MeasuredRow
+from myapp.goals.rows import (
+    MEASURES,
+    SERIES,
+    TALLY_COLUMNS,
+    TARGETS,
+    Measured,
+    MeasuredRow,
+)
 from myapp.micros import to_micros
 from myapp.rawsql import CompiledSelect
 from myapp.timestamps import format_timestamp
@@ -20,17 +27,50 @@ def _as_driver_gives(column):
     return column
 
 
+def _met(row, t):
+    """SQL: whether a series row's aggregate meets the target t (NULL: never)."""
+    value = sa.case(
+        (t.c.aggregate == "count", sa.cast(row.c.readings, sa.Float)),
+        (t.c.aggregate == "sum", row.c.total),
+        (t.c.aggregate == "min", row.c.low),
+        (t.c.aggregate == "max", row.c.high),
+        (t.c.aggregate == "avg", row.c.total / sa.func.nullif(row.c.numbers, 0)),
+        else_=row.c.last_value,
+    )
+    met = sa.case((t.c.op == ">=", value >= t.c.value), else_=value <= t.c.value)
+    return sa.func.coalesce(met, sa.false())
+
+
+def _met_or_empty(row, t):
+    """A period's met: a missing row is an empty period."""
+    return sa.case((row.c.bucket.is_(None), t.c.empty_met), else_=_met(row, t))
+
+
+def _series_at(alias, t, bucket):
+    s = SERIES.alias(alias)
+    on = sa.and_(
+        s.c.user_id == t.c.user_id,
+        s.c.sensor == t.c.sensor,
+        s.c.field == t.c.field,
+        s.c.period == t.c.period,
+        s.c.bucket == bucket,
+    )
+    return s, on
+
+
 def _measured_select():
-    """Every target of a user with its current bucket and the streak's boundary.
+    """Every target of a user with its head, its current period and the streak's
+    boundary, in one statement.
 
     For a habit the streak ends with the current period if it is met, else with
-    the previous one (end). boundary is, when an empty period is met, the last
-    unmet period up to end; otherwise the first period of the run of met
-    periods that reaches end. Both walk the (goal_id, bucket) key back from end,
-    so they cost the streak's length, not the goal's history.
+    the previous one (end). Over the series' periods after the head (later than
+    since_bucket), boundary is, when an empty period is met, the last unmet
+    period up to end; otherwise the first period of the run of met periods that
+    reaches end. Both walk the series' key back from end, so they cost the
+    streak's length, not the series' history; _streak adds the head.
     """
     t = TARGETS
-    current_row, previous_row = MEASURES.alias("current_row"), MEASURES.alias("prev")
+    head = MEASURES.alias("head")
     current = sa.case(
         *[
             (t.c.period == period, sa.bindparam(period, type_=sa.Integer))
@@ -38,19 +78,29 @@ def _measured_select():
         ],
         else_=0,
     )
-    current_met = sa.case(
-        (current_row.c.goal_id.is_(None), t.c.empty_met), else_=current_row.c.met
+    shared, shared_on = _series_at("shared", t, current)
+    previous, previous_on = _series_at("prev", t, current - 1)
+    head_met = sa.case((head.c.goal_id.is_(None), t.c.empty_met), else_=_met(head, t))
+
+    def met_at(bucket, row):
+        return sa.case(
+            (bucket == t.c.since_bucket, head_met),
+            (bucket < t.c.since_bucket, t.c.empty_met),
+            else_=_met_or_empty(row, t),
+        )
+
+    end = sa.case((met_at(current, shared), current), else_=current - 1)
+    earlier, _ = _series_at("earlier", t, None)
+    before, _ = _series_at("before", t, None)
+    same_series = sa.and_(
+        *[earlier.c[name] == t.c[name] for name in ("user_id", "sensor", "field")],
+        earlier.c.period == t.c.period,
+        earlier.c.bucket > t.c.since_bucket,
+        earlier.c.bucket <= end,
     )
-    end = sa.case((current_met, current), else_=current - 1)
-    earlier = MEASURES.alias("earlier")
-    before = MEASURES.alias("before")
     last_unmet = (
         sa.select(earlier.c.bucket)
-        .where(
-            earlier.c.goal_id == t.c.goal_id,
-            sa.not_(earlier.c.met),
-            earlier.c.bucket <= end,
-        )
+        .where(same_series, sa.not_(_met(earlier, t)))
         .order_by(earlier.c.bucket.desc())
         .limit(1)
         .scalar_subquery()
@@ -58,13 +108,20 @@ def _measured_select():
     run_start = (
         sa.select(earlier.c.bucket)
         .where(
-            earlier.c.goal_id == t.c.goal_id,
-            earlier.c.met,
-            earlier.c.bucket <= end,
-            ~sa.exists().where(
-                before.c.goal_id == earlier.c.goal_id,
-                before.c.bucket == earlier.c.bucket - 1,
-                before.c.met,
+            same_series,
+            _met(earlier, t),
+            sa.or_(
+                earlier.c.bucket - 1 == t.c.since_bucket,
+                ~sa.exists().where(
+                    *[
+                        before.c[name] == earlier.c[name]
+                        for name in ("user_id", "sensor", "field", "period")
+                    ],
+                    before.c.bucket == earlier.c.bucket - 1,
+                    _met(before, t),
+                )
+                # The target of the outermost query, two levels up.
+                .correlate_except(before),
             ),
         )
         .order_by(earlier.c.bucket.desc())
@@ -76,34 +133,25 @@ def _measured_select():
         (t.c.empty_met, last_unmet),
         else_=run_start,
     )
-    previous_met = sa.case(
-        (previous_row.c.goal_id.is_(None), t.c.empty_met), else_=previous_row.c.met
-    )
     query = (
         sa.select(
             *[_as_driver_gives(t.c[name]) for name in MeasuredRow._fields[:9]],
             current.label("current"),
             *[
-                _as_driver_gives(current_row.c[name]).label(name)
+                _as_driver_gives(head.c[name]).label(f"head_{name}")
                 for name in TALLY_COLUMNS
             ],
-            previous_met.label("previous_met"),
+            *[
+                _as_driver_gives(shared.c[name]).label(f"shared_{name}")
+                for name in TALLY_COLUMNS
+            ],
+            met_at(current - 1, previous).label("previous_met"),
             boundary.label("boundary"),
         )
         .select_from(
-            t.outerjoin(
-                current_row,
-                sa.and_(
-                    current_row.c.goal_id == t.c.goal_id,
-                    current_row.c.bucket == current,
-                ),
-            ).outerjoin(
-                previous_row,
-                sa.and_(
-                    previous_row.c.goal_id == t.c.goal_id,
-                    previous_row.c.bucket == current - 1,
-                ),
-            )
+            t.outerjoin(head, head.c.goal_id == t.c.goal_id)
+            .outerjoin(shared, shared_on)
+            .outerjoin(previous, previous_on)
         )
         .where(t.c.user_id == sa.bindparam("user_id"))
     )
@@ -126,9 +174,23 @@ def measured_goals(*, user_id, now, tz):
     return found
 
 
+def _tally(row, prefix):
+    tally = tuple(getattr(row, prefix + name) for name in TALLY_COLUMNS)
+    return tallies.EMPTY if tally[0] is None else tally
+
+
+def _current_tally(row):
+    """The head's tally for a target without period or in its first period,
+    else the series' current period (empty before the habit starts)."""
+    if row.period is None or row.current == row.since_bucket:
+        return _tally(row, "head_")
+    if row.current < row.since_bucket:
+        return tallies.EMPTY
+    return _tally(row, "shared_")
+
+
 def _measured(row, as_of):
-    tally = tallies.EMPTY if row.readings is None else row[10:18]
-    value = tallies.aggregate_of(row.aggregate, tally)
+    value = tallies.aggregate_of(row.aggregate, _current_tally(row))
     met = tallies.is_met(row.op, row.value, value)
     target = {
         "sensor": row.sensor,
@@ -150,13 +212,25 @@ def _measured(row, as_of):
 
 
 def _streak(row, current_met):
-    """Consecutive met periods ending now (or with the previous period)."""
+    """Consecutive met periods ending now (or with the previous period), from
+    the series' periods after the head (boundary) and the head itself."""
     end = row.current if current_met else row.current - 1
     if end < row.since_bucket or not (current_met or row.previous_met):
         return 0
+    head = _tally(row, "head_")
+    head_met = tallies.is_met(
+        row.op, row.value, tallies.aggregate_of(row.aggregate, head)
+    )
     if row.empty_met:
         # The periods after the last unmet one (or since the goal started).
-        unmet = row.since_bucket - 1 if row.boundary is None else row.boundary
-        return end - max(row.since_bucket - 1, unmet)
+        unmet = row.boundary
+        if unmet is None:
+            unmet = row.since_bucket - (1 if head_met else 0)
+        return end - unmet
+    if end == row.since_bucket:
+        return 1
     # The run of met periods that reaches end, from its first period.
-    return end - max(row.since_bucket, row.boundary) + 1
+    start = row.boundary
+    if start == row.since_bucket + 1 and head_met:
+        start = row.since_bucket
+    return end - start + 1

@@ -100,12 +100,14 @@ class GoalTarget(db.Model):
 
 
 class GoalMeasure(db.Model):
-    """Running aggregates of one target over one bucket of readings.
+    """Running aggregates of the readings one target alone counts: its head.
 
-    bucket is 0 for a target without period (every reading since started_at),
-    else the UTC period's number (myapp/goals/periods.py). Kept up to date in
-    the transaction that stores readings; recomputed from the readings when
-    some are deleted or the target changes.
+    One row per target: bucket 0 for a target without period (every reading
+    since started_at); for a habit, the period that contains started_at
+    (since_bucket), counting only its readings from started_at on. Later
+    periods are shared by every habit on the series (GoalSeries). Kept up to
+    date in the transaction that stores readings; recomputed from the readings
+    when some are deleted or the target changes.
     """
 
     __tablename__ = "goal_measures"
@@ -127,3 +129,35 @@ class GoalMeasure(db.Model):
     last_at = sa.Column(sa.BigInteger, nullable=True)
     last_id = sa.Column(sa.BigInteger, nullable=True)
     met = sa.Column(sa.Boolean, nullable=False)
+
+
+class GoalSeries(db.Model):
+    """Running aggregates of one (sensor, field) of a user over one period of
+    its habits, shared by every habit on it; each habit reads the periods
+    after the one that contains its started_at (its head, in GoalMeasure).
+
+    Kept in the upload's transaction for the periods after the earliest
+    since_bucket of the habits on the series, and only while a habit watches
+    it; bucket numbers as in myapp/goals/periods.py, in the user's zone.
+    """
+
+    __tablename__ = "goal_series"
+
+    user_id = sa.Column(
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    sensor = sa.Column(sa.String(64), primary_key=True)
+    field = sa.Column(sa.String(256), primary_key=True)
+    period = sa.Column(sa.String(5), primary_key=True)
+    bucket = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    readings = sa.Column(sa.BigInteger, nullable=False)
+    numbers = sa.Column(sa.BigInteger, nullable=False)
+    total = sa.Column(sa.Float, nullable=False)
+    low = sa.Column(sa.Float, nullable=True)
+    high = sa.Column(sa.Float, nullable=True)
+    last_value = sa.Column(sa.Float, nullable=True)
+    last_at = sa.Column(sa.BigInteger, nullable=True)
+    last_id = sa.Column(sa.BigInteger, nullable=True)

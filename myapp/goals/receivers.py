@@ -24,7 +24,9 @@ def on_readings_stored(sender, *, user_id, readings, **_):
     if not targets:
         return
     tz = time_zone_of(user_id=user_id)  # always: the same statements for any target
-    completions = upkeep.add_readings(targets=targets, readings=readings, tz=tz)
+    completions = upkeep.add_readings(
+        user_id=user_id, targets=targets, readings=readings, tz=tz
+    )
     if completions:
         now = from_micros(readings[0].created_at)
         service.complete_goals(completions=completions, now=now)
@@ -35,7 +37,7 @@ def on_readings_deleted(sender, *, user_id, sensors, **_):
     locks.lock_goals(user_id=user_id, strength=locks.READINGS)
     targets = _watching(user_id, sorted(sensors))
     if targets:
-        recompute(goal_ids=[target.goal_id for target in targets])
+        recompute(user_id=user_id, goal_ids=[target.goal_id for target in targets])
 
 
 def on_time_zone_changed(sender, *, user_id, time_zone, **_):
@@ -44,4 +46,4 @@ def on_time_zone_changed(sender, *, user_id, time_zone, **_):
     habits = targets.habits_of(user_id=user_id)
     if habits:
         targets.renumber(habits=habits, tz=time_zone)
-        recompute(goal_ids=[habit.goal_id for habit in habits])
+        recompute(user_id=user_id, goal_ids=[habit.goal_id for habit in habits])

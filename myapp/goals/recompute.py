@@ -1,13 +1,13 @@
-"""Measured goals recomputed from the stored readings in SQL: after readings are
-deleted, and when a target is set."""
+"""Measured goals recomputed from the stored readings in SQL: heads and series
+after readings are deleted or the zone changed, and when a target is set."""
 
 import sqlalchemy as sa
 
 from myapp.db import db, utcnow
 from myapp.goals import periods
 from myapp.goals.models import PERIODS
-from myapp.goals.rows import MEASURES, TARGETS
-from myapp.goals.upkeep import measure_row, write_measures
+from myapp.goals.rows import MEASURES, SERIES, TARGETS
+from myapp.goals.upkeep import measure_row, series_floors, write_measures, write_series
 from myapp.jsonsql import sqlite_is_number
 from myapp.micros import to_micros
 from myapp.owners import time_zone_of
@@ -26,10 +26,9 @@ def _sqlite_numbers(joined):
     path = '$."' + joined.c.field + '"'
     inner = (
         sa.select(
-            *[joined.c[name] for name in ("goal_id", "period", "id", "recorded_at")],
+            *[joined.c[name] for name in ("key", "period", "lo", "hi")],
+            *[joined.c[name] for name in ("id", "recorded_at", "data", "field")],
             sa.func.json_extract(joined.c.data, path).label("raw"),
-            joined.c.data,
-            joined.c.field,
         )
         .limit(-1)
         .subquery()
@@ -48,34 +47,14 @@ def _postgresql_numbers(joined):
     return joined, sa.case((is_number, number))
 
 
-def _recompute_query(goal_ids, dialect, zone):
-    """Per (goal, bucket): the tally of the stored readings, in one SQL statement.
+def _tallies_query(joined, dialect, zone):
+    """Per (key, bucket): the tally of the joined readings, in one SQL statement.
 
-    zone: (tz, lo, hi) of the goals' user, periods counted in tz (its offsets
-    from lo to hi; see periods.local_sql).
+    joined has, per reading: key, period, field, lo and hi (the buckets kept:
+    lo <= bucket, and bucket <= hi unless hi is NULL), id, recorded_at, data.
+    zone: (tz, lo, hi) of the user, periods counted in tz (its offsets from lo
+    to hi; see periods.local_sql).
     """
-    target, reading = TARGETS.c, READINGS.c
-    joined = (
-        sa.select(
-            target.goal_id,
-            target.period,
-            target.field,
-            reading.id,
-            reading.recorded_at,
-            reading.data,
-        )
-        .join_from(
-            TARGETS,
-            READINGS,
-            sa.and_(
-                reading.user_id == target.user_id,
-                reading.sensor == target.sensor,
-                sa.type_coerce(reading.recorded_at, sa.BigInteger) >= target.since,
-            ),
-        )
-        .where(target.goal_id.in_(goal_ids))
-        .subquery()
-    )
     if dialect == "postgresql":
         source, number = _postgresql_numbers(joined)
     else:
@@ -89,15 +68,25 @@ def _recompute_query(goal_ids, dialect, zone):
         ],
         else_=0,
     )
-    valued = sa.select(
-        source.c.goal_id,
+    bucketed = sa.select(
+        source.c.key,
+        source.c.lo,
+        source.c.hi,
         bucket.label("bucket"),
         source.c.id,
         at.label("at"),
         number.label("number"),
     ).subquery()
+    valued = (
+        sa.select(bucketed)
+        .where(
+            bucketed.c.bucket >= bucketed.c.lo,
+            sa.or_(bucketed.c.hi.is_(None), bucketed.c.bucket <= bucketed.c.hi),
+        )
+        .subquery()
+    )
     newest = sa.func.row_number().over(
-        partition_by=(valued.c.goal_id, valued.c.bucket),
+        partition_by=(valued.c.key, valued.c.bucket),
         order_by=(
             valued.c.number.is_(None),
             valued.c.at.desc(),
@@ -114,7 +103,7 @@ def _recompute_query(goal_ids, dialect, zone):
 
     return (
         sa.select(
-            ranked.c.goal_id,
+            ranked.c.key,
             ranked.c.bucket,
             sa.func.count(),
             sa.func.count(numbers),
@@ -125,8 +114,62 @@ def _recompute_query(goal_ids, dialect, zone):
             newest_number(ranked.c.at),
             newest_number(ranked.c.id),
         )
-        .group_by(ranked.c.goal_id, ranked.c.bucket)
-        .order_by(ranked.c.goal_id, ranked.c.bucket)
+        .group_by(ranked.c.key, ranked.c.bucket)
+        .order_by(ranked.c.key, ranked.c.bucket)
+    )
+
+
+def _heads_source(goal_ids):
+    """Per reading a head counts: the goal's readings of its sensor from
+    started_at on, kept to the head's bucket."""
+    target, reading = TARGETS.c, READINGS.c
+    head = sa.case((target.period.is_(None), 0), else_=target.since_bucket)
+    return (
+        sa.select(
+            target.goal_id.label("key"),
+            target.period,
+            target.field,
+            head.label("lo"),
+            head.label("hi"),
+            reading.id,
+            reading.recorded_at,
+            reading.data,
+        )
+        .join_from(
+            TARGETS,
+            READINGS,
+            sa.and_(
+                reading.user_id == target.user_id,
+                reading.sensor == target.sensor,
+                sa.type_coerce(reading.recorded_at, sa.BigInteger) >= target.since,
+            ),
+        )
+        .where(target.goal_id.in_(goal_ids))
+        .subquery()
+    )
+
+
+def _series_source(user_id, key, since, lo, hi):
+    """Per reading of one series from since on: its periods lo to hi (or on)."""
+    sensor, field, period = key
+    reading = READINGS.c
+    return (
+        sa.select(
+            sa.literal(0).label("key"),
+            sa.literal(period).label("period"),
+            sa.literal(field).label("field"),
+            sa.literal(lo).label("lo"),
+            sa.cast(sa.literal(hi), sa.Integer).label("hi"),
+            reading.id,
+            reading.recorded_at,
+            reading.data,
+        )
+        .where(
+            reading.user_id == user_id,
+            reading.sensor == sensor,
+            sa.type_coerce(reading.recorded_at, sa.BigInteger) >= since,
+        )
+        .subquery()
     )
 
 
@@ -137,41 +180,112 @@ def _total(numbers, dialect):
     return sa.func.total(numbers)
 
 
-def _zone(targets):
+def _zone(user_id, targets):
     """(tz, lo, hi) of one user's targets: periods from the first since to a
     year from now in the user's zone (later readings take its last offset)."""
-    habits = [row for row in targets.values() if row.period is not None]
+    habits = [row for row in targets if row.period is not None]
     if not habits:
         return "UTC", 0, 0
-    tz = time_zone_of(user_id=habits[0].user_id)
     lo = min(row.since for row in habits)
-    return tz, lo, max(lo, to_micros(utcnow())) + _YEAR
+    return time_zone_of(user_id=user_id), lo, max(lo, to_micros(utcnow())) + _YEAR
 
 
-def recompute(*, goal_ids):
-    """Replace one user's goals' measure rows with tallies of their stored readings."""
-    dialect = db.session.get_bind().dialect.name
-    targets = {
-        row.goal_id: row
-        for row in db.session.execute(
-            sa.select(TARGETS).where(TARGETS.c.goal_id.in_(goal_ids))
-        )
-    }
-    query = _recompute_query(goal_ids, dialect, _zone(targets))
-    found = db.session.execute(query).all()
-    db.session.execute(sa.delete(MEASURES).where(MEASURES.c.goal_id.in_(goal_ids)))
-    rows = []
-    for goal_id, bucket, readings, numbers, total, *rest in found:
+def _tallies(query):
+    """(key, bucket, tally) of each row of a _tallies_query."""
+    for key, bucket, readings, numbers, total, *rest in db.session.execute(query):
         low, high, last_value, last_at, last_id = rest
-        tally = (
-            readings,
-            numbers,
-            float(total),
-            _float(low),
-            _float(high),
-            _float(last_value),
-            last_at,
-            last_id,
+        tally = (readings, numbers, float(total), *map(_float, (low, high)))
+        yield key, bucket, (*tally, _float(last_value), last_at, last_id)
+
+
+def _targets(goal_ids):
+    return db.session.execute(
+        sa.select(TARGETS).where(TARGETS.c.goal_id.in_(goal_ids))
+    ).all()
+
+
+def _recompute_heads(targets, dialect, zone):
+    """Replace these targets' heads with tallies of their stored readings."""
+    by_goal = {row.goal_id: row for row in targets}
+    query = _tallies_query(_heads_source(sorted(by_goal)), dialect, zone)
+    found = list(_tallies(query))
+    db.session.execute(sa.delete(MEASURES).where(MEASURES.c.goal_id.in_(by_goal)))
+    write_measures([measure_row(by_goal[key], b, tally) for key, b, tally in found])
+
+
+def _recompute_series(user_id, key, since, lo, hi, dialect, zone):
+    """Replace one series' periods lo to hi (or all from lo, and every row of
+    it before: a rebuild) with tallies of its stored readings from since on."""
+    query = _tallies_query(_series_source(user_id, key, since, lo, hi), dialect, zone)
+    found = list(_tallies(query))
+    s = SERIES.c
+    stale = [s.user_id == user_id, s.sensor == key[0], s.field == key[1]]
+    stale.append(s.period == key[2])
+    if hi is not None:
+        stale += [s.bucket >= lo, s.bucket <= hi]
+    db.session.execute(sa.delete(SERIES).where(*stale))
+    write_series([(user_id, *key, bucket, *tally) for _, bucket, tally in found])
+
+
+def recompute(*, user_id, goal_ids):
+    """Rebuild these targets' heads and every series they watch from the stored
+    readings: after readings are deleted, or the user's zone changed. goal_ids
+    hold every target on the series they watch."""
+    dialect = db.session.get_bind().dialect.name
+    targets = _targets(goal_ids)
+    zone = _zone(user_id, targets)
+    _recompute_heads(targets, dialect, zone)
+    floors = series_floors(targets)
+    for key, floor in floors.items():
+        since = min(t.since for t in targets if (t.sensor, t.field, t.period) == key)
+        _recompute_series(user_id, key, since, floor + 1, None, dialect, zone)
+
+
+def start_target(*, user_id, goal_id):
+    """Compute a new target's head and, for a habit, the periods of its series
+    that no earlier habit on it kept (the periods before the series' floor)."""
+    dialect = db.session.get_bind().dialect.name
+    (target,) = _targets([goal_id])
+    zone = _zone(user_id, [target])
+    _recompute_heads([target], dialect, zone)
+    if target.period is None:
+        return
+    key = (target.sensor, target.field, target.period)
+    others = [
+        row
+        for row in watching(user_id=user_id, key=key)
+        if row.goal_id != target.goal_id
+    ]
+    lo = target.since_bucket + 1
+    if not others:
+        _recompute_series(user_id, key, target.since, lo, None, dialect, zone)
+        return
+    floor = min(row.since_bucket for row in others)
+    if target.since_bucket < floor:
+        _recompute_series(user_id, key, target.since, lo, floor, dialect, zone)
+
+
+def watching(*, user_id, key):
+    """The targets of the user on one (sensor, field, period)."""
+    sensor, field, period = key
+    t = TARGETS.c
+    return db.session.execute(
+        sa.select(TARGETS).where(
+            t.user_id == user_id,
+            t.sensor == sensor,
+            t.field == field,
+            t.period == period,
         )
-        rows.append(measure_row(targets[goal_id], bucket, tally))
-    write_measures(rows)
+    ).all()
+
+
+def drop_unwatched_series(*, user_id):
+    """Remove the user's series that no habit watches any more."""
+    s, t = SERIES.c, TARGETS.c
+    watched = sa.exists().where(
+        t.user_id == s.user_id,
+        t.sensor == s.sensor,
+        t.field == s.field,
+        t.period == s.period,
+    )
+    db.session.execute(sa.delete(SERIES).where(s.user_id == user_id, ~watched))

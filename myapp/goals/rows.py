@@ -1,12 +1,14 @@
 """Measured goals' tables and row types: targets, their tallies, what goals show."""
 
+from collections import namedtuple
 from typing import NamedTuple
 
-from myapp.goals.models import Goal, GoalMeasure, GoalTarget
+from myapp.goals.models import Goal, GoalMeasure, GoalSeries, GoalTarget
 
 GOALS = Goal.__table__
 TARGETS = GoalTarget.__table__
 MEASURES = GoalMeasure.__table__
+SERIES = GoalSeries.__table__
 # The stored columns of a tally, in tallies' order.
 TALLY_COLUMNS = (
     "readings",
@@ -31,32 +33,23 @@ class Target(NamedTuple):
     value: float
     period: str | None
     since: int
+    since_bucket: int
     open: bool
 
 
-class MeasuredRow(NamedTuple):
-    """A target with its current bucket's tally and what its streak needs."""
-
-    goal_id: int
-    sensor: str
-    field: str
-    aggregate: str
-    op: str
-    value: float
-    period: str | None
-    since_bucket: int
-    empty_met: bool
-    current: int
-    readings: int | None
-    numbers: int | None
-    total: float | None
-    low: float | None
-    high: float | None
-    last_value: float | None
-    last_at: int | None
-    last_id: int | None
-    previous_met: bool | None
-    boundary: int | None
+# A target with the tallies of its head (the period of started_at, or all of
+# a target without period) and of the series' current period, then what its
+# streak needs: the measured read's row, in this order.
+MeasuredRow = namedtuple(
+    "MeasuredRow",
+    [
+        *("goal_id", "sensor", "field", "aggregate", "op", "value", "period"),
+        *("since_bucket", "empty_met", "current"),
+        *[f"head_{name}" for name in TALLY_COLUMNS],
+        *[f"shared_{name}" for name in TALLY_COLUMNS],
+        *("previous_met", "boundary"),
+    ],
+)
 
 
 class Measured(NamedTuple):

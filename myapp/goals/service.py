@@ -12,6 +12,7 @@ from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.goals.locks import TARGETS, TREE, lock_goals
 from myapp.goals.models import Goal
 from myapp.goals.rows import GOALS
+from myapp.goals.recompute import drop_unwatched_series
 from myapp.goals.targets import set_target
 from myapp.owners import at_most
 
@@ -289,4 +290,5 @@ def delete_goal(*, user_id, goal_id):
     if not deleted:
         db.session.rollback()
         raise not_found("goal")
+    drop_unwatched_series(user_id=user_id)
     db.session.commit()

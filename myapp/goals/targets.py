@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from myapp.db import db
 from myapp.goals import periods, tallies
 from myapp.owners import time_zone_of
-from myapp.goals.recompute import recompute
+from myapp.goals.recompute import drop_unwatched_series, start_target
 from myapp.goals.rows import MEASURES, TALLY_COLUMNS, TARGETS
 from myapp.micros import to_micros
 
@@ -34,6 +34,7 @@ def set_target(*, user_id, goal_id, started_at, target):
     row = _target_row(goal_id)
     if target is None:
         db.session.execute(sa.delete(TARGETS).where(TARGETS.c.goal_id == goal_id))
+        drop_unwatched_series(user_id=user_id)
         return row is not None, False
     target = {"period": None, **target, "value": float(target["value"])}
     changed = not _same_target(row, target)
@@ -68,7 +69,8 @@ def _store_target(*, user_id, goal_id, since, target):
             **target,
         )
     )
-    recompute(goal_ids=[goal_id])
+    start_target(user_id=user_id, goal_id=goal_id)
+    drop_unwatched_series(user_id=user_id)
 
 
 def habits_of(*, user_id):

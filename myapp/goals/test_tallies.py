@@ -11,7 +11,7 @@ NUMBER = st.one_of(st.none(), st.integers(-4, 6), st.sampled_from([0.5, -1.5]))
 ITEMS = st.lists(st.tuples(st.integers(0, 5), NUMBER), max_size=12)
 TARGETS = st.builds(
     lambda aggregate, op, value: Target(
-        1, "s", "f", aggregate, op, value, None, 0, True
+        1, "s", "f", aggregate, op, value, None, 0, 0, True
     ),
     st.sampled_from(["sum", "count", "min", "max", "avg", "last"]),
     st.sampled_from([">=", "<="]),

@@ -651,21 +651,30 @@ def test_periods_at_utc_boundaries_agree_between_uploads_and_recomputing(
             for at in BOUNDARIES
         ],
     )
-    recomputed = new_goal(
-        alice, "later", started_at="0001-01-01T00:00:00Z", target=habit
-    )
 
     def buckets(goal_id):
-        from myapp.goals.models import GoalMeasure
+        """The goal's head and its series' periods: (bucket, readings) each."""
+        from myapp.goals.models import GoalMeasure, GoalSeries
 
-        rows = db.session.execute(
+        head = db.session.execute(
             sa.select(GoalMeasure.bucket, GoalMeasure.readings).where(
                 GoalMeasure.goal_id == goal_id
             )
         ).all()
-        return sorted(map(tuple, rows))
+        shared = db.session.execute(
+            sa.select(GoalSeries.bucket, GoalSeries.readings).where(
+                GoalSeries.sensor == "pedometer", GoalSeries.period == period
+            )
+        ).all()
+        return sorted(map(tuple, head + shared))
 
     by_upload = in_app(buckets, live["id"])
+    # Its only habit gone, the series goes; a new one rebuilds it from readings.
+    alice.delete(goal_url(live["id"]))
+    assert in_app(buckets, live["id"]) == []
+    recomputed = new_goal(
+        alice, "later", started_at="0001-01-01T00:00:00Z", target=habit
+    )
     assert by_upload == in_app(buckets, recomputed["id"])
     stored = [
         Stored(n, "pedometer", micros(at), {"km": 1}) for n, at in enumerate(BOUNDARIES)
