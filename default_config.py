@@ -11,7 +11,10 @@ class Config:
     VERSION = "1.0.0"
     SECRET_KEY = DEV_SECRET_KEY
     SQLALCHEMY_DATABASE_URI = None  # the factory defaults to instance/myapp.sqlite
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No ping on every checkout: myapp/roundtrips.py pings idle connections only.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False}
+    # Seconds a pooled PostgreSQL connection may sit idle before it is pinged.
+    DATABASE_PING_IDLE_SECONDS = 5
     # Seconds to wait for a PostgreSQL connection (libpq connect_timeout): a
     # database that is down or hung answers 503 instead of hanging a worker.
     DATABASE_CONNECT_TIMEOUT = 5

@@ -18,6 +18,7 @@ from myapp import (
     jsonio,
     limiter,
     readings,
+    roundtrips,
     users,
     watchdog,
     web,
@@ -35,6 +36,7 @@ def create_app(test_config=None):
     config_checks.finalize(app)
     jsonio.init_app(app)
     db.init_app(app)
+    roundtrips.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)
     for feature in FEATURES:

@@ -1,0 +1,77 @@
+"""Fewer round trips to PostgreSQL, which is another process (or host) away.
+
+- A pooled connection is pinged before use only if it sat idle for
+  DATABASE_PING_IDLE_SECONDS: a busy pool never pings, and one that waited
+  through a restart is still checked (SQLAlchemy's pool_pre_ping pings on
+  every checkout: one SELECT 1 a request). A connection that fails the ping
+  is replaced before the request sees it; one that dies while busy fails its
+  request with a 503, and SQLAlchemy then drops the rest of the pool.
+- A connection checked out for an API read (GET, HEAD) is in autocommit: no
+  BEGIN before the first statement, no ROLLBACK after the last. Each statement
+  still sees one consistent snapshot; reads write nothing.
+"""
+
+import time
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+
+from myapp.db import db
+
+_READS = frozenset(("GET", "HEAD"))
+
+
+def init_app(app):
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "postgresql":
+        ping_when_idle(engine, app.config["DATABASE_PING_IDLE_SECONDS"])
+        reads_in_autocommit(engine)
+
+
+def _api_read():
+    return (
+        has_request_context()
+        and request.method in _READS
+        and request.path.startswith("/api/")
+    )
+
+
+def reads_in_autocommit(engine):
+    """psycopg's commit and rollback cost nothing outside a transaction."""
+
+    @sa.event.listens_for(engine, "checkout")
+    def checked_out(dbapi_connection, record, proxy):
+        if _api_read():
+            dbapi_connection.autocommit = True
+            record.info["autocommit"] = True
+
+    @sa.event.listens_for(engine, "checkin")
+    def checked_in(dbapi_connection, record):
+        if record is not None and record.info.pop("autocommit", False):
+            if dbapi_connection is not None and not dbapi_connection.closed:
+                dbapi_connection.autocommit = False
+
+
+def ping_when_idle(engine, idle_seconds):
+    """Ping a connection at checkout only if it was idle that long."""
+
+    @sa.event.listens_for(engine, "checkin")
+    def checked_in(dbapi_connection, record):
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def checked_out(dbapi_connection, record, proxy):
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            # In autocommit, so the ping opens no transaction.
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
+            dbapi_connection.execute("SELECT 1")
+            dbapi_connection.autocommit = autocommit
+        except Exception as error:
+            # The pool discards this connection and checks out a fresh one.
+            raise sa.exc.DisconnectionError() from error

@@ -1,0 +1,92 @@
+"""PostgreSQL round trips (myapp/roundtrips.py): an API read sends its
+statements and nothing else (no ping on a busy pool, no BEGIN, no ROLLBACK); a
+write keeps its transaction; an idle connection is pinged, and a dead one
+replaced before a request sees it."""
+
+import tempfile
+
+import pytest
+import sqlalchemy as sa
+
+from myapp.db import db
+from testing.readings import READINGS, reading
+
+
+@pytest.fixture
+def postgres(app):
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite is in the process, no round trips")
+    # No app context held: each request checks out and returns its connection.
+    return engine
+
+
+@pytest.fixture
+def sent(postgres):
+    """The messages the app's connections send, from libpq's trace of each."""
+    lines = []
+    traced = {}
+
+    def checkout(dbapi_connection, record, proxy):
+        handle = tempfile.TemporaryFile("w+")
+        dbapi_connection.pgconn.trace(handle.fileno())
+        traced[id(dbapi_connection)] = handle
+
+    def checkin(dbapi_connection, record):
+        handle = traced.pop(id(dbapi_connection), None)
+        if handle is not None:
+            dbapi_connection.pgconn.untrace()
+            handle.seek(0)
+            for line in handle:
+                # Frontend messages: "<time>\tF\t<length>\t<type>\t...".
+                fields = line.split("\t")
+                if len(fields) > 3 and fields[1] == "F":
+                    lines.append((fields[3], line))
+            handle.close()
+
+    sa.event.listen(postgres, "checkout", checkout)
+    sa.event.listen(postgres, "checkin", checkin)
+    yield lines
+    sa.event.remove(postgres, "checkout", checkout)
+    sa.event.remove(postgres, "checkin", checkin)
+
+
+def statements(lines):
+    """The SQL text of each query or prepared statement sent."""
+    return [line for kind, line in lines if kind in ("Query", "Parse")]
+
+
+def test_an_api_read_sends_only_its_statements(alice, sent):
+    created = alice.post(READINGS, json=reading()).json
+    alice.get(f"{READINGS}{created['id']}")
+    sent.clear()
+    assert alice.get(f"{READINGS}{created['id']}").status_code == 200
+    sql = " ".join(statements(sent)).upper()
+    assert "BEGIN" not in sql and "ROLLBACK" not in sql and "SELECT 1" not in sql
+    # The session check and the reading.
+    assert len(statements(sent)) == 2, statements(sent)
+
+
+def test_a_write_still_runs_in_one_transaction(alice, sent):
+    assert alice.post(READINGS, json=reading()).status_code == 201
+    sql = " ".join(statements(sent)).upper()
+    assert "BEGIN" in sql and "COMMIT" in sql
+
+
+def test_an_idle_connection_is_pinged_and_a_dead_one_replaced(postgres):
+    from myapp.roundtrips import ping_when_idle
+
+    engine = sa.create_engine(postgres.url, pool_size=1, max_overflow=0)
+    ping_when_idle(engine, 0)
+    backend = sa.text("SELECT pg_backend_pid()")
+    try:
+        with engine.connect() as connection:
+            first = connection.execute(backend).scalar_one()
+        with postgres.connect() as other:
+            # The pooled connection dies while idle, as in a database restart.
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        with engine.connect() as connection:
+            assert connection.execute(backend).scalar_one() != first
+    finally:
+        engine.dispose()
