@@ -82,7 +82,10 @@ class MailServer:
         return self.accepted(to)
 
     def stop(self):
-        self.controller.stop()
+        """Stop listening (again is fine: a test may stop it early)."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
 
 class _Handler:
@@ -123,3 +126,21 @@ def token_of(link):
     """The token of a web client link such as .../app/#/verify-email?token=..."""
     fragment = urlsplit(link).fragment
     return parse_qs(fragment.partition("?")[2])["token"][0]
+
+
+def verified_account(client, mail_server, username, time_zone="UTC"):
+    """Register on an app that sends to mail_server, follow the link, log in."""
+    from testing.accounts import PASSWORD, Account
+
+    address = f"{username}@example.com"
+    body = {"username": username, "email": address, "password": PASSWORD}
+    created = client.post("/api/v1/auth/register", json=dict(body, time_zone=time_zone))
+    assert created.status_code == 201, created.json
+    (message,) = mail_server.wait_for(1, to=address)
+    (link,) = [url for url in message.links() if "verify-email" in url]
+    verified = client.post("/api/v1/auth/verify-email", json={"token": token_of(link)})
+    assert verified.status_code == 204, verified.json
+    tokens = client.post(
+        "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
+    )
+    return Account(client, dict(created.json, email_verified=True), tokens.json)
