@@ -60,6 +60,7 @@ class MailServer:
         if login is not None:
             options["auth_required"] = True
             options["authenticator"] = _authenticator(*login)
+            options["auth_exclude_mechanism"] = ["LOGIN"]  # PLAIN only
         self.controller = Controller(
             _Handler(self), hostname="127.0.0.1", port=self.port, **options
         )
@@ -117,7 +118,9 @@ class _Handler:
 def _authenticator(username, password):
     def check(server, session, envelope, mechanism, data):
         ok = data.login.decode() == username and data.password.decode() == password
-        return AuthResult(success=ok, auth_data=data.login if ok else None)
+        if not ok:  # handled=False: the server answers 535 itself
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=data.login)
 
     return check
 
