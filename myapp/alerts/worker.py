@@ -129,7 +129,12 @@ class Worker:
                 delivery.rule_id,
                 delivery.event_id,
                 delivery.attempts + 1,
-                f"HTTP {outcome.status_code}" if outcome.status_code else outcome.error,
+                (
+                    f"{'SMTP' if delivery.channel == EMAIL else 'HTTP'}"
+                    f" {outcome.status_code}"
+                    if outcome.status_code
+                    else outcome.error
+                ),
                 (now_micros() - started) // 1000,
                 "" if recorded else " (not recorded: the rule is gone)",
             )
