@@ -539,6 +539,9 @@ def test_an_email_switch_waits_for_the_verified_address_and_deliveries_say_why(
         account = register_over_http(Http(server))
         client = web(server)
         page = client.page
+        client.open("#/verify-email?token=not-a-token")  # signed out: still shown
+        client.heading("Verify your email address")
+        assert "not a valid link" in page.locator(".problem").inner_text()
         client.sign_in_at(account.username, "#/alerts/new", "New alert rule")
         assert client.field("Email me").is_disabled()
         page.get_by_role("button", name="Send the link again").click()

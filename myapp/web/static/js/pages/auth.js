@@ -67,7 +67,7 @@ export async function verifyEmailPage(main, params, query) {
   const token = query.get("token") || "";
   const verified = await attempt(box, () => verifyEmail(token));
   if (!verified) {
-    box.append(h("p", {}, "Ask for a new link on an alert rule's page, where email is switched on."));
+    box.append(h("p", {}, "Ask for a new link with \"Send the link again\" beside \"Email me\" when you create or edit an alert rule."));
     return;
   }
   const next = hasSession() ? h("a", { href: "#/alerts" }, "Go to your alert rules") : h("a", { href: "#/signin" }, "Sign in");
