@@ -2,7 +2,10 @@
 loopback, stepped at chosen times (step(now)) as the worker would send it."""
 
 from myapp.alerts.service import now_micros
-from testing.alerts import ALERTS, EVENTS, rule, threshold
+from myapp.db import db
+from testing.accounts import PASSWORD, bearer
+from testing.alerts import ALERTS, EVENTS, attempt_due, rule, threshold
+from testing.mail import verified_account
 from testing.readings import READINGS, reading
 
 MICROS = 1_000_000
@@ -101,8 +104,6 @@ def test_email_true_is_a_400_at_email_before_the_address_is_verified(
     mail_alerts_app, mail_server
 ):
     client = mail_alerts_app.test_client()
-    from testing.accounts import PASSWORD, bearer
-
     body = {"username": "fay", "email": "fay@example.com", "password": PASSWORD}
     assert client.post("/api/v1/auth/register", json=body).status_code == 201
     login = {"username": "fay", "password": PASSWORD}
@@ -161,6 +162,19 @@ def test_an_unsubscribe_link_that_is_not_ours_is_a_404(mail_alerts_app, dora):
     assert answer.content_type == "application/problem+json"
 
 
+def test_opening_an_unsubscribe_link_with_get_changes_nothing(
+    mail_alerts_app, dora, mail_config
+):
+    """RFC 8058: link scanners fetch with GET; only the one-click POST counts."""
+    from myapp.alerts.emails import unsubscribe_url
+
+    made = emailed_rule(dora)
+    url = unsubscribe_url({**mail_alerts_app.config}, made["id"])
+    answer = mail_alerts_app.test_client().get(url[len(mail_config["PUBLIC_URL"]) :])
+    assert answer.status_code == 405 and answer.headers["Allow"].startswith("POST")
+    assert dora.get(f"{ALERTS}{made['id']}").json["email"] is True
+
+
 def test_a_permanent_5xx_is_recorded_and_not_retried(dora, mail_server, step, rows):
     mail_server.answer = lambda count: "550 5.1.1 mailbox unavailable"
     made = emailed_rule(dora)
@@ -211,10 +225,6 @@ def test_no_connection_is_retried(dora, mail_server, step):
 def test_past_the_daily_limit_a_delivery_is_recorded_and_not_sent(
     app_with, mail_config, mail_server
 ):
-    from myapp.db import db
-    from testing.alerts import attempt_due
-    from testing.mail import verified_account
-
     limited = app_with(**mail_config, ALERT_EMAILS_PER_DAY=2)
     dora = verified_account(limited.test_client(), mail_server, "dora")
 
@@ -246,8 +256,6 @@ def test_past_the_daily_limit_a_delivery_is_recorded_and_not_sent(
 def test_an_unverified_address_gets_nothing_and_the_delivery_says_why(
     dora, mail_server, step
 ):
-    from testing.accounts import PASSWORD
-
     made = emailed_rule(dora)
     changed = dora.patch(
         "/api/v1/users/me",

@@ -210,3 +210,12 @@ def test_the_link_followed_over_http_as_a_person_would(app, database_url, mail_s
         assert me.json["email_verified"] is True
     finally:
         server.stop()
+
+
+def test_a_verified_address_reads_false_where_email_is_no_longer_configured(
+    mail_app, mail_server, client
+):
+    _, headers = register(mail_app.test_client(), "dora")
+    token = token_of(the_link(mail_server, "dora@example.com"))
+    assert mail_app.test_client().post(VERIFY, json={"token": token}).status_code == 204
+    assert client.get(ME, headers=headers).json["email_verified"] is False
