@@ -171,7 +171,7 @@ def test_opening_an_unsubscribe_link_with_get_changes_nothing(
     made = emailed_rule(dora)
     url = unsubscribe_url({**mail_alerts_app.config}, made["id"])
     answer = mail_alerts_app.test_client().get(url[len(mail_config["PUBLIC_URL"]) :])
-    assert answer.status_code == 405 and answer.headers["Allow"].startswith("POST")
+    assert answer.status_code == 405 and "POST" in answer.headers["Allow"]
     assert dora.get(f"{ALERTS}{made['id']}").json["email"] is True
 
 
