@@ -15,6 +15,7 @@ from myapp import create_app
 from myapp.db import db
 from myapp.readings.models import Reading
 from testing.accounts import PASSWORD, Account, create_admin, new_username
+from testing.mail import MailServer
 from testing.readings import BATCH
 from testing.servers import env_for_tests, start_uwsgi
 
@@ -237,3 +238,22 @@ def post_batch():
         return ids
 
     return post
+
+
+@pytest.fixture
+def mail_server():
+    """An SMTP server on loopback that accepts every message (see testing.mail)."""
+    server = MailServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_config(mail_server):
+    """The config of an app that sends its email to mail_server."""
+    return {
+        "SMTP_URL": mail_server.url(),
+        "MAIL_FROM": "myapp <alerts@myapp.example>",
+        "PUBLIC_URL": "https://myapp.example",
+        "SMTP_TIMEOUT": 5,
+    }

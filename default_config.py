@@ -104,6 +104,23 @@ class Config:
     ALERTS_SILENCE_CHECK_SECONDS = 15
     ALERTS_WORKER_REPORT_SECONDS = 60
 
+    # Email (MYAPP_SMTP_URL): unset sends none. smtp://[user:pass@]host[:port]
+    # (STARTTLS when the server offers it) or smtps:// (TLS from the start);
+    # MAIL_FROM and PUBLIC_URL (links in emails) are then required. APP_NAME
+    # starts every subject; SMTP_TIMEOUT bounds one conversation (seconds);
+    # SMTP_CA_FILE replaces the system's CA bundle for the server's certificate.
+    SMTP_URL = None
+    MAIL_FROM = None
+    PUBLIC_URL = None
+    APP_NAME = "myapp"
+    SMTP_TIMEOUT = 10
+    SMTP_CA_FILE = None
+    # Alert emails per user and local day (the user's time_zone); past it a
+    # delivery is recorded as "daily email limit" and not sent.
+    ALERT_EMAILS_PER_DAY = 50
+    # POST /users/me/verify-email: messages a user may ask for again.
+    VERIFY_EMAIL_RATE_LIMIT = "5 per hour"
+
     # flask-restx
     RESTX_MASK_SWAGGER = False
     RESTX_ERROR_404_HELP = False

@@ -14,6 +14,10 @@ class UnsafeConfigError(RuntimeError):
     """Production configuration that must not serve traffic."""
 
 
+class IncompleteConfigError(RuntimeError):
+    """Configuration that cannot work in any environment (email half set up)."""
+
+
 def apply_environment(config, environ):
     """Map DATABASE_URL, SECRET_KEY, CORS_ORIGINS and REDIS_URL onto config keys."""
     if environ.get("DATABASE_URL"):
@@ -42,6 +46,9 @@ def finalize(app):
             config[key] = timedelta(seconds=config[key])
     config["JWT_SECRET_KEY"] = config.get("SECRET_KEY")
     config["CORS_ORIGIN_LIST"] = parse_origins(config.get("CORS_ORIGINS"))
+    problem = mail_problem(config)
+    if problem:
+        raise IncompleteConfigError(f"Refusing to start: {problem}")
     if config["ENV_NAME"] == "production":
         problem = production_problem(config)
         if problem:
@@ -99,4 +106,23 @@ def production_problem(config):
         return "ARGON2_MEMORY_COST is below OWASP's 19 MiB minimum"
     if config["ARGON2_TIME_COST"] < OWASP_MIN_ARGON2_TIME_COST:
         return "ARGON2_TIME_COST is below OWASP's minimum of 2"
+    return None
+
+
+def mail_problem(config):
+    """Why the email settings cannot work, or None (no SMTP_URL: no email)."""
+    from myapp.mail import parse_smtp_url
+
+    if not config.get("SMTP_URL"):
+        return None
+    try:
+        parse_smtp_url(config["SMTP_URL"])
+    except ValueError as error:
+        return f"MYAPP_SMTP_URL {error}"
+    for key in ("MAIL_FROM", "PUBLIC_URL"):
+        if not config.get(key):
+            return f"MYAPP_{key} is required with MYAPP_SMTP_URL"
+    if not str(config["PUBLIC_URL"]).startswith(("https://", "http://")):
+        return "MYAPP_PUBLIC_URL must start with https:// (or http://)"
+    config["PUBLIC_URL"] = str(config["PUBLIC_URL"]).rstrip("/")
     return None

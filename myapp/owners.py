@@ -5,6 +5,8 @@ The users feature hands in its table and its name lookup at start-up
 with lock_owner, and cap their rows per user with at_most, under that lock.
 """
 
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from blinker import Namespace
 
@@ -34,6 +36,25 @@ def time_zone_of(*, user_id):
         sa.select(owners.c.time_zone).where(owners.c.id == user_id)
     ).scalar_one_or_none()
     return found or "UTC"
+
+
+class Mailbox(NamedTuple):
+    """Where a user's email goes: the address, whether it is verified, the zone."""
+
+    email: str
+    verified: bool
+    time_zone: str
+
+
+def mailbox_of(*, user_id):
+    """The user's Mailbox as it is now, or None for a user that no longer exists."""
+    owners = _owners["table"]
+    found = db.session.execute(
+        sa.select(owners.c.email, owners.c.email_verified, owners.c.time_zone).where(
+            owners.c.id == user_id
+        )
+    ).first()
+    return None if found is None else Mailbox(found[0], bool(found[1]), found[2])
 
 
 def find_owner(*, login):

@@ -4,7 +4,8 @@ import uuid
 
 PASSWORD = "correct horse battery"
 # What a user object holds (never password material).
-USER_FIELDS = {"id", "username", "email", "is_admin", "time_zone", "created_at"}
+USER_FIELDS = {"id", "username", "email", "email_verified", "is_admin", "time_zone"}
+USER_FIELDS |= {"created_at"}
 
 
 def bearer(token):

@@ -197,22 +197,22 @@ def send_due(now, status_code, *, lease_seconds=60):
     """The worker's step at a chosen time `now` (microseconds), in an app context:
     claim one due delivery and record an answer of status_code (None: in flight,
     not finished). The claimed delivery, or None if none was due."""
-    from myapp.alerts import outbox, webhooks
+    from myapp.alerts import claims, webhooks
 
-    claimed = outbox.claim(now=now, lease_seconds=lease_seconds)
+    claimed = claims.claim(now=now, lease_seconds=lease_seconds)
     if not claimed:
         return None
     if status_code is not None:
         outcome = webhooks.Outcome(status_code, None)
-        outbox.finish(claimed[0], outcome, at=now, now=now)
+        claims.finish(claimed[0], outcome, at=now, now=now)
     return claimed[0]
 
 
 def finish_at(claimed, now, status_code):
     """Record the answer to a delivery send_due left in flight, at `now`."""
-    from myapp.alerts import outbox, webhooks
+    from myapp.alerts import claims, webhooks
 
-    outbox.finish(claimed, webhooks.Outcome(status_code, None), at=now, now=now)
+    claims.finish(claimed, webhooks.Outcome(status_code, None), at=now, now=now)
 
 
 def hooked_rule(account, receiver, path, **fields):
@@ -221,3 +221,21 @@ def hooked_rule(account, receiver, path, **fields):
     assert response.status_code == 201, response.json
     receiver.secrets[path] = response.json["webhook_secret"]
     return response.json
+
+
+def attempt_due(now, *, lease_seconds=60):
+    """The worker's step at `now` (microseconds), in an app context: claim one
+    due delivery, attempt it as the worker does (emails really sent), record
+    it. (Claimed, Outcome), or None if nothing was due."""
+    from flask import current_app
+
+    from myapp.alerts import claims, emails
+    from myapp.alerts.models import EMAIL
+
+    claimed = claims.claim(now=now, lease_seconds=lease_seconds)
+    if not claimed:
+        return None
+    assert claimed[0].channel == EMAIL, "attempt_due sends emails only"
+    outcome = emails.attempt(claimed[0], current_app.config, now=now)
+    claims.finish(claimed[0], outcome, at=now, now=now)
+    return claimed[0], outcome

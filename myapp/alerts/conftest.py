@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from myapp.db import db
 from testing.accounts import Account
 from testing.alerts import ALERTS, Receiver, WorkerProcess, worker_env
+from testing.mail import verified_account
 
 
 @pytest.fixture
@@ -78,3 +79,39 @@ def start_worker(database_url):
         if worker.process.returncode is None:
             assert worker.stop() == 0, worker.log()[-3000:]
             assert "stopped" in worker.log()
+
+
+@pytest.fixture
+def mail_alerts_app(app_with, mail_config):
+    """loopback_app that also sends email, to mail_server."""
+    return app_with(
+        WEBHOOK_ALLOW_HTTP=True,
+        WEBHOOK_ALLOW_PRIVATE=True,
+        WEBHOOK_TIMEOUT=2,
+        ALERTS_RETRY_DELAYS=[30, 120],
+        **mail_config,
+    )
+
+
+@pytest.fixture
+def dora(mail_alerts_app, mail_server):
+    """A user of mail_alerts_app in Europe/Berlin whose address is verified."""
+    return verified_account(
+        mail_alerts_app.test_client(), mail_server, "dora", "Europe/Berlin"
+    )
+
+
+@pytest.fixture
+def step(mail_alerts_app):
+    """step(now): the worker's step at a chosen time (microseconds) in
+    mail_alerts_app, emails sent for real: (claimed, outcome), or None."""
+    from testing.alerts import attempt_due
+
+    def run(now):
+        with mail_alerts_app.app_context():
+            try:
+                return attempt_due(now)
+            finally:
+                db.session.remove()
+
+    return run

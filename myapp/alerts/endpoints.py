@@ -1,11 +1,12 @@
-"""HTTP for alert rules: /alerts, their events and webhook delivery attempts."""
+"""HTTP for alert rules: /alerts, their events, delivery attempts, unsubscribing."""
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_restx import Namespace, Resource
 
-from myapp.alerts import schemas, service
+from myapp.alerts import emails, schemas, service
 from myapp.db import ID_MAX
-from myapp.decorators import authenticated, body, query, response
+from myapp.decorators import authenticated, body, errors, query, response
+from myapp.errors import not_found
 from myapp.pagination import keyset_page, page_parser
 from myapp.query import id_number, timestamp
 
@@ -111,7 +112,7 @@ class DeliveryList(Resource):
     @authenticated(ns, 404)
     @query(ns, _list_args)
     def get(self, caller, rule_id, args):
-        """The rule's webhook delivery attempts, newest first."""
+        """The rule's webhook and email delivery attempts, newest first."""
         return keyset_page(
             service.list_attempts,
             args,
@@ -120,3 +121,22 @@ class DeliveryList(Resource):
             user_id=caller.user_id,
             rule_id=rule_id,
         )
+
+
+@ns.route("/unsubscribe/<string:token>", endpoint="alert_unsubscribe")
+@ns.param("token", "The signed token of the link in an alert email")
+class Unsubscribe(Resource):
+    @response(ns, 204, "Email is off for the link's rule")
+    @errors(ns, 404, 503)
+    def post(self, token):
+        """One-click unsubscribe (RFC 8058): email off for one rule, no sign-in.
+
+        The List-Unsubscribe link of every alert email; mail programs post
+        List-Unsubscribe=One-Click as a form, and the body is not read. A link
+        that is not one of ours is a 404; one of a deleted rule a 204.
+        """
+        rule_id = emails.rule_of_unsubscribe(current_app.config, token)
+        if rule_id is None:
+            raise not_found("unsubscribe link")
+        service.unsubscribe(rule_id=rule_id)
+        return "", 204

@@ -15,7 +15,7 @@ OK, FIRING = "ok", "firing"  # a rule's state
 RESOLVED = "resolved"  # an event is FIRING or RESOLVED
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
 SUPERSEDED = "superseded"  # a newer event of the rule was recorded before a 2xx
-WEBHOOK = "webhook"  # a delivery's channel
+WEBHOOK, EMAIL = "webhook", "email"  # a delivery's channel
 Micros = sa.BigInteger  # microseconds since 1970-01-01 UTC
 
 

@@ -8,6 +8,7 @@ from flask import current_app
 
 from myapp.alerts import conditions, judge, outbox, webhooks
 from myapp.alerts.models import (
+    EMAIL,
     FIRING,
     OK,
     RESOLVED,
@@ -24,6 +25,7 @@ from myapp.alerts.rows import (
     rules_for_update,
 )
 from myapp.alerts.schemas import ATTEMPT_FIELDS, EVENT_FIELDS
+from myapp import mail, owners
 from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, not_found
 from myapp.micros import to_micros
@@ -32,6 +34,8 @@ from myapp.pagination import page_after
 
 EVENTS = AlertEvent.__table__
 ATTEMPTS = AlertDeliveryAttempt.__table__
+EMAIL_OFF = "cancelled: email was switched off for this rule"
+UNSUBSCRIBED = "cancelled: unsubscribed with the link in an email"
 
 
 def now_micros():
@@ -71,11 +75,20 @@ def _check_webhook_url(url, user_id):
         raise ValidationFailed.at("/webhook_url", str(refused)) from None
 
 
-def _check_email(email):
-    """400 at /email for true: this server sends no alert emails (no SMTP set up)."""
-    if email:
+def _check_email(email, user_id):
+    """400 at /email for true without SMTP set up, or with an unverified address."""
+    if not email:
+        return
+    if not mail.configured(current_app.config):
         raise ValidationFailed.at(
             "/email", "cannot be true: this server is not set up to send email"
+        )
+    mailbox = owners.mailbox_of(user_id=user_id)
+    if mailbox is None or not mailbox.verified:
+        raise ValidationFailed.at(
+            "/email",
+            "cannot be true until your email address is verified: follow the "
+            "link in the message we sent, or ask for a new one",
         )
 
 
@@ -98,7 +111,7 @@ def create_rule(
 ):
     """A new rule in state ok: (RuleRow, webhook secret or None); 409 past the limit."""
     condition = _checked_condition(condition)
-    _check_email(email)
+    _check_email(email, user_id)
     if webhook_url is not None:
         _check_webhook_url(webhook_url, user_id)
     limit = current_app.config["ALERT_RULES_MAX_PER_USER"]
@@ -150,7 +163,7 @@ def update_rule(*, user_id, rule_id, **changes):
         changes["condition"] = _checked_condition(changes["condition"])
     if changes.get("webhook_url") is not None:
         _check_webhook_url(changes["webhook_url"], user_id)
-    _check_email(changes.get("email"))
+    _check_email(changes.get("email"), user_id)
     locked = rules_for_update(RULES.c.id == rule_id, RULES.c.user_id == user_id)
     if not locked:
         raise not_found("alert rule")
@@ -159,6 +172,8 @@ def update_rule(*, user_id, rule_id, **changes):
     for name in ("name", "email", "cooldown_seconds"):
         if name in changes:
             values[name] = changes[name]
+    if changes.get("email") is False and rule.email:
+        outbox.cancel(rule_id=rule.id, channel=EMAIL, why=EMAIL_OFF)
     secret = None
     if "webhook_url" in changes:
         values["webhook_url"] = url = changes["webhook_url"]
@@ -177,6 +192,22 @@ def update_rule(*, user_id, rule_id, **changes):
     judge.record(rule, events, **values)
     db.session.commit()
     return rule, secret
+
+
+def unsubscribe(*, rule_id):
+    """A one-click unsubscribe: email off for the rule, its pending one cancelled.
+
+    No sign-in: the signed link names the rule. A rule deleted since is fine.
+    """
+    locked = rules_for_update(RULES.c.id == rule_id)
+    if locked and locked[0].email:
+        db.session.execute(
+            sa.update(RULES)
+            .where(RULES.c.id == rule_id)
+            .values(email=False, updated_at=now_micros())
+        )
+        outbox.cancel(rule_id=rule_id, channel=EMAIL, why=UNSUBSCRIBED)
+    db.session.commit()
 
 
 def delete_rule(*, user_id, rule_id):

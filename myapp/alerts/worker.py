@@ -1,4 +1,4 @@
-"""The alerts worker: sends due webhook deliveries and fires silent rules.
+"""The alerts worker: sends due webhooks and emails, and fires silent rules.
 
 Run as `flask alerts worker` (systemd: myapp-worker.service; Procfile: worker;
 scripts/run.sh starts one beside the server). Any number may run, on one host
@@ -15,8 +15,10 @@ from collections import Counter
 
 import sqlalchemy as sa
 
-from myapp.alerts import judge, outbox, webhooks
+from myapp.alerts import claims, emails, judge, outbox, webhooks
+from myapp.alerts.models import EMAIL
 from myapp.alerts.service import now_micros, resolving
+from myapp import mail
 from myapp.db import db
 
 log = logging.getLogger("myapp.alerts.worker")
@@ -37,12 +39,15 @@ class Worker:
             "timeout": config["WEBHOOK_TIMEOUT"],
             "ca_file": config["WEBHOOK_CA_FILE"],
         }
-        # A claim must outlive the longest attempt: a name lookup, then the POST.
+        # A claim must outlive the longest attempt: a name lookup, then the
+        # POST; or one SMTP conversation.
         longest = config["WEBHOOK_RESOLVE_TIMEOUT"] + self.sending["timeout"]
+        if mail.configured(config):
+            longest = max(longest, config["SMTP_TIMEOUT"])
         if self.lease <= longest + 1:
             raise ValueError(
                 "ALERTS_DELIVERY_LEASE_SECONDS must exceed WEBHOOK_RESOLVE_TIMEOUT"
-                " + WEBHOOK_TIMEOUT + 1"
+                " + WEBHOOK_TIMEOUT + 1 and SMTP_TIMEOUT + 1"
             )
         # Round-robin between users: the user whose delivery was claimed last.
         self._last_user = 0
@@ -107,7 +112,7 @@ class Worker:
     def _send_one(self):
         """Claim one due delivery and attempt it; False if none was due."""
         with self._turns:
-            claimed = outbox.claim(
+            claimed = claims.claim(
                 now=now_micros(), lease_seconds=self.lease, after_user=self._last_user
             )
             if claimed:
@@ -115,26 +120,34 @@ class Worker:
         for delivery in claimed:
             started = now_micros()
             outcome = self._attempt(delivery)
-            recorded = outbox.finish(delivery, outcome, at=started, now=now_micros())
+            recorded = claims.finish(delivery, outcome, at=started, now=now_micros())
             self._count(outcome, recorded)
             log.info(
-                "delivery %d (rule %d, event %d) attempt %d: %s in %d ms%s",
+                "%s delivery %d (rule %d, event %d) attempt %d: %s in %d ms%s",
+                delivery.channel,
                 delivery.id,
                 delivery.rule_id,
                 delivery.event_id,
                 delivery.attempts + 1,
-                f"HTTP {outcome.status_code}" if outcome.status_code else outcome.error,
+                (
+                    f"{'SMTP' if delivery.channel == EMAIL else 'HTTP'}"
+                    f" {outcome.status_code}"
+                    if outcome.status_code
+                    else outcome.error
+                ),
                 (now_micros() - started) // 1000,
                 "" if recorded else " (not recorded: the rule is gone)",
             )
         return bool(claimed)
 
     def _attempt(self, delivery):
+        if delivery.channel == EMAIL:
+            return emails.attempt(delivery, self.app.config, now=now_micros())
         if delivery.webhook_url is None:
             return webhooks.Outcome(None, "cancelled: the rule has no webhook now")
         headers = webhooks.signed_headers(
             secret=delivery.webhook_secret,
-            message_id=outbox.message_id(delivery.event_id),
+            message_id=claims.message_id(delivery.event_id),
             body=delivery.body,
             now=time.time(),
         )

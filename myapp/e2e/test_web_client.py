@@ -18,7 +18,8 @@ import pytest
 from testing.accounts import PASSWORD, register_over_http
 from testing.browser import TIMEOUT_MS
 from testing.http import Http
-from testing.servers import OUTPUT
+from testing.mail import MailServer
+from testing.servers import OUTPUT, env_for_tests, free_port, start_uwsgi
 
 AXE = os.path.join(
     os.path.dirname(os.path.dirname(__file__)), "web", "testing", "axe", "axe.min.js"
@@ -520,10 +521,73 @@ def test_an_alert_rule_is_made_judged_and_changed_in_the_browser(web, user):
     client.assert_no_errors()
 
 
+def test_an_email_switch_waits_for_the_verified_address_and_deliveries_say_why(
+    web, app, database_url
+):
+    """The message's link opened in the browser verifies the address; then the
+    switch works, and a superseded email is said plainly on the rule's page."""
+    mail_server = MailServer()
+    port = free_port()
+    env = env_for_tests(
+        database_url,
+        MYAPP_SMTP_URL=mail_server.url(),
+        MYAPP_MAIL_FROM="alerts@myapp.example",
+        MYAPP_PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
+    server = start_uwsgi(env, port=port, processes=1, threads=2, name="uwsgi-web-mail")
+    try:
+        account = register_over_http(Http(server))
+        client = web(server)
+        page = client.page
+        client.open("#/verify-email?token=not-a-token")  # signed out: still shown
+        client.heading("Verify your email address")
+        assert "not a valid link" in page.locator(".problem").inner_text()
+        client.sign_in_at(account.username, "#/alerts/new", "New alert rule")
+        assert client.field("Email me").is_disabled()
+        page.get_by_role("button", name="Send the link again").click()
+        page.get_by_text("Sent to ").wait_for()
+        link, *_ = [
+            url
+            for message in mail_server.wait_for(2)
+            for url in message.links()
+            if "verify-email" in url
+        ]
+        page.goto(link)
+        client.heading("Verify your email address")
+        page.get_by_text("Your email address is verified").wait_for()
+
+        client.go("#/alerts/new")
+        client.heading("New alert rule")
+        client.field("Name").fill("Too warm")
+        client.field("Sensor").fill("kitchen/temp")
+        client.field("Field of data").fill("celsius")
+        client.field("Fires above").fill("30")
+        client.field("Email me").check()
+        page.get_by_role("button", name="Create rule").click()
+        client.heading("Too warm")
+        assert "on: each state change" in page.locator("dl.facts").inner_text()
+        rule_id = int(page.url.rsplit("/", 1)[1])
+        for celsius in (35, 20):  # no worker runs: the first email is superseded
+            reading = {"sensor": "kitchen/temp", "data": {"celsius": celsius}}
+            assert account.request("POST", "/api/v1/readings/", reading).status == 201
+        client.go("#/alerts")
+        client.heading("Alerts")
+        client.go(f"#/alerts/{rule_id}")
+        client.heading("Too warm")
+        row = page.locator("tr[data-channel=email]").first
+        row.wait_for()
+        assert "Superseded: a newer event was recorded" in row.inner_text()
+        client.check_page("alert-rule-email")
+        client.assert_no_errors()
+    finally:
+        server.stop()
+        mail_server.stop()
+
+
 def rule_state_in_list(page, rule_id):
     """The State column of a rule's row in the list of rules."""
     row = page.locator(f"tr[data-rule-id='{rule_id}']")
-    return row.locator("td").nth(3).inner_text()
+    return row.locator(".state").inner_text()
 
 
 def device_upload(live_server, key, sensor, **data):

@@ -7,11 +7,12 @@ from myapp.db import ID_MAX
 from myapp.decorators import authenticated, body, errors, query, response
 from myapp.errors import not_found
 from myapp.pagination import keyset_page, page_parser
-from myapp.users import schemas, service
+from myapp.users import schemas, service, verification
 from myapp.users.limits import (
     login_per_account,
     login_per_network,
     register_per_network,
+    verify_email_per_user,
     wrong_password_per_user,
 )
 
@@ -65,6 +66,36 @@ class Logout(Resource):
         """Revoke this access token and its login session's refresh token."""
         service.end_session(session_id=caller.session_id)
         return "", 204
+
+
+@auth_ns.route("/verify-email")
+class VerifyEmail(Resource):
+    @response(auth_ns, 204, "The address is verified")
+    @errors(auth_ns, 503)
+    @body(auth_ns, schemas.VERIFY_EMAIL)
+    def post(self, data):
+        """Follow a verification link: its token verifies your address (no auth).
+
+        A token is good for 48 hours, once; a bad, expired or used one is a 400
+        at /token.
+        """
+        verification.verify(token=data["token"])
+        return "", 204
+
+
+@users_ns.route("/me/verify-email")
+class SendVerification(Resource):
+    @response(users_ns, 202, "The message was handed to the mail server")
+    @authenticated(users_ns, 409, 429)
+    @verify_email_per_user
+    def post(self, caller):
+        """Send the verification message for your address again (rate-limited).
+
+        409 when your address is already verified, or where the operator
+        configured no email.
+        """
+        verification.send_again(user=service.get_user(user_id=caller.user_id))
+        return "", 202
 
 
 @users_ns.route("/me")

@@ -4,7 +4,8 @@
   the account is named (username in any case, or email);
 - REGISTER_RATE_LIMIT: registrations per client network (each one an Argon2 hash);
 - PASSWORD_CHECK_RATE_LIMIT: wrong current_password answers (403) per user on
-  PATCH and DELETE /users/me, so a stolen access token cannot guess it.
+  PATCH and DELETE /users/me, so a stolen access token cannot guess it;
+- VERIFY_EMAIL_RATE_LIMIT: verification messages a user asks for again.
 """
 
 from flask import request
@@ -57,4 +58,8 @@ wrong_password_per_user = limiter.shared_limit(
     scope="current-password",
     key_func=current_user_key,
     deduct_when=_wrong_password,
+)
+# Verification messages a user may ask for again (POST /users/me/verify-email).
+verify_email_per_user = limiter.limit(
+    configured("VERIFY_EMAIL_RATE_LIMIT"), key_func=current_user_key
 )

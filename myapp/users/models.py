@@ -17,6 +17,10 @@ class User(db.Model):
     # An IANA zone name: the local calendar of the user's stats and habits.
     time_zone = sa.Column(sa.String(64), nullable=False, server_default="UTC")
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    # The address got a verification link and the link was followed.
+    email_verified = sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    # In every verification link of the current address until one is used.
+    email_verify_nonce = sa.Column(sa.String(32), nullable=True)
 
     __table_args__ = (
         # Usernames are unique regardless of case.

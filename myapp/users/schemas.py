@@ -1,5 +1,8 @@
 """What clients may write about accounts, and what they read back."""
 
+from flask import current_app
+
+from myapp import mail
 from myapp.pagination import page_schema
 from myapp.timestamps import format_timestamp
 from myapp.validation import PATTERN_END, Schema
@@ -89,16 +92,46 @@ DELETE_ME = Schema(
     },
 )
 
+VERIFY_EMAIL = Schema(
+    "VerifyEmail",
+    {
+        "type": "object",
+        "required": ["token"],
+        "additionalProperties": False,
+        "properties": {
+            "token": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 1000,
+                "description": "The token of the link in the verification message",
+            }
+        },
+    },
+)
+
 USER = Schema(
     "User",
     {
         "type": "object",
-        "required": ["id", "username", "email", "is_admin", "time_zone", "created_at"],
+        "required": [
+            "id",
+            "username",
+            "email",
+            "email_verified",
+            "is_admin",
+            "time_zone",
+            "created_at",
+        ],
         "additionalProperties": False,
         "properties": {
             "id": {"type": "integer"},
             "username": {"type": "string"},
             "email": {"type": "string"},
+            "email_verified": {
+                "type": "boolean",
+                "description": "A verification link sent to this address was "
+                "followed; always false where the operator configured no email",
+            },
             "is_admin": {"type": "boolean"},
             "time_zone": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
@@ -130,6 +163,8 @@ def user_public(user):
         "id": user.id,
         "username": user.username,
         "email": user.email,
+        "email_verified": bool(user.email_verified)
+        and mail.configured(current_app.config),
         "is_admin": bool(user.is_admin),
         "time_zone": user.time_zone,
         "created_at": format_timestamp(user.created_at),

@@ -13,6 +13,7 @@ from myapp.db import db, utcnow
 from myapp.errors import InvalidToken, ValidationFailed, conflict, forbidden, not_found
 from myapp.pagination import page_after
 from myapp.users.models import AuthSession, User
+from myapp.users import verification
 from myapp.users.passwords import hash_password, needs_rehash, verify_password
 
 
@@ -66,8 +67,10 @@ def register(*, username, email, password, is_admin=False, time_zone="UTC"):
         is_admin=is_admin,
         time_zone=time_zone,
     )
+    verification.start(user)
     db.session.add(user)
     db.session.commit()
+    verification.send(user)
     return user
 
 
@@ -209,14 +212,18 @@ def update_user(
         user.time_zone = time_zone
         db.session.flush()
         owners.time_zone_changed.send(user_id=user.id, time_zone=time_zone)
-    if email is not None and email.lower() != user.email:
+    new_address = email is not None and email.lower() != user.email
+    if new_address:
         _ensure_available(email=email, exclude_id=user.id)
         user.email = email.lower()
+        verification.start(user)
     if password is not None:
         _check_password_rules(user.username, password)
         user.password_hash = hash_password(password)
         revoke_sessions(user_id=user.id, keep_session_id=current_session_id)
     db.session.commit()
+    if new_address:
+        verification.send(user)
     return user
 
 

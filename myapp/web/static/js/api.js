@@ -185,7 +185,12 @@ export async function download(path, accept) {
 async function publicCall(method, path, body) {
   const response = await send(method, path, body);
   if (!response.ok) throw new ApiError(await problemOf(response));
-  return response.json();
+  return response.status === 204 ? null : response.json();
+}
+
+/** Follow an email verification link: signed in or not, its token verifies the address. */
+export async function verifyEmail(token) {
+  await publicCall("POST", "/auth/verify-email", { token });
 }
 
 export async function signIn(username, password) {

@@ -12,6 +12,7 @@ import * as sensor from "./pages/sensor.js";
 const ROUTES = [
   [/^\/signin$/, auth.signInPage, "Sign in", { public: true }],
   [/^\/register$/, auth.registerPage, "Register", { public: true }],
+  [/^\/verify-email$/, auth.verifyEmailPage, "Verify email", { anyone: true }],
   [/^\/readings$/, readings.render, "Readings"],
   [/^\/readings\/(?<sensor>.+)$/, sensor.render, "Sensor"],
   [/^\/devices$/, devices.render, "Devices"],
@@ -43,7 +44,7 @@ async function route() {
   const found = ROUTES.find(([pattern]) => pattern.test(path));
   if (!found) return go(hasSession() ? "/readings" : "/signin");
   const [pattern, page, title, options = {}] = found;
-  if (!options.public && !hasSession()) return go("/signin");
+  if (!options.public && !options.anyone && !hasSession()) return go("/signin");
   if (options.public && hasSession()) return go("/readings");
   if (cleanup) cleanup();
   cleanup = null;

@@ -1,10 +1,11 @@
-// Alert rules (threshold, silence) with their state, events and webhook deliveries.
+// Alert rules (threshold, silence) with their state, events and deliveries (webhook, email).
 import { api, get, withQuery } from "../api.js";
 import { ago, announce, field, formatTime, h, heading, select, uid } from "../dom.js";
 import { sameValue } from "../json.js";
 import { pagedTable } from "../paged.js";
 import { attempt, onSubmit } from "../problems.js";
 import { revealSecret, secretPanel } from "../secret.js";
+import { deliveriesTable } from "./deliveries.js";
 
 const SECRET_WARNING =
   "Your webhook receiver checks each delivery's webhook-signature with this secret " +
@@ -38,7 +39,7 @@ function duration(seconds) {
 export async function listPage(main) {
   const rules = pagedTable({
     title: "Rules",
-    headers: ["Name", "Sensor", "Condition", "Webhook", "State", "Since"],
+    headers: ["Name", "Sensor", "Condition", "Webhook", "Email", "State", "Since"],
     path: "/alerts/",
     empty: "No alert rules yet.",
     rows: (items) => items.map(ruleRow),
@@ -60,6 +61,7 @@ function ruleRow(rule) {
     h("td", {}, rule.sensor),
     h("td", {}, conditionText(rule.condition)),
     h("td", {}, rule.webhook_url ? new URL(rule.webhook_url).host : "none"),
+    h("td", {}, rule.email ? "on" : "off"),
     h("td", {}, stateBadge(rule)),
     h("td", {}, ago(rule.state_since)),
   );
@@ -67,8 +69,9 @@ function ruleRow(rule) {
 
 export async function newPage(main) {
   main.append(heading("New alert rule"));
+  const me = await get("/users/me");
   main.append(
-    ruleForm(null, async (body) => {
+    ruleForm(null, me, async (body) => {
       const rule = await api("POST", "/alerts/", body);
       pendingSecret = rule.webhook_secret || null;
       location.hash = `#/alerts/${rule.id}`;
@@ -80,9 +83,9 @@ export async function editPage(main, { id }) {
   const box = h("div");
   main.append(heading("Edit alert rule"), box);
   await attempt(box, async () => {
-    const rule = await get(`/alerts/${id}`);
+    const [rule, me] = await Promise.all([get(`/alerts/${id}`), get("/users/me")]);
     box.append(
-      ruleForm(rule, async (body) => {
+      ruleForm(rule, me, async (body) => {
         // Only what changed: re-sending an unchanged condition would restart the rule.
         const changes = Object.fromEntries(Object.entries(body).filter(([key, value]) => !sameValue(value, rule[key])));
         const saved = Object.keys(changes).length ? await api("PATCH", `/alerts/${id}`, changes) : rule;
@@ -120,6 +123,7 @@ export async function rulePage(main, { id }) {
         fact("Sensor", rule.sensor),
         fact("Condition", conditionText(rule.condition)),
         fact("Webhook", rule.webhook_url || "none"),
+        fact("Email", rule.email ? "on: each state change is emailed to you" : "off"),
         fact("Created", formatTime(rule.created_at)),
       ),
       h("div", { class: "actions" }, h("a", { href: `#/alerts/${id}/edit`, class: "button" }, "Edit rule"), remove),
@@ -156,28 +160,6 @@ function eventRow(event) {
   );
 }
 
-function deliveriesTable(ruleId) {
-  return pagedTable({
-    title: "Deliveries",
-    headers: ["Event", "Attempt", "At", "Result", "Next attempt"],
-    path: `/alerts/${ruleId}/deliveries`,
-    empty: "No webhook deliveries.",
-    rows: (items) => items.map(deliveryRow),
-  });
-}
-
-function deliveryRow(delivery) {
-  return h(
-    "tr",
-    { dataset: { eventId: delivery.event_id } },
-    h("td", {}, `#${delivery.event_id}`),
-    h("td", {}, String(delivery.attempt)),
-    h("td", {}, h("time", { datetime: delivery.at }, formatTime(delivery.at))),
-    h("td", {}, delivery.status_code != null ? `HTTP ${delivery.status_code}` : delivery.error || ""),
-    h("td", {}, delivery.next_attempt_at ? formatTime(delivery.next_attempt_at) : "none (last attempt)"),
-  );
-}
-
 /** A number as typed; text that is not one goes to the API as is, to be named at its field. */
 function numberOrText(text) {
   const trimmed = text.trim();
@@ -190,8 +172,30 @@ function decimalInput(name, value) {
   return h("input", { name, inputmode: "decimal", autocomplete: "off", value: value == null ? "" : String(value) });
 }
 
-/** Create/edit form; save(body) gets {name, sensor, condition, webhook_url}. */
-function ruleForm(rule, save) {
+/** The email switch: usable once the address is verified (or to turn it off). */
+function emailSwitch(rule, me) {
+  const on = Boolean(rule && rule.email);
+  const box = h("input", { name: "email", type: "checkbox", checked: on, disabled: !on && !me.email_verified });
+  const hint = me.email_verified
+    ? `To ${me.email}, at most once per cooldown; every email has an unsubscribe link.`
+    : `Only to a verified address: follow the link in the message sent to ${me.email}.`;
+  const wrapper = field("Email me", box, { pointer: "/email", hint });
+  if (!me.email_verified) {
+    const again = h("button", { type: "button" }, "Send the link again");
+    const said = h("p", { role: "status" });
+    again.addEventListener("click", () =>
+      attempt(wrapper, async () => {
+        await api("POST", "/users/me/verify-email");
+        said.textContent = `Sent to ${me.email}.`;
+      }),
+    );
+    wrapper.append(again, said);
+  }
+  return { wrapper, box };
+}
+
+/** Create/edit form; save(body) gets {name, sensor, condition, webhook_url, email}. */
+function ruleForm(rule, me, save) {
   const condition = (rule && rule.condition) || { type: "threshold" };
   const name = h("input", { name: "name", value: rule ? rule.name : "", autocomplete: "off" });
   const sensor = h("input", { name: "sensor", value: rule ? rule.sensor : "", autocomplete: "off", disabled: Boolean(rule) });
@@ -202,6 +206,7 @@ function ruleForm(rule, save) {
   const hysteresis = decimalInput("hysteresis", condition.hysteresis);
   const seconds = decimalInput("seconds", condition.seconds);
   const webhook = h("input", { name: "webhook_url", type: "url", value: (rule && rule.webhook_url) || "", autocomplete: "off" });
+  const email = emailSwitch(rule, me);
 
   const threshold = h(
     "div",
@@ -246,6 +251,7 @@ function ruleForm(rule, save) {
     }),
     conditionSet,
     field("Webhook URL", webhook, { pointer: "/webhook_url", hint: "Optional. https:// only; empty for no webhook." }),
+    email.wrapper,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, rule ? "Save rule" : "Create rule"),
       h("a", { href: rule ? `#/alerts/${rule.id}` : "#/alerts", class: "button" }, "Cancel")),
   );
@@ -253,6 +259,7 @@ function ruleForm(rule, save) {
     const body = { name: name.value, condition: conditionBody(type.value, { fieldName, above, below, hysteresis, seconds }) };
     if (!rule) body.sensor = sensor.value;
     body.webhook_url = webhook.value.trim() || null;
+    if (email.box.checked || rule) body.email = email.box.checked;
     return save(body);
   });
   return form;

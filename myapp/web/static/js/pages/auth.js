@@ -1,7 +1,7 @@
 // Sign in and register. The API's validation messages appear at their fields.
-import { register, signIn } from "../api.js";
+import { hasSession, register, signIn, verifyEmail } from "../api.js";
 import { field, h, heading } from "../dom.js";
-import { onSubmit } from "../problems.js";
+import { attempt, onSubmit } from "../problems.js";
 
 function noticeBox(notice) {
   if (!notice) return null;
@@ -58,4 +58,18 @@ export function registerPage(main) {
     h("p", {}, "Already registered? ", h("a", { href: "#/signin" }, "Sign in")),
   );
   main.querySelector("h1").id = "register-title";
+}
+
+/** The page an email's verification link opens: it posts the link's token once. */
+export async function verifyEmailPage(main, params, query) {
+  const box = h("div", { class: "card narrow" });
+  main.append(heading("Verify your email address"), box);
+  const token = query.get("token") || "";
+  const verified = await attempt(box, () => verifyEmail(token));
+  if (!verified) {
+    box.append(h("p", {}, "Ask for a new link with \"Send the link again\" beside \"Email me\" when you create or edit an alert rule."));
+    return;
+  }
+  const next = hasSession() ? h("a", { href: "#/alerts" }, "Go to your alert rules") : h("a", { href: "#/signin" }, "Sign in");
+  box.append(h("p", { role: "status" }, "Your email address is verified: alert rules may now email you. "), next);
 }
