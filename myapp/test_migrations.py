@@ -267,3 +267,31 @@ def test_0013_moves_habits_periods_into_shared_series_and_back(tmp_path):
         assert stored() == shared
         db.session.remove()
         db.engine.dispose()
+
+
+def test_every_table_the_models_give_autoincrement_has_it_after_migrating(tmp_path):
+    """SQLite rebuilds tables in batch migrations: AUTOINCREMENT must survive."""
+    import sqlite3
+
+    import flask_migrate
+
+    from myapp import create_app
+
+    path = tmp_path / "autoincrement.sqlite"
+    app = create_app(
+        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
+    )
+    with app.app_context():
+        flask_migrate.upgrade(revision="heads")
+        wanted = {
+            table.name
+            for table in db.metadata.sorted_tables
+            if table.dialect_kwargs.get("sqlite_autoincrement")
+        }
+        db.engine.dispose()
+    with sqlite3.connect(path) as conn:
+        schema = dict(conn.execute("SELECT name, sql FROM sqlite_master"))
+    assert (
+        wanted
+        and {name for name in wanted if "AUTOINCREMENT" not in schema[name]} == set()
+    )

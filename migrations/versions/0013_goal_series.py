@@ -85,9 +85,10 @@ def _met(row):
         f" WHEN 'avg' THEN {row}.total / NULLIF({row}.numbers, 0)"
         f" ELSE {row}.last_value END"
     )
+    false = sa.false().compile(dialect=op.get_bind().dialect)
     return (
         f"COALESCE(CASE WHEN t.op = '>=' THEN {value} >= t.value"
-        f" ELSE {value} <= t.value END, {sa.false().compile(dialect=op.get_bind().dialect)})"
+        f" ELSE {value} <= t.value END, {false})"
     )
 
 
