@@ -74,6 +74,9 @@ class Config:
     # device, all its keys together (a batch counts as one; 429 beyond).
     DEVICES_MAX_PER_USER = 1000
     DEVICE_RATE_LIMIT = "120 per minute"
+    # Uploads per user with the user's token (a batch counts once); None: no
+    # limit (myapp/readings/limits.py says why that is the default).
+    UPLOAD_RATE_LIMIT = None
 
     # Alerts: per-user rule limit, events kept per rule (the oldest beyond are
     # pruned), the shortest silence a rule may wait for.

@@ -5,6 +5,7 @@ from flask_restx import Namespace, Resource
 
 from myapp.decorators import authenticated, body, query, response
 from myapp.devices.uploads import per_device
+from myapp.readings.limits import per_user_upload
 from myapp.pagination import keyset_page, page_parser
 from myapp.query import (
     device_filter,
@@ -94,6 +95,7 @@ class ReadingList(Resource):
     @response(ns, 200, "Already stored under this client_id", schemas.READING_PUBLIC)
     @authenticated(ns, 429, keys=("device",))
     @per_device
+    @per_user_upload
     @body(ns, schemas.READING)
     def post(self, caller, data):
         """Store one reading (a user's token, or a device key for its sensors).
@@ -112,6 +114,7 @@ class ReadingBatch(Resource):
     @response(ns, 201, "Stored, ids in input order", schemas.BATCH_RESULT)
     @authenticated(ns, 429, keys=("device",))
     @per_device
+    @per_user_upload
     @body(ns, schemas.BATCH)
     def post(self, caller, data):
         """Store 1 to 1000 readings, all or nothing (a user's token or a device key)."""
