@@ -1,6 +1,5 @@
 """Alert email from the worker process, and the SMTP connection's TLS and login."""
 
-import subprocess
 
 import pytest
 
@@ -10,6 +9,7 @@ from testing.alerts import ALERTS, EVENTS, attempt_due, rule, threshold
 from testing.mail import MailServer, verified_account
 from testing.readings import READINGS, reading
 from testing.servers import wait_until
+from testing.tls import localhost_certificate
 
 
 def mail_env(mail_server, **extra):
@@ -66,16 +66,7 @@ def test_a_worker_killed_mid_email_loses_nothing(dora, mail_server, start_worker
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
     """A self-signed certificate for the name localhost only (and its key)."""
-    folder = tmp_path_factory.mktemp("smtp-tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]
-        + ["-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
+    return localhost_certificate(tmp_path_factory.mktemp("smtp-tls"))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import http.server
 import ipaddress
 import socket
 import ssl
-import subprocess
 import threading
 import time
 
@@ -12,6 +11,7 @@ import pytest
 
 from myapp.alerts import webhooks
 from testing.alerts import Receiver
+from testing.tls import localhost_certificate
 
 LOOPBACK_OR_PRIVATE = [
     ("127.0.0.1", "a loopback address"),
@@ -290,16 +290,7 @@ def test_a_huge_answer_is_not_read_to_the_end():
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
     """A self-signed certificate for the name localhost only (and its key)."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]
-        + ["-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
+    return localhost_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture

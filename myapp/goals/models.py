@@ -99,7 +99,22 @@ class GoalTarget(db.Model):
     )
 
 
-class GoalMeasure(db.Model):
+class Tally:
+    """The running aggregates a measure keeps (myapp/goals/tallies.py)."""
+
+    # Readings of the sensor, and those whose data[field] is a number.
+    readings = sa.Column(sa.BigInteger, nullable=False)
+    numbers = sa.Column(sa.BigInteger, nullable=False)
+    total = sa.Column(sa.Float, nullable=False)
+    low = sa.Column(sa.Float, nullable=True)
+    high = sa.Column(sa.Float, nullable=True)
+    # The newest number by (recorded_at, reading id).
+    last_value = sa.Column(sa.Float, nullable=True)
+    last_at = sa.Column(sa.BigInteger, nullable=True)
+    last_id = sa.Column(sa.BigInteger, nullable=True)
+
+
+class GoalMeasure(Tally, db.Model):
     """Running aggregates of the readings one target alone counts: its head.
 
     One row per target: bucket 0 for a target without period (every reading
@@ -118,20 +133,10 @@ class GoalMeasure(db.Model):
         primary_key=True,
     )
     bucket = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
-    # Readings of the sensor, and those whose data[field] is a number.
-    readings = sa.Column(sa.BigInteger, nullable=False)
-    numbers = sa.Column(sa.BigInteger, nullable=False)
-    total = sa.Column(sa.Float, nullable=False)
-    low = sa.Column(sa.Float, nullable=True)
-    high = sa.Column(sa.Float, nullable=True)
-    # The newest number by (recorded_at, reading id).
-    last_value = sa.Column(sa.Float, nullable=True)
-    last_at = sa.Column(sa.BigInteger, nullable=True)
-    last_id = sa.Column(sa.BigInteger, nullable=True)
     met = sa.Column(sa.Boolean, nullable=False)
 
 
-class GoalSeries(db.Model):
+class GoalSeries(Tally, db.Model):
     """Running aggregates of one (sensor, field) of a user over one period of
     its habits, shared by every habit on it; each habit reads the periods
     after the one that contains its started_at (its head, in GoalMeasure).
@@ -153,11 +158,3 @@ class GoalSeries(db.Model):
     field = sa.Column(sa.String(256), primary_key=True)
     period = sa.Column(sa.String(5), primary_key=True)
     bucket = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
-    readings = sa.Column(sa.BigInteger, nullable=False)
-    numbers = sa.Column(sa.BigInteger, nullable=False)
-    total = sa.Column(sa.Float, nullable=False)
-    low = sa.Column(sa.Float, nullable=True)
-    high = sa.Column(sa.Float, nullable=True)
-    last_value = sa.Column(sa.Float, nullable=True)
-    last_at = sa.Column(sa.BigInteger, nullable=True)
-    last_id = sa.Column(sa.BigInteger, nullable=True)
