@@ -29,6 +29,7 @@ import psycopg
 import pytest
 
 from testing import hosts as net
+from testing.alerts import Receiver, rule
 from testing.failover import (
     APP_PORT,
     BATCH,
@@ -83,6 +84,10 @@ class Stack:
             # uWSGI 2.0.x kills a worker reading a POST body after another
             # thread finished a request (unbit/uwsgi#2706): off, as in test_hosts.
             "MYAPP_HARAKIRI": "0",
+            # The webhook receiver is on the test's private subnet, over http.
+            "MYAPP_WEBHOOK_ALLOW_HTTP": "true",
+            "MYAPP_WEBHOOK_ALLOW_PRIVATE": "true",
+            "MYAPP_WEBHOOK_TIMEOUT": "3",
         }
         flask = os.path.join(net.ROOT, ".venv", "bin", "flask")
         subprocess.run(
@@ -92,6 +97,8 @@ class Stack:
             check=True,
             capture_output=True,
         )
+        self.receiver = Receiver(address=self.network.private_gateway)
+        stack.callback(self.receiver.stop)
         self.hosts = []
         for name in ("a", "b"):
             host = AppHost(self.network, name, env, OUTPUT)
@@ -154,10 +161,37 @@ def figures():
             json.dump(found, out, indent=2)
 
 
+def hooked(cluster, account):
+    """A rule whose webhook reaches the receiver; its sensor."""
+    sensor = "hooked-" + uuid.uuid4().hex[:8]
+    path = "/" + sensor
+    body = rule(sensor=sensor, webhook_url=cluster.receiver.url(path))
+    status, made = cluster.request("POST", "/api/v1/alerts/", body, account["token"])
+    assert status == 201, made
+    cluster.receiver.secrets[path] = made["webhook_secret"]
+    return sensor
+
+
+def assert_workers_send(cluster, account, sensor, timeout=30):
+    """A crossing reading's event reaches the receiver: the workers lived on."""
+    reading = {"sensor": sensor, "data": {"celsius": 40}}
+    status, _ = cluster.request("POST", "/api/v1/readings/", reading, account["token"])
+    assert status == 201
+    deadline = time.monotonic() + timeout
+    while not any(
+        a.path == "/" + sensor and a.payload for a in cluster.receiver.unique()
+    ):
+        assert time.monotonic() < deadline, "no webhook sent after the failover"
+        time.sleep(0.1)
+    for host in cluster.hosts:
+        assert host.worker.poll() is None, f"host {host.name}'s alerts worker died"
+
+
 def fail_over(cluster, account, fault, mend):
     """Load, the fault on the primary, writes resumed, the old primary back."""
     old = cluster.db.primary()
     node = cluster.db.nodes[old]
+    sensor = hooked(cluster, account)
     load = Load(cluster.nginx.port, account["token"], account["device_key"]).start()
     try:
         load.wait_acknowledged(ACKS)
@@ -178,6 +212,7 @@ def fail_over(cluster, account, fault, mend):
         assert address == cluster.db.nodes[new].address
         acknowledged, count = assert_stored(conn, load, account["id"])
     assert resumed is not None and resumed < RESUME_TARGET, resumed
+    assert_workers_send(cluster, account, sensor)
     last = load.last_write_before(fault_at)
     return {
         "old primary": old,
@@ -217,6 +252,44 @@ def test_cutting_the_primarys_network_loses_no_acknowledged_reading(
         node.mend()
 
     figures["link cut"] = fail_over(cluster, account, cut, mend)
+
+
+def test_losing_the_standby_stalls_writes_then_they_go_on_unreplicated(
+    cluster, account, figures
+):
+    primary = cluster.db.primary()
+    (standby,) = [n for n in cluster.db.nodes if n != primary]
+    node = cluster.db.nodes[standby]
+    load = Load(cluster.nginx.port, account["token"], account["device_key"]).start()
+    try:
+        load.wait_acknowledged(ACKS)
+        fault_at = time.monotonic()
+        node.crash()
+        # Commits wait for the standby until the monitor lets the primary go
+        # on alone (wait_primary: synchronous replication off).
+        cluster.db.wait_states({primary: "wait_primary"}, timeout=60)
+        alone_at = time.monotonic()
+        load.wait_acknowledged(ACKS)
+        node.start()
+        assert cluster.db.wait_healthy(timeout=120) == primary
+        back_at = time.monotonic()
+        load.wait_acknowledged(ACKS)
+    finally:
+        load.stop()
+    assert load.problems == [], load.problems[:5]
+    with cluster.primary_connection() as conn:
+        assert_stored(conn, load, account["id"])
+    last = load.last_write_before(fault_at)
+    gap = fault_at + load.first_write_after(fault_at) - (last or fault_at)
+    figures["standby lost"] = {
+        "fault to primary alone (wait_primary) s": round(alone_at - fault_at, 2),
+        "longest time without an acknowledged write s": round(
+            max(gap, load.longest_gap()), 2
+        ),
+        "slowest answer s": round(load.slowest(), 2),
+        "fault to standby back s": round(back_at - fault_at, 1),
+        "statuses of the whole run": dict(load.statuses(None, None)),
+    }
 
 
 def write_rate(cluster, account, seconds=8, threads=2):

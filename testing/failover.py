@@ -231,6 +231,15 @@ class Load:
     def slowest(self):
         return max(ended - started for started, ended, _ in self.attempts())
 
+    def longest_gap(self):
+        """The longest time between two acknowledged writes' answers."""
+        ends = sorted(
+            ended
+            for _, ended, status in self.attempts()
+            if isinstance(status, int) and status < 300
+        )
+        return max((b - a for a, b in zip(ends, ends[1:])), default=0.0)
+
     def statuses(self, since, until):
         return Counter(str(status) for _, _, status in self.attempts(since, until))
 
