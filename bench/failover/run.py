@@ -1,0 +1,132 @@
+"""Failover figures: runs deploy/test_failover.py and publishes what it measured.
+
+    bench/run.sh failover
+
+The test (pg_auto_failover: a monitor, a primary and a synchronous standby in
+network namespaces, two app hosts behind nginx, a retrying write load) writes
+test-output/failover-figures.json; this turns that run's figures into the
+table between the failover markers of bench/README.md, and into
+bench/results/failover.json and failover.md. A failed test publishes nothing.
+Needs root (namespaces) and Debian's postgresql-15-auto-failover.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path[:0] = [os.path.dirname(HERE)]
+sys.path.append(ROOT)
+
+import common  # noqa: E402
+
+FIGURES = os.path.join(ROOT, "test-output", "failover-figures.json")
+CASES = (("kill -9", "kill -9 of the primary"), ("link cut", "primary's link cut"))
+
+
+def statuses(counts):
+    return ", ".join(f"{status}: {n}" for status, n in sorted(counts.items()))
+
+
+def failover_rows(figures):
+    cases = [(figures[key], title) for key, title in CASES]
+    lost = figures["standby lost"]
+    rows = [
+        ("measurement", *(title for _, title in cases), "standby killed"),
+        ("---",) * 4,
+        (
+            "fault to the first acknowledged write",
+            *(f"{c['fault to first successful write s']:.1f} s" for c, _ in cases),
+            f"no failover; longest gap between acknowledged writes "
+            f"{lost['longest time without an acknowledged write s']:.1f} s",
+        ),
+        (
+            "answers to writes started from the fault to that write",
+            *(
+                statuses(c["answers to requests started from fault to first write"])
+                for c, _ in cases
+            ),
+            "",
+        ),
+        (
+            "answers to every write of the run (retries included)",
+            *(statuses(c["statuses of the whole run"]) for c, _ in cases),
+            statuses(lost["statuses of the whole run"]),
+        ),
+        (
+            "slowest answer",
+            *(f"{c['slowest answer s']:.2f} s" for c, _ in cases),
+            f"{lost['slowest answer s']:.2f} s",
+        ),
+        (
+            "fault to the lost node back as standby",
+            *(f"{c['fault to old primary back as standby s']:.0f} s" for c, _ in cases),
+            f"{lost['fault to standby back s']:.0f} s (restarted at once)",
+        ),
+        (
+            "readings acknowledged; stored on the new primary, ids equal",
+            *(
+                f"{c['acknowledged readings']:,}; {c['readings stored']:,}"
+                for c, _ in cases
+            ),
+            "",
+        ),
+    ]
+    return rows
+
+
+def report(figures, started, load):
+    lines = [
+        f"`bench/run.sh failover`, run of {started} (load average before the run: "
+        f"{load}):",
+        "",
+    ]
+    for row in failover_rows(figures):
+        lines.append("| " + " | ".join(row) + " |")
+    rate = figures["write throughput"]
+    on = rate["synchronous_commit on, readings/s"]
+    off = rate["synchronous_commit off, readings/s"]
+    ratio = (sum(on) / len(on)) / (sum(off) / len(off))
+    lines += [
+        "",
+        f"| POST /readings/batch of {rate['batch size']}, 2 clients through nginx "
+        "| readings/s (runs in turn: on, off, on) |",
+        "|---|---|",
+        f"| synchronous_commit on (the standby confirms each commit) "
+        f"| {', '.join(f'{r:,}' for r in on)} |",
+        f"| synchronous_commit off (a crash may lose the last commits) "
+        f"| {', '.join(f'{r:,}' for r in off)} |",
+        f"| on against off | {ratio:.2f}x |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main():
+    started = common.utc_now()
+    load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
+    if os.path.exists(FIGURES):
+        os.remove(FIGURES)
+    env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
+    run = subprocess.run(
+        [os.path.join(ROOT, ".venv", "bin", "pytest"), "-q", "-p", "no:cacheprovider"]
+        + [os.path.join(ROOT, "deploy", "test_failover.py")],
+        cwd=ROOT,
+        env=env,
+    )
+    if run.returncode != 0:
+        common.say("the failover test failed: nothing published")
+        return run.returncode
+    with open(FIGURES) as handle:
+        figures = json.load(handle)
+    text = report(figures, started, load)
+    common.save("failover", {"run of": started, "load": load, **figures}, text)
+    common.say(text)
+    common.publish("failover", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
