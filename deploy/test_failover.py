@@ -42,7 +42,7 @@ from testing.failover import (
 from testing.pgcluster import AutoFailover
 from testing.servers import free_port
 
-pytestmark = pytest.mark.hosts
+pytestmark = pytest.mark.failover
 
 OUTPUT = os.path.join(net.ROOT, "test-output")
 FIGURES = os.path.join(OUTPUT, "failover-figures.json")
@@ -153,12 +153,15 @@ def account(cluster):
 
 
 @pytest.fixture(scope="module")
-def figures():
+def figures(failover_figures):
+    """Each case's figures: printed at the end of the run, and saved as JSON."""
     found = {}
     yield found
     if found:
         with open(FIGURES, "w") as out:
             json.dump(found, out, indent=2)
+        for case, values in found.items():
+            failover_figures.append(f"{case}: {json.dumps(values)}")
 
 
 def hooked(cluster, account):
@@ -221,6 +224,7 @@ def fail_over(cluster, account, fault, mend):
         "last write before the fault to first after it s": round(
             fault_at + resumed - (last or fault_at), 2
         ),
+        "longest time without an acknowledged write s": round(load.longest_gap(), 2),
         "fault to old primary back as standby s": round(rejoined_at - fault_at, 1),
         "slowest answer s": round(load.slowest(), 2),
         "answers to requests started from fault to first write": dict(
@@ -252,6 +256,16 @@ def test_cutting_the_primarys_network_loses_no_acknowledged_reading(
         node.mend()
 
     figures["link cut"] = fail_over(cluster, account, cut, mend)
+
+
+def test_a_planned_switchover_is_measured(cluster, account, figures):
+    def switch(node):
+        cluster.db.switchover()
+
+    def nothing(node):
+        pass
+
+    figures["switchover"] = fail_over(cluster, account, switch, nothing)
 
 
 def test_losing_the_standby_stalls_writes_then_they_go_on_unreplicated(

@@ -302,6 +302,12 @@ class AutoFailover:
         hosts = "&".join(f"host={n.address}:{PORT}" for n in self.nodes.values())
         return f"{driver}://{ROLE}@/{DATABASE}?{hosts}&target_session_attrs=read-write"
 
+    def switchover(self):
+        """`pg_autoctl perform switchover`: the planned way to move the primary."""
+        self.monitor.autoctl(
+            "perform", "switchover", "--formation", "default", "--group", "0"
+        )
+
     def conninfo(self, user="postgres"):
         """libpq's form of the same, for psycopg in the tests."""
         nodes = list(self.nodes.values())

@@ -23,7 +23,11 @@ sys.path.append(ROOT)
 import common  # noqa: E402
 
 FIGURES = os.path.join(ROOT, "test-output", "failover-figures.json")
-CASES = (("kill -9", "kill -9 of the primary"), ("link cut", "primary's link cut"))
+CASES = (
+    ("kill -9", "kill -9 of the primary"),
+    ("link cut", "primary's link cut"),
+    ("switchover", "planned switchover"),
+)
 
 
 def statuses(counts):
@@ -35,11 +39,18 @@ def failover_rows(figures):
     lost = figures["standby lost"]
     rows = [
         ("measurement", *(title for _, title in cases), "standby killed"),
-        ("---",) * 4,
+        ("---",) * (len(cases) + 2),
         (
             "fault to the first acknowledged write",
             *(f"{c['fault to first successful write s']:.1f} s" for c, _ in cases),
-            f"no failover; longest gap between acknowledged writes "
+            "no failover",
+        ),
+        (
+            "longest time without an acknowledged write",
+            *(
+                f"{c['longest time without an acknowledged write s']:.1f} s"
+                for c, _ in cases
+            ),
             f"{lost['longest time without an acknowledged write s']:.1f} s",
         ),
         (
