@@ -79,6 +79,9 @@ class Stack:
             "SECRET_KEY": os.urandom(32).hex(),
             "DATABASE_URL": self.db.url(),
             "MYAPP_DATABASE_CONNECT_TIMEOUT": "2",
+            # A request failed before its COMMIT runs again while the primary
+            # moves (myapp/primary.py), for up to this many seconds.
+            "MYAPP_DATABASE_PRIMARY_WAIT": "10",
             "MYAPP_DEVICE_RATE_LIMIT": "1000000 per minute",
             "MYAPP_JWT_ACCESS_TOKEN_EXPIRES": "3600",
             # uWSGI 2.0.x kills a worker reading a POST body after another
@@ -258,14 +261,58 @@ def test_cutting_the_primarys_network_loses_no_acknowledged_reading(
     figures["link cut"] = fail_over(cluster, account, cut, mend)
 
 
-def test_a_planned_switchover_is_measured(cluster, account, figures):
-    def switch(node):
-        cluster.db.switchover()
+def test_a_switchover_during_a_rolling_restart_fails_no_request(
+    cluster, account, figures
+):
+    """What a maintenance window does: the primary moved on purpose while the
+    app hosts restart one at a time, each drained in nginx first."""
+    old = cluster.db.primary()
+    load = Load(cluster.nginx.port, account["token"], account["device_key"]).start()
+    failed = []
 
-    def nothing(node):
-        pass
+    def switch():
+        try:
+            cluster.db.switchover()
+        except Exception as error:  # said below, not lost in a thread
+            failed.append(repr(error))
 
-    figures["switchover"] = fail_over(cluster, account, switch, nothing)
+    switching = threading.Thread(target=switch)
+    try:
+        load.wait_acknowledged(ACKS)
+        started = time.monotonic()
+        switching.start()
+        for host in cluster.hosts:
+            subprocess.run(
+                f"{cluster.nginx.hook('drain')} {host.address}", shell=True, check=True
+            )
+            host.restart()
+            subprocess.run(
+                f"{cluster.nginx.hook('undrain')} {host.address}",
+                shell=True,
+                check=True,
+            )
+        switching.join(timeout=120)
+        new = cluster.db.wait_healthy(timeout=120)
+        ended = time.monotonic()
+        load.wait_acknowledged(ACKS)
+    finally:
+        load.stop()
+    assert not failed and new != old, (failed, old, new)
+    assert load.problems == [], load.problems[:5]
+    statuses = load.statuses(None, None)
+    assert set(statuses) <= {"200", "201"}, statuses
+    with cluster.primary_connection() as conn:
+        acknowledged, count = assert_stored(conn, load, account["id"])
+    figures["switchover"] = {
+        "old primary": old,
+        "new primary": new,
+        "switchover and restarts s": round(ended - started, 1),
+        "longest time without an acknowledged write s": round(load.longest_gap(), 2),
+        "slowest answer s": round(load.slowest(), 2),
+        "statuses of the whole run": dict(statuses),
+        "acknowledged readings": acknowledged,
+        "readings stored": count,
+    }
 
 
 def test_losing_the_standby_stalls_writes_then_they_go_on_unreplicated(
@@ -306,7 +353,7 @@ def test_losing_the_standby_stalls_writes_then_they_go_on_unreplicated(
     }
 
 
-def write_rate(cluster, account, seconds=8, threads=2):
+def write_rate(cluster, account, seconds=5, threads=2):
     """Readings a second acknowledged by batches of BATCH through nginx."""
     done = []
     deadline = time.monotonic() + seconds

@@ -53,28 +53,53 @@ class AppHost:
         self.address = network.addresses[name]
         self.log_path = os.path.join(log_dir, f"failover-app-{name}.log")
         self.log = open(self.log_path, "w")
-        env = {
+        self.prefix = network.prefix(name)
+        self.env = {
             **os.environ,
             **env,
             "MYAPP_HTTP": f"{self.address}:{APP_PORT}",
             "MYAPP_PROCESSES": "2",
             "MYAPP_THREADS": "4",
         }
+        self.start()
+
+    def start(self):
+        """uWSGI and the alerts worker, as myapp.service and myapp-worker.service."""
         self.process = subprocess.Popen(
-            network.prefix(name) + [UWSGI, "--ini", os.path.join(ROOT, "myapp.ini")],
+            self.prefix + [UWSGI, "--ini", os.path.join(ROOT, "myapp.ini")],
             cwd=ROOT,
-            env=env,
+            env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
         self.worker = subprocess.Popen(
-            network.prefix(name)
+            self.prefix
             + [os.path.join(ROOT, ".venv", "bin", "flask"), "alerts", "worker"],
             cwd=ROOT,
-            env={**env, "FLASK_APP": "wsgi"},
+            env={**self.env, "FLASK_APP": "wsgi"},
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
+
+    def healthy(self):
+        conn = http.client.HTTPConnection(self.address, APP_PORT, timeout=5)
+        try:
+            conn.request("GET", "/api/v1/health")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def restart(self, timeout=90):
+        """Both stopped (SIGTERM) and started again; back once healthy."""
+        for process in (self.worker, self.process):
+            stop_process(process)
+        self.start()
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            assert time.monotonic() < deadline, f"host {self.name} never came back"
+            time.sleep(0.2)
 
     def stop(self):
         for process in (self.worker, self.process):
