@@ -76,13 +76,17 @@ def lock_rows(statement):
 NOT_THE_PRIMARY = {"25006"}
 
 
+def not_the_primary(error):
+    """Whether a driver error says this server no longer takes writes."""
+    return getattr(error, "sqlstate", None) in NOT_THE_PRIMARY
+
+
 def drop_connections_to_a_standby(context):
     """A write refused as read-only means the primary moved: treat it as a
     disconnect, so the pool is emptied, the request answers 503 and the next
     connection of the multi-host URL (target_session_attrs=read-write) goes to
-    the new primary."""
-    state = getattr(context.original_exception, "sqlstate", None)
-    if state in NOT_THE_PRIMARY:
+    the new primary. (myapp/rawsql.py asks not_the_primary itself.)"""
+    if not_the_primary(context.original_exception):
         context.is_disconnect = True
 
 

@@ -64,3 +64,19 @@ def test_dead_after_seconds_become_probes_and_a_user_timeout():
         "keepalives_count": 4,
         "tcp_user_timeout": 5000,
     }
+
+
+def test_an_upload_on_a_node_in_recovery_answers_503_from_the_raw_sql_path(
+    app_with, postgres_url, alice
+):
+    # Readings are inserted on the driver's cursor (myapp/rawsql.py), which
+    # turns driver errors into SQLAlchemy's itself.
+    read_only = {"options": "-c default_transaction_read_only=on"}
+    app = app_with(SQLALCHEMY_ENGINE_OPTIONS={"connect_args": read_only})
+    response = app.test_client().post(
+        "/api/v1/readings/batch",
+        json={"readings": [{"sensor": "s", "data": {"v": 1}}]},
+        headers=alice.headers,
+    )
+    assert response.status_code == 503, response.json
+    assert response.headers["Retry-After"].isdigit()
