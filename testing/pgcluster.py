@@ -302,11 +302,40 @@ class AutoFailover:
         hosts = "&".join(f"host={n.address}:{PORT}" for n in self.nodes.values())
         return f"{driver}://{ROLE}@/{DATABASE}?{hosts}&target_session_attrs=read-write"
 
-    def switchover(self):
-        """`pg_autoctl perform switchover`: the planned way to move the primary."""
-        self.monitor.autoctl(
-            "perform", "switchover", "--formation", "default", "--group", "0"
-        )
+    def switchover(self, drain_seconds=1.0):
+        """The planned move of the primary, as deploy/README.md does it.
+
+        New transactions on the primary are made read-only first, so their
+        first write fails before any COMMIT (and the app runs them again on
+        the new primary), and those under way get `drain_seconds` to end: the
+        fast shutdown of `pg_autoctl perform switchover` then cuts no COMMIT.
+        """
+        old = self.primary()
+        self.alter(old, "default_transaction_read_only", "on")
+        time.sleep(drain_seconds)
+        try:
+            self.monitor.autoctl(
+                "perform", "switchover", "--formation", "default", "--group", "0"
+            )
+        finally:
+            self.alter(old, "default_transaction_read_only", None, retry=60)
+
+    def alter(self, name, setting, value, retry=0):
+        """ALTER SYSTEM on one node (RESET for None), then reload."""
+        deadline = time.monotonic() + retry
+        while True:
+            try:
+                with self.connect(name, "postgres") as conn:
+                    if value is None:
+                        conn.execute(f"ALTER SYSTEM RESET {setting}")
+                    else:
+                        conn.execute(f"ALTER SYSTEM SET {setting} = '{value}'")
+                    conn.execute("SELECT pg_reload_conf()")
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def conninfo(self, user="postgres"):
         """libpq's form of the same, for psycopg in the tests."""
@@ -320,9 +349,7 @@ class AutoFailover:
     def set_primary(self, setting, value):
         """ALTER SYSTEM on every node (the standbys keep it for their turn)."""
         for name in self.nodes:
-            with self.connect(name, "postgres") as conn:
-                conn.execute(f"ALTER SYSTEM SET {setting} = '{value}'")
-                conn.execute("SELECT pg_reload_conf()")
+            self.alter(name, setting, value)
 
     def stop(self):
         for node in reversed(self.started):
