@@ -21,6 +21,7 @@ sys.path[:0] = [os.path.dirname(HERE)]
 sys.path.append(ROOT)
 
 import common  # noqa: E402
+import quorum  # noqa: E402
 
 FIGURES = os.path.join(ROOT, "test-output", "failover-figures.json")
 CASES = (
@@ -126,6 +127,26 @@ def report(figures, started, load):
         f"| on against off | {ratio:.2f}x |",
         "",
     ]
+    quorums = figures.get("standby lost, by node count")
+    if quorums:
+        lines += [
+            "A standby killed while one client commits a row at a time "
+            "(`bench/failover/quorum.py`, no app):",
+            "",
+            "| nodes, number_sync_standbys | longest time without a commit "
+            "| commits in the 10 s after | the primary after "
+            "| synchronous_standby_names after |",
+            "|---|---|---|---|---|",
+        ]
+        for q in quorums:
+            lines.append(
+                f"| {q['nodes']}, {q['number_sync_standbys']} "
+                f"| {q['longest time without a commit s']:.2f} s "
+                f"| {q['commits in the 10 s after the kill']:,} "
+                f"| {q['primary state after']} "
+                f"| `{q['synchronous_standby_names after'] or '(empty)'}` |"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -146,6 +167,10 @@ def main():
         return run.returncode
     with open(FIGURES) as handle:
         figures = json.load(handle)
+    figures["standby lost, by node count"] = [
+        quorum.measure(2, 0),
+        quorum.measure(3, 1),
+    ]
     text = report(figures, started, load)
     common.save("failover", {"run of": started, "load": load, **figures}, text)
     common.say(text)
