@@ -58,7 +58,7 @@ class AppHost:
             **os.environ,
             **env,
             "MYAPP_HTTP": f"{self.address}:{APP_PORT}",
-            "MYAPP_PROCESSES": "2",
+            "MYAPP_PROCESSES": "1",  # a restart loads the app once: CI's budget
             "MYAPP_THREADS": "4",
         }
         self.start()
