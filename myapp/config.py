@@ -86,9 +86,9 @@ def dead_connection_args(seconds):
 
     tcp_user_timeout bounds a request or commit the server never acknowledges;
     keepalive probes, one a second after a second of silence, bound a wait for
-    an answer that never comes (a primary cut off mid-query); pool pre-ping
-    then drops the pooled connections to it, and a multi-host URL's next
-    connection finds the new primary.
+    an answer that never comes (a primary cut off mid-query). The failure is a
+    disconnect, so the pool is emptied, and a multi-host URL's next connection
+    finds the new primary.
     """
     probes = max(1, int(seconds) - 1)
     return {
