@@ -17,6 +17,7 @@ from myapp import (
     goals,
     jsonio,
     limiter,
+    primary,
     readings,
     roundtrips,
     users,
@@ -47,6 +48,7 @@ def create_app(test_config=None):
     app.register_blueprint(web.blueprint)
     cli.init_app(app)
     watchdog.init_app(app)
+    primary.init_app(app)
 
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
