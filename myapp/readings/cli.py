@@ -1,14 +1,27 @@
 """`flask readings ...`: operator commands for readings."""
 
 import sys
+import time
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from myapp.owners import find_owner
+from myapp.readings.prune import describe, prune_all, users_with_rules
 from myapp.readings.rebuild import rebuild_user, users_with_readings
+from myapp.readings.service import now_micros
 
 cli = AppGroup("readings", help="Manage readings.")
+
+
+def _user_ids(username, every):
+    if username is None:
+        return every()
+    user_id = find_owner(login=username)
+    if user_id is None:
+        raise click.ClickException(f"No user named {username!r}.")
+    return [user_id]
 
 
 @cli.command("rebuild-rollups")
@@ -17,16 +30,32 @@ def rebuild_rollups(username):
     """Recompute rollups from the raw readings (after a bulk load or a restore).
 
     Each user is one transaction under that user's lock: their uploads wait
-    for it, nothing is counted twice.
+    for it, nothing is counted twice. Readings retention pruned are no longer
+    there to count: their statistics would be lost.
     """
-    if username is None:
-        user_ids = users_with_readings()
-    else:
-        user_id = find_owner(login=username)
-        if user_id is None:
-            raise click.ClickException(f"No user named {username!r}.")
-        user_ids = [user_id]
+    user_ids = _user_ids(username, users_with_readings)
     with click.progressbar(user_ids, label="users", file=sys.stderr) as bar:
         for user_id in bar:
             rebuild_user(user_id=user_id)
     click.echo(f"Rebuilt the rollups of {len(user_ids)} users.", err=True)
+
+
+@cli.command("prune")
+@click.option("--dry-run", is_flag=True, help="Count what would go; remove nothing.")
+@click.option("--user", "username", help="Only this user (username or email).")
+def prune(dry_run, username):
+    """Remove the raw readings retention rules let go (statistics stay).
+
+    Short transactions of RETENTION_PRUNE_BATCH readings: uploads go on.
+    """
+    user_ids = _user_ids(username, users_with_rules)
+    started = time.monotonic()
+    with click.progressbar(length=len(user_ids), label="users", file=sys.stderr) as bar:
+        removed = prune_all(
+            now=now_micros(),
+            batch=current_app.config["RETENTION_PRUNE_BATCH"],
+            user_ids=user_ids,
+            dry_run=dry_run,
+            each=lambda user_id, count: bar.update(1),
+        )
+    click.echo(describe(removed, time.monotonic() - started, dry_run=dry_run), err=True)

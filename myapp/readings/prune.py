@@ -1,0 +1,231 @@
+"""Pruning: delete the raw readings retention lets go, in short batches.
+
+Each batch is one short transaction over at most RETENTION_PRUNE_BATCH
+readings of one sensor, in the order of its index (user_id, sensor,
+recorded_at, id): it records their client_ids (readings_pruned_ids) and
+deletes them, and nothing else. Rollups, readings_latest, measured goals and
+alert events are not touched, so statistics of 15m and longer, the latest
+value and goals read the same before, during and after a prune, and a prune
+killed at any point leaves them whole (a batch commits or never happened).
+
+Locks (PostgreSQL): the user's row FOR KEY SHARE (a user's deletion waits for
+the batch, uploads do not), the sensor's readings_latest row FOR KEY SHARE
+(its newest reading stays newest until the batch ends), and the readings
+FOR UPDATE SKIP LOCKED, so two pruners take different batches and neither
+waits. SQLite has one writer: a batch is one BEGIN IMMEDIATE.
+"""
+
+import time
+import uuid
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite
+
+from myapp.db import db, utcnow
+from myapp.errors import not_found
+from myapp.micros import to_micros
+from myapp.owners import KEY_SHARE, lock_owner, owner_exists
+from myapp.readings.models import PrunedClientId, RetentionPolicy
+from myapp.readings.retention import (
+    LATEST,
+    get_policy,
+    latest_of_sensors,
+    pruning_plan,
+)
+from myapp.readings.rows import READINGS, RECORDED
+
+PRUNED = PrunedClientId.__table__
+
+
+def users_with_rules():
+    """Ids of the users who have a retention policy, in order."""
+    found = db.session.execute(sa.select(RetentionPolicy.user_id).order_by("user_id"))
+    return list(found.scalars())
+
+
+def prune_user(*, user_id, now, batch, dry_run=False, stopping=None):
+    """Prune one user's readings at now; how many were (or, dry, would be) removed.
+
+    stopping: an Event that ends the work between two batches.
+    """
+    policy = get_policy(user_id=user_id)
+    plan = pruning_plan(policy, latest_of_sensors(user_id=user_id), now)
+    db.session.rollback()  # each batch starts its own transaction
+    removed = 0
+    for sensor, before in plan:
+        if dry_run:
+            removed += _count(user_id, sensor, before)
+            continue
+        while not (stopping and stopping.is_set()):
+            done = _prune_batch(user_id, sensor, before, batch)
+            if done is None:  # the user is gone
+                return removed
+            removed += done
+            if done < batch:
+                break
+    db.session.rollback()
+    return removed
+
+
+def prune_all(*, now, batch, user_ids=None, dry_run=False, stopping=None, each=None):
+    """Prune every user with rules (or user_ids): {user_id: removed}, in id order.
+
+    each(user_id, removed) is called after each user (a progress bar).
+    """
+    if user_ids is None:
+        user_ids = users_with_rules()
+        db.session.rollback()
+    removed = {}
+    for user_id in user_ids:
+        if stopping and stopping.is_set():
+            break
+        removed[user_id] = prune_user(
+            user_id=user_id, now=now, batch=batch, dry_run=dry_run, stopping=stopping
+        )
+        if each:
+            each(user_id, removed[user_id])
+    return removed
+
+
+def _candidates(user_id, sensor, before, latest_id):
+    return (
+        sa.select(READINGS.c.id, READINGS.c.client_id)
+        .where(
+            READINGS.c.user_id == user_id,
+            READINGS.c.sensor == sensor,
+            RECORDED < before,
+            READINGS.c.id != latest_id,
+        )
+        .order_by(RECORDED, READINGS.c.id)
+    )
+
+
+def _latest_id(user_id, sensor, postgresql):
+    query = sa.select(LATEST.c.reading_id).where(
+        LATEST.c.user_id == user_id, LATEST.c.sensor == sensor
+    )
+    if postgresql:
+        query = query.with_for_update(read=True, key_share=True)
+    return db.session.execute(query).scalar()
+
+
+def _count(user_id, sensor, before):
+    latest_id = _latest_id(user_id, sensor, postgresql=False)
+    found = _candidates(user_id, sensor, before, latest_id or 0).subquery()
+    count = db.session.execute(sa.select(sa.func.count()).select_from(found))
+    return count.scalar_one()
+
+
+def _prune_batch(user_id, sensor, before, batch):
+    """One committed batch: how many readings went, or None if the user is gone."""
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    try:
+        lock_owner(user_id=user_id, strength=KEY_SHARE)
+        if not owner_exists(user_id=user_id):
+            return None
+        latest_id = _latest_id(user_id, sensor, postgresql)
+        if latest_id is None:  # every reading of the sensor was deleted meanwhile
+            return 0
+        query = _candidates(user_id, sensor, before, latest_id).limit(batch)
+        if postgresql:
+            query = query.with_for_update(skip_locked=True)
+        rows = db.session.execute(query).all()
+        if rows:
+            _record_client_ids(user_id, rows)
+            db.session.execute(
+                sa.delete(READINGS).where(READINGS.c.id.in_([r.id for r in rows]))
+            )
+        db.session.commit()
+        return len(rows)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _record_client_ids(user_id, rows):
+    values = [
+        {
+            "user_id": user_id,
+            "client_id": uuid.UUID(r.client_id).bytes,
+            "reading_id": r.id,
+        }
+        for r in rows
+        if r.client_id is not None
+    ]
+    if values:
+        dialect = pg if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        # Two pruners never take one reading; a retried batch may meet its ids.
+        db.session.execute(
+            dialect.insert(PRUNED).values(values).on_conflict_do_nothing()
+        )
+
+
+def pruned_ids(*, user_id, client_ids):
+    """{client_id: reading id} of those client_ids whose readings were pruned."""
+    if not client_ids:
+        return {}
+    keys = {uuid.UUID(c).bytes: c for c in client_ids}
+    found = db.session.execute(
+        sa.select(PRUNED.c.client_id, PRUNED.c.reading_id).where(
+            PRUNED.c.user_id == user_id, PRUNED.c.client_id.in_(list(keys))
+        )
+    )
+    return {keys[bytes(key)]: reading_id for key, reading_id in found}
+
+
+class PrunedReading(NamedTuple):
+    """What a repeated client_id answers once retention pruned its reading."""
+
+    id: int
+    client_id: str
+    pruned: bool = True
+
+
+def pruned_reading(*, user_id, client_id):
+    """The PrunedReading of a client_id, or 404 (its reading was deleted)."""
+    found = pruned_ids(user_id=user_id, client_ids=[client_id])
+    if not found:
+        raise not_found("reading")
+    return PrunedReading(found[client_id], client_id)
+
+
+def forget_repeats(*, user_id, inserted, existing):
+    """Undo the insert of readings whose client_id a prune recorded: repeats.
+
+    Checked after the INSERT, in its transaction: a prune that committed
+    before it is seen here (and one still under way made the INSERT wait), so
+    a late retry is never stored or counted again. Moves them from inserted
+    ({client_id: id}) to existing. One indexed query per upload with client_ids.
+    """
+    pruned = pruned_ids(
+        user_id=user_id, client_ids=[c for c in inserted if c is not None]
+    )
+    if not pruned:
+        return
+    ours = [inserted.pop(client_id) for client_id in pruned]
+    db.session.execute(sa.delete(READINGS).where(READINGS.c.id.in_(ours)))
+    existing.update(pruned)
+
+
+def scheduled(stopping):
+    """The worker's run: prune every user with rules; its one log line."""
+    started = time.monotonic()
+    removed = prune_all(
+        now=to_micros(utcnow()),
+        batch=current_app.config["RETENTION_PRUNE_BATCH"],
+        stopping=stopping,
+    )
+    return describe(removed, time.monotonic() - started)
+
+
+def describe(removed, seconds, dry_run=False):
+    """One line: readings removed in all, per user, and the time taken."""
+    per_user = ", ".join(f"user {u}: {n}" for u, n in removed.items() if n)
+    verb = "would remove" if dry_run else "removed"
+    return (
+        f"retention: {verb} {sum(removed.values())} readings of {len(removed)} "
+        f"users in {seconds:.2f} s" + (f" ({per_user})" if per_user else "")
+    )
