@@ -57,3 +57,36 @@ def pruned_ids_of(user_id):
         sa.select(PrunedClientId.reading_id).where(PrunedClientId.user_id == user_id)
     )
     return sorted(found.scalars())
+
+
+def prune_process(env, *args, name="prune"):
+    """`flask readings prune` as a real process (Popen), its output in a log file."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from testing.servers import OUTPUT, ROOT
+
+    os.makedirs(OUTPUT, exist_ok=True)
+    with socket.socket() as sock:  # a unique name per process
+        sock.bind(("127.0.0.1", 0))
+        path = os.path.join(OUTPUT, f"{name}-{sock.getsockname()[1]}.log")
+    flask = os.path.join(os.path.dirname(sys.executable), "flask")
+    with open(path, "w") as log:
+        process = subprocess.Popen(
+            [flask, "readings", "prune", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    process.log_path = path
+    return process
+
+
+def removed_in(log_text):
+    """The readings each 'retention: removed N ...' line of a log counts, summed."""
+    import re
+
+    return sum(map(int, re.findall(r"retention: removed (\d+) readings", log_text)))

@@ -7,7 +7,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from myapp.micros import to_micros
 from myapp.owners import find_owner
+from myapp.timestamps import parse_timestamp
 from myapp.readings.prune import describe, prune_all, users_with_rules
 from myapp.readings.rebuild import rebuild_user, users_with_readings
 from myapp.readings.service import now_micros
@@ -43,7 +45,9 @@ def rebuild_rollups(username):
 @cli.command("prune")
 @click.option("--dry-run", is_flag=True, help="Count what would go; remove nothing.")
 @click.option("--user", "username", help="Only this user (username or email).")
-def prune(dry_run, username):
+# The tests' clock: prune as the worker would at another time (RFC 3339).
+@click.option("--now", "at", hidden=True)
+def prune(dry_run, username, at):
     """Remove the raw readings retention rules let go (statistics stay).
 
     Short transactions of RETENTION_PRUNE_BATCH readings: uploads go on.
@@ -52,7 +56,7 @@ def prune(dry_run, username):
     started = time.monotonic()
     with click.progressbar(length=len(user_ids), label="users", file=sys.stderr) as bar:
         removed = prune_all(
-            now=now_micros(),
+            now=now_micros() if at is None else to_micros(parse_timestamp(at)),
             batch=current_app.config["RETENTION_PRUNE_BATCH"],
             user_ids=user_ids,
             dry_run=dry_run,
