@@ -73,7 +73,8 @@ def prune_user(*, user_id, now, batch, dry_run=False, stopping=None):
 def prune_all(*, now, batch, user_ids=None, dry_run=False, stopping=None, each=None):
     """Prune every user with rules (or user_ids): {user_id: removed}, in id order.
 
-    each(user_id, removed) is called after each user (a progress bar).
+    each(user_id, removed) is called after each user (a progress bar). Then,
+    on SQLite, the freed pages go back to the file system (give_back_space).
     """
     if user_ids is None:
         user_ids = users_with_rules()
@@ -87,7 +88,37 @@ def prune_all(*, now, batch, user_ids=None, dry_run=False, stopping=None, each=N
         )
         if each:
             each(user_id, removed[user_id])
+    if any(removed.values()) and not dry_run:
+        give_back_space(stopping=stopping)
     return removed
+
+
+# Pages (4 KiB) a step of SQLite's incremental vacuum frees: a short write lock.
+VACUUM_PAGES = 2000
+
+
+def give_back_space(stopping=None):
+    """SQLite with auto_vacuum=INCREMENTAL: truncate the file by the pages that
+    are free, VACUUM_PAGES a transaction; how many. Elsewhere nothing (0):
+    PostgreSQL's autovacuum makes the space reusable (migration 0012 tunes it)."""
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return 0
+    if connection.exec_driver_sql("PRAGMA auto_vacuum").scalar() != 2:
+        return 0
+    freed, before = 0, None
+    while not (stopping and stopping.is_set()):
+        free = connection.exec_driver_sql("PRAGMA freelist_count").scalar()
+        if not free or free == before:  # nothing (more) it can give back
+            break
+        before = free
+        step = min(free, VACUUM_PAGES)
+        connection.exec_driver_sql(f"PRAGMA incremental_vacuum({step})")
+        db.session.commit()
+        connection = db.session.connection()
+        freed += step
+    db.session.rollback()
+    return freed
 
 
 def _candidates(user_id, sensor, before, latest_id):

@@ -233,3 +233,38 @@ def test_a_user_deleted_mid_prune_is_fine(app, alice, in_app, post_batch):
     removed = in_app(prune_at, start + 2 * DAY, batch=2, stopping=stopping)
     assert removed == {alice.id: 2}  # one batch, then the user was gone
     assert in_app(pruned_ids_of, alice.id) == []
+
+
+def test_space_goes_back_on_sqlite_and_autovacuum_comes_soon_on_postgresql(
+    alice, in_app, post_batch
+):
+    from myapp.db import db
+
+    def pragma(name):
+        return db.session.connection().exec_driver_sql(f"PRAGMA {name}").scalar()
+
+    def settings():
+        options = db.session.execute(
+            sa.text("SELECT reloptions FROM pg_class WHERE relname = 'readings'")
+        ).scalar()
+        return sorted(options)
+
+    if in_app(lambda: db.engine.dialect.name) == "postgresql":
+        assert in_app(settings) == [
+            "autovacuum_vacuum_scale_factor=0.02",
+            "autovacuum_vacuum_threshold=10000",
+        ]
+        return
+    start = base()
+    big = {"text": "x" * 8000}
+    for offset in range(0, 400, 100):
+        times = [start + (offset + n) * MINUTE for n in range(100)]
+        post_batch(
+            alice, [reading("a", big, recorded_at=format_micros(t)) for t in times]
+        )
+    put_rules(alice, rule(1))
+    assert in_app(pragma, "auto_vacuum") == 2  # INCREMENTAL
+    pages = in_app(pragma, "page_count")
+    assert in_app(prune_at, start + 30 * DAY) == {alice.id: 399}
+    assert in_app(pragma, "freelist_count") == 0
+    assert in_app(pragma, "page_count") < pages - 700  # 399 x 8 KB went back
