@@ -28,14 +28,31 @@ def _user_ids(username, every):
 
 @cli.command("rebuild-rollups")
 @click.option("--username", help="Only this user (username or email).")
-def rebuild_rollups(username):
+@click.option(
+    "--with-retention",
+    is_flag=True,
+    help="Rebuild users with retention rules too (their pruned readings' "
+    "statistics are lost).",
+)
+def rebuild_rollups(username, with_retention):
     """Recompute rollups from the raw readings (after a bulk load or a restore).
 
     Each user is one transaction under that user's lock: their uploads wait
-    for it, nothing is counted twice. Readings retention pruned are no longer
-    there to count: their statistics would be lost.
+    for it, nothing is counted twice. Users with retention rules are left
+    alone unless --with-retention: readings pruned are no longer there to
+    count, so their statistics would be lost.
     """
     user_ids = _user_ids(username, users_with_readings)
+    if not with_retention:
+        ruled = set(users_with_rules()) & set(user_ids)
+        if ruled:
+            click.echo(
+                f"Skipped {len(ruled)} users with retention rules (ids "
+                f"{', '.join(map(str, sorted(ruled)))}): --with-retention to "
+                "rebuild them, losing what was pruned.",
+                err=True,
+            )
+        user_ids = [user_id for user_id in user_ids if user_id not in ruled]
     with click.progressbar(user_ids, label="users", file=sys.stderr) as bar:
         for user_id in bar:
             rebuild_user(user_id=user_id)

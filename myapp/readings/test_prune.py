@@ -268,3 +268,22 @@ def test_space_goes_back_on_sqlite_and_autovacuum_comes_soon_on_postgresql(
     assert in_app(prune_at, start + 30 * DAY) == {alice.id: 399}
     assert in_app(pragma, "freelist_count") == 0
     assert in_app(pragma, "page_count") < pages - 700  # 399 x 8 KB went back
+
+
+def test_rebuilding_rollups_leaves_users_with_retention_alone_unless_told(
+    app, alice, bob, in_app, post_batch
+):
+    start = base()
+    for account in (alice, bob):
+        upload(account, post_batch, [start + n * MINUTE for n in range(40)])
+    put_rules(alice, rule(1))
+    in_app(prune_at, start + 30 * DAY)
+    kept = stats(alice, "1d")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["readings", "rebuild-rollups"])
+    assert result.exit_code == 0, result.output
+    assert f"Skipped 1 users with retention rules (ids {alice.id})" in result.output
+    assert "Rebuilt the rollups of 1 users." in result.output
+    assert stats(alice, "1d") == kept
+    runner.invoke(args=["readings", "rebuild-rollups", "--with-retention"])
+    assert sum(b["count"] for b in stats(alice, "1d")) == 1  # the pruned are gone
