@@ -75,6 +75,7 @@ def prune(dry_run, username, at):
         removed = prune_all(
             now=now_micros() if at is None else to_micros(parse_timestamp(at)),
             batch=current_app.config["RETENTION_PRUNE_BATCH"],
+            pause=current_app.config["RETENTION_PRUNE_PAUSE"],
             user_ids=user_ids,
             dry_run=dry_run,
             each=lambda user_id, count: bar.update(1),

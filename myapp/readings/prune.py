@@ -21,13 +21,12 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.dialects import sqlite
 
 from myapp.db import db, utcnow
 from myapp.errors import not_found
 from myapp.micros import to_micros
 from myapp.owners import KEY_SHARE, lock_owner, owner_exists
+from myapp.rawsql import marks, paramstyle, run, run_many
 from myapp.readings.models import PrunedClientId, RetentionPolicy
 from myapp.readings.retention import (
     LATEST,
@@ -38,6 +37,8 @@ from myapp.readings.retention import (
 from myapp.readings.rows import READINGS, RECORDED
 
 PRUNED = PrunedClientId.__table__
+# Ids in one DELETE's IN list: well within SQLite's 32,766 parameters.
+BATCH_MAX = 10000
 
 
 def users_with_rules():
@@ -46,10 +47,12 @@ def users_with_rules():
     return list(found.scalars())
 
 
-def prune_user(*, user_id, now, batch, dry_run=False, stopping=None):
+def prune_user(*, user_id, now, batch, dry_run=False, stopping=None, pause=0.0):
     """Prune one user's readings at now; how many were (or, dry, would be) removed.
 
-    stopping: an Event that ends the work between two batches.
+    stopping: an Event that ends the work between two batches. pause: after
+    each batch, wait this many times as long as it took, so writers waiting
+    for SQLite's one write lock (or for CPU) get their turn.
     """
     policy = get_policy(user_id=user_id)
     plan = pruning_plan(policy, latest_of_sensors(user_id=user_id), now)
@@ -60,17 +63,26 @@ def prune_user(*, user_id, now, batch, dry_run=False, stopping=None):
             removed += _count(user_id, sensor, before)
             continue
         while not (stopping and stopping.is_set()):
+            started = time.monotonic()
             done = _prune_batch(user_id, sensor, before, batch)
             if done is None:  # the user is gone
                 return removed
             removed += done
             if done < batch:
                 break
+            _wait(stopping, (time.monotonic() - started) * pause)
     db.session.rollback()
     return removed
 
 
-def prune_all(*, now, batch, user_ids=None, dry_run=False, stopping=None, each=None):
+def _wait(stopping, seconds):
+    if seconds > 0:
+        stopping.wait(seconds) if stopping else time.sleep(seconds)
+
+
+def prune_all(
+    *, now, batch, user_ids=None, dry_run=False, stopping=None, each=None, pause=0.0
+):
     """Prune every user with rules (or user_ids): {user_id: removed}, in id order.
 
     each(user_id, removed) is called after each user (a progress bar). Then,
@@ -79,12 +91,18 @@ def prune_all(*, now, batch, user_ids=None, dry_run=False, stopping=None, each=N
     if user_ids is None:
         user_ids = users_with_rules()
         db.session.rollback()
+    batch = max(1, min(batch, BATCH_MAX))
     removed = {}
     for user_id in user_ids:
         if stopping and stopping.is_set():
             break
         removed[user_id] = prune_user(
-            user_id=user_id, now=now, batch=batch, dry_run=dry_run, stopping=stopping
+            user_id=user_id,
+            now=now,
+            batch=batch,
+            dry_run=dry_run,
+            stopping=stopping,
+            pause=pause,
         )
         if each:
             each(user_id, removed[user_id])
@@ -113,8 +131,11 @@ def give_back_space(stopping=None):
             break
         before = free
         step = min(free, VACUUM_PAGES)
-        connection.exec_driver_sql(f"PRAGMA incremental_vacuum({step})")
         db.session.commit()
+        # sqlite3's execute() steps a statement without columns once (one page);
+        # executescript runs it to the end, in a transaction of its own.
+        raw = db.session.connection().connection.dbapi_connection
+        raw.executescript(f"PRAGMA incremental_vacuum({step});")
         connection = db.session.connection()
         freed += step
     db.session.rollback()
@@ -166,9 +187,7 @@ def _prune_batch(user_id, sensor, before, batch):
         rows = db.session.execute(query).all()
         if rows:
             _record_client_ids(user_id, rows)
-            db.session.execute(
-                sa.delete(READINGS).where(READINGS.c.id.in_([r.id for r in rows]))
-            )
+            _delete(postgresql, [row.id for row in rows])
         db.session.commit()
         return len(rows)
     except BaseException:
@@ -176,22 +195,32 @@ def _prune_batch(user_id, sensor, before, batch):
         raise
 
 
+# Driver-level: compiling a 1000-row statement in SQLAlchemy cost more than
+# running it.
+_RECORD = (
+    "INSERT INTO readings_pruned_ids (user_id, client_id, reading_id)"
+    " VALUES ({marks}) ON CONFLICT DO NOTHING"
+)
+
+
 def _record_client_ids(user_id, rows):
+    """Keep the client_ids (16 bytes each) of rows; two pruners never take one
+    reading, but a batch retried after a lost COMMIT may meet its own."""
     values = [
-        {
-            "user_id": user_id,
-            "client_id": uuid.UUID(r.client_id).bytes,
-            "reading_id": r.id,
-        }
-        for r in rows
-        if r.client_id is not None
+        (user_id, uuid.UUID(row.client_id).bytes, row.id)
+        for row in rows
+        if row.client_id is not None
     ]
     if values:
-        dialect = pg if db.session.get_bind().dialect.name == "postgresql" else sqlite
-        # Two pruners never take one reading; a retried batch may meet its ids.
-        db.session.execute(
-            dialect.insert(PRUNED).values(values).on_conflict_do_nothing()
-        )
+        _, mark = paramstyle()
+        run_many(_RECORD.format(marks=marks(mark, 3)), values)
+
+
+def _delete(postgresql, ids):
+    if postgresql:
+        run("DELETE FROM readings WHERE id = ANY(%s)", (ids,))
+    else:
+        run(f"DELETE FROM readings WHERE id IN ({marks('?', len(ids))})", ids)
 
 
 def pruned_ids(*, user_id, client_ids):
@@ -248,6 +277,7 @@ def scheduled(stopping):
         now=to_micros(utcnow()),
         batch=current_app.config["RETENTION_PRUNE_BATCH"],
         stopping=stopping,
+        pause=current_app.config["RETENTION_PRUNE_PAUSE"],
     )
     return describe(removed, time.monotonic() - started)
 
