@@ -1,5 +1,8 @@
 """The alerts worker: sends due webhook deliveries and fires silent rules.
 
+It also runs the jobs other features hand it (myapp.periodic: retention's
+pruning), each in a thread of its own, logging the line each run returns.
+
 Run as `flask alerts worker` (systemd: myapp-worker.service; Procfile: worker;
 scripts/run.sh starts one beside the server). Any number may run, on one host
 or several: claims in the database keep them from sending an attempt twice.
