@@ -129,9 +129,11 @@ class Uploads:
             thread.join()
 
 
-def prune(url):
+def prune(url, options):
     """`flask readings prune` as deployed; (rows removed, seconds it says)."""
     env = {
+        "MYAPP_RETENTION_PRUNE_BATCH": str(options.batch),
+        "MYAPP_RETENTION_PRUNE_PAUSE": str(options.pause),
         **os.environ,
         "MYAPP_CONFIG": "production",
         "SECRET_KEY": common.SECRET_KEY,
@@ -157,6 +159,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="100,000 readings")
     parser.add_argument("--rows", type=int, help="readings to seed")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--batch", type=int, default=1000, help="readings a batch")
+    parser.add_argument("--pause", type=float, default=1.0, help="pause per batch")
     options = parser.parse_args()
     options.rows = options.rows or (100_000 if options.quick else 1_000_000)
     if options.db == "postgres":
@@ -175,7 +179,7 @@ def main():
         with Uploads(server, token) as baseline:
             time.sleep(10 if options.quick else 30)  # the baseline phase's length
         with Uploads(server, token) as during:
-            removed, seconds = prune(url)
+            removed, seconds = prune(url, options)
     finally:
         server.stop()
     after = sizes(app)
@@ -190,6 +194,8 @@ def report(options, load_before, removed, seconds, baseline, during, before, aft
         "when": common.utc_now(),
         "db": options.db,
         "rows": options.rows,
+        "batch": options.batch,
+        "pause": options.pause,
         "load_average": {"before": load_before, "after": os.getloadavg()},
         "removed": removed,
         "seconds": seconds,
@@ -203,14 +209,16 @@ def report(options, load_before, removed, seconds, baseline, during, before, aft
     lines = [
         f"`bench/run.sh retention{' --db postgres' if options.db == 'postgres' else ''}"
         f"{' --quick' if options.quick else ''}"
-        f"{f' --rows {options.rows}' if not options.quick else ''}`, run of "
+        f"{f' --rows {options.rows}' if not options.quick else ''}"
+        f" --batch {options.batch} --pause {options.pause:g}`, run of "
         f"{figures['when']} on {options.db} (load average before: {load}):",
         "",
         "| measurement | figure | target |",
         "|---|---|---|",
         f"| pruning {removed:,} of {options.rows:,} readings while the uploads "
-        "run (1000 a transaction, each followed by a pause as long, then the "
-        f"space given back) | {seconds:.1f} s, "
+        f"run ({options.batch} a transaction, each followed by a pause "
+        f"{options.pause:g} times as long, then the space given back) | "
+        f"{seconds:.1f} s, "
         f"{removed / seconds:,.0f} readings/s | |",
         f"| upload p99, batches of 10, two clients: without pruning "
         f"({len(baseline.latencies)} uploads) / during it "
