@@ -1,0 +1,89 @@
+"""The client_ids of readings retention pruned: kept, so a late retry is a repeat.
+
+One row per pruned reading that had a client_id: 16 bytes of UUID and the
+reading's id, keyed by (user_id, client_id). A prune records them in the
+transaction that deletes the readings; an upload checks its new client_ids
+against them after its INSERT (forget_repeats), so nothing is stored or
+counted twice.
+"""
+
+import uuid
+from typing import NamedTuple
+
+import sqlalchemy as sa
+
+from myapp.db import db
+from myapp.errors import not_found
+from myapp.rawsql import marks, paramstyle, run_many
+from myapp.readings.models import PrunedClientId
+from myapp.readings.rows import READINGS
+
+PRUNED = PrunedClientId.__table__
+
+# Driver-level: compiling a 1000-row statement in SQLAlchemy cost more than
+# running it.
+_RECORD = (
+    "INSERT INTO readings_pruned_ids (user_id, client_id, reading_id)"
+    " VALUES ({marks}) ON CONFLICT DO NOTHING"
+)
+
+
+def record_client_ids(*, user_id, rows):
+    """Keep the client_ids (16 bytes each) of rows (id, client_id) a prune is
+    deleting; two pruners never take one reading, but a batch retried after a
+    lost COMMIT may meet its own."""
+    values = [
+        (user_id, uuid.UUID(row.client_id).bytes, row.id)
+        for row in rows
+        if row.client_id is not None
+    ]
+    if values:
+        _, mark = paramstyle()
+        run_many(_RECORD.format(marks=marks(mark, 3)), values)
+
+
+def pruned_ids(*, user_id, client_ids):
+    """{client_id: reading id} of those client_ids whose readings were pruned."""
+    if not client_ids:
+        return {}
+    keys = {uuid.UUID(c).bytes: c for c in client_ids}
+    found = db.session.execute(
+        sa.select(PRUNED.c.client_id, PRUNED.c.reading_id).where(
+            PRUNED.c.user_id == user_id, PRUNED.c.client_id.in_(list(keys))
+        )
+    )
+    return {keys[bytes(key)]: reading_id for key, reading_id in found}
+
+
+class PrunedReading(NamedTuple):
+    """What a repeated client_id answers once retention pruned its reading."""
+
+    id: int
+    client_id: str
+    pruned: bool = True
+
+
+def pruned_reading(*, user_id, client_id):
+    """The PrunedReading of a client_id, or 404 (its reading was deleted)."""
+    found = pruned_ids(user_id=user_id, client_ids=[client_id])
+    if not found:
+        raise not_found("reading")
+    return PrunedReading(found[client_id], client_id)
+
+
+def forget_repeats(*, user_id, inserted, existing):
+    """Undo the insert of readings whose client_id a prune recorded: repeats.
+
+    Checked after the INSERT, in its transaction: a prune that committed
+    before it is seen here (and one still under way made the INSERT wait), so
+    a late retry is never stored or counted again. Moves them from inserted
+    ({client_id: id}) to existing. One indexed query per upload with client_ids.
+    """
+    pruned = pruned_ids(
+        user_id=user_id, client_ids=[c for c in inserted if c is not None]
+    )
+    if not pruned:
+        return
+    ours = [inserted.pop(client_id) for client_id in pruned]
+    db.session.execute(sa.delete(READINGS).where(READINGS.c.id.in_(ours)))
+    existing.update(pruned)
