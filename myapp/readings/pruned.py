@@ -7,14 +7,13 @@ against them after its INSERT (forget_repeats), so nothing is stored or
 counted twice.
 """
 
-import uuid
 from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from myapp.db import db
 from myapp.errors import not_found
-from myapp.rawsql import marks, paramstyle, run_many
+from myapp.rawsql import marks, paramstyle, run, run_many
 from myapp.readings.models import PrunedClientId
 from myapp.readings.rows import READINGS
 
@@ -33,7 +32,7 @@ def record_client_ids(*, user_id, rows):
     deleting; two pruners never take one reading, but a batch retried after a
     lost COMMIT may meet its own."""
     values = [
-        (user_id, uuid.UUID(row.client_id).bytes, row.id)
+        (user_id, _key(row.client_id), row.id)
         for row in rows
         if row.client_id is not None
     ]
@@ -42,16 +41,31 @@ def record_client_ids(*, user_id, rows):
         run_many(_RECORD.format(marks=marks(mark, 3)), values)
 
 
+def _key(client_id):
+    """A canonical UUID text's 16 bytes (what uuid.UUID(...).bytes gives, faster)."""
+    return bytes.fromhex(client_id.replace("-", ""))
+
+
+_ANY = "SELECT 1 FROM readings_pruned_ids WHERE user_id = {mark} LIMIT 1"
+_FIND = (
+    "SELECT client_id, reading_id FROM readings_pruned_ids"
+    " WHERE user_id = {mark} AND client_id IN ({marks})"
+)
+
+
 def pruned_ids(*, user_id, client_ids):
-    """{client_id: reading id} of those client_ids whose readings were pruned."""
+    """{client_id: reading id} of those client_ids whose readings were pruned.
+
+    Driver-level, and first whether the user has any at all: an upload of a
+    user nothing was pruned for pays one index probe, not a 1000-item IN.
+    """
     if not client_ids:
         return {}
-    keys = {uuid.UUID(c).bytes: c for c in client_ids}
-    found = db.session.execute(
-        sa.select(PRUNED.c.client_id, PRUNED.c.reading_id).where(
-            PRUNED.c.user_id == user_id, PRUNED.c.client_id.in_(list(keys))
-        )
-    )
+    _, mark = paramstyle()
+    if not run(_ANY.format(mark=mark), (user_id,)):
+        return {}
+    keys = {_key(c): c for c in client_ids}
+    found = run(_FIND.format(mark=mark, marks=marks(mark, len(keys))), (user_id, *keys))
     return {keys[bytes(key)]: reading_id for key, reading_id in found}
 
 
