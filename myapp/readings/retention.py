@@ -89,7 +89,7 @@ def cutoff(days, now):
     """Readings recorded before this are in 15-minute UTC buckets wholly older
     than days before now (a bucket [s, s + 15 min) goes when s + 15 min <=
     now - days)."""
-    edge = now - days * DAY
+    edge = now - int(days) * DAY  # JSON Schema's integer admits 7.0
     return max(edge - edge % QUARTER, MIN_MICROS)
 
 

@@ -168,3 +168,12 @@ def test_preview_after_the_grace_says_pruning_starts_now(alice, in_app, post_bat
     preview = alice.get(PREVIEW).json
     assert preview["total"] == 1
     assert preview["sensors"][0]["from"] == preview["as_of"]
+
+
+def test_a_whole_number_written_with_a_point_is_kept_as_given_and_counts(
+    alice, post_batch
+):
+    post_batch(alice, [reading("a", recorded_at="2020-01-01T00:00:00Z"), reading("a")])
+    body = put_rules(alice, rule(3.0))
+    assert body["rules"] == [rule(3.0)]
+    assert alice.get(PREVIEW).json["total"] == 1
