@@ -4,16 +4,17 @@
     bench/run.sh retention --db postgres [--quick] [--rows N]
 
 A fresh database holds N readings (default 1,000,000) of user bench2's one
-sensor, one every 20 s from 2026-01-01 (every other with a client_id), and a
-rule keeping them 1 day with no grace left, so all but the newest go. One
-uWSGI from myapp.ini (production config) takes uploads from bench1 (batches
-of 10, two clients) for a while without pruning, then while `flask readings
-prune` (production config, RETENTION_PRUNE_BATCH readings a transaction)
-removes them: upload p50/p99 in both phases of the same run, pruning rows/s,
-and the space before and after (the SQLite file; PostgreSQL's tables), with
-the bytes the pruned client_ids take. Rollups are not seeded: pruning never
-reads or writes them. Writes bench/results/retention[-postgres].json and .md,
-and the section of bench/README.md.
+sensor from 2026-01-01, one every 20 s (closer for more than a million, so
+all are over a day old; every other with a client_id), and a rule keeping
+them 1 day with no grace left, so all but the newest go. One uWSGI from
+myapp.ini (production config) takes uploads from bench1 (batches of 10, two
+clients): 5 s of warm-up, 30 s without pruning, then while `flask readings
+prune` (production config, --batch readings a transaction, each followed by
+a pause --pause times as long) removes them: upload p50/p99 in both phases
+of the same run, pruning rows/s, and the space before and after (the SQLite
+file; PostgreSQL's tables), with the bytes the pruned client_ids take.
+Rollups are not seeded: pruning never reads or writes them. Writes
+bench/results/retention[-postgres].json and .md, and the section of bench/README.md.
 """
 
 import argparse
@@ -42,7 +43,10 @@ def build(options):
     """The database with the seeded readings and bench2's rule; its app."""
     import random
 
-    rows = seed.readings(random.Random(5), 2, options.rows, 20, ["accelerometer"])
+    # One every 20 s for a million (231 days from 2026-01-01), closer for more,
+    # so that every reading is in the past and over a day old.
+    step = max(1, 20 * 1_000_000 // options.rows)
+    rows = seed.readings(random.Random(5), 2, options.rows, step, ["accelerometer"])
     if options.db == "postgres":
         import seed_pg
 
@@ -176,6 +180,8 @@ def main():
     server = common.Server("retention", url)
     try:
         token = seed.login(server, "bench1")
+        with Uploads(server, token):  # warm-up, not measured
+            time.sleep(5)
         with Uploads(server, token) as baseline:
             time.sleep(10 if options.quick else 30)  # the baseline phase's length
         with Uploads(server, token) as during:
