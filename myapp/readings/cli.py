@@ -67,17 +67,22 @@ def rebuild_rollups(username, with_retention):
 def prune(dry_run, username, at):
     """Remove the raw readings retention rules let go (statistics stay).
 
-    Short transactions of RETENTION_PRUNE_BATCH readings: uploads go on.
+    Counts first, then removes in short transactions of RETENTION_PRUNE_BATCH
+    readings (uploads go on), with a bar of the readings removed.
     """
     user_ids = _user_ids(username, users_with_rules)
+    config = current_app.config
+    now = now_micros() if at is None else to_micros(parse_timestamp(at))
     started = time.monotonic()
-    with click.progressbar(length=len(user_ids), label="users", file=sys.stderr) as bar:
-        removed = prune_all(
-            now=now_micros() if at is None else to_micros(parse_timestamp(at)),
-            batch=current_app.config["RETENTION_PRUNE_BATCH"],
-            pause=current_app.config["RETENTION_PRUNE_PAUSE"],
-            user_ids=user_ids,
-            dry_run=dry_run,
-            each=lambda user_id, count: bar.update(1),
-        )
-    click.echo(describe(removed, time.monotonic() - started, dry_run=dry_run), err=True)
+    counted = prune_all(now=now, batch=1, user_ids=user_ids, dry_run=True)
+    if not dry_run:
+        total = sum(counted.values())
+        with click.progressbar(length=total, label="readings", file=sys.stderr) as bar:
+            counted = prune_all(
+                now=now,
+                batch=config["RETENTION_PRUNE_BATCH"],
+                user_ids=user_ids,
+                pause=config["RETENTION_PRUNE_PAUSE"],
+                each_batch=bar.update,
+            )
+    click.echo(describe(counted, time.monotonic() - started, dry_run=dry_run), err=True)

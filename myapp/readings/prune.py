@@ -44,7 +44,9 @@ def users_with_rules():
     return list(found.scalars())
 
 
-def prune_user(*, user_id, now, batch, dry_run=False, stopping=None, pause=0.0):
+def prune_user(
+    *, user_id, now, batch, dry_run=False, stopping=None, pause=0.0, each_batch=None
+):
     """Prune one user's readings at now; how many were (or, dry, would be) removed.
 
     stopping: an Event that ends the work between two batches. pause: after
@@ -65,6 +67,8 @@ def prune_user(*, user_id, now, batch, dry_run=False, stopping=None, pause=0.0):
             if done is None:  # the user is gone
                 return removed
             removed += done
+            if each_batch:
+                each_batch(done)
             if done < batch:
                 break
             _wait(stopping, (time.monotonic() - started) * pause)
@@ -78,11 +82,20 @@ def _wait(stopping, seconds):
 
 
 def prune_all(
-    *, now, batch, user_ids=None, dry_run=False, stopping=None, each=None, pause=0.0
+    *,
+    now,
+    batch,
+    user_ids=None,
+    dry_run=False,
+    stopping=None,
+    each=None,
+    each_batch=None,
+    pause=0.0,
 ):
     """Prune every user with rules (or user_ids): {user_id: removed}, in id order.
 
-    each(user_id, removed) is called after each user (a progress bar). Then,
+    each(user_id, removed) is called after each user, each_batch(removed)
+    after each batch (progress bars). Then,
     on SQLite, the freed pages go back to the file system (give_back_space).
     """
     if user_ids is None:
@@ -100,6 +113,7 @@ def prune_all(
             dry_run=dry_run,
             stopping=stopping,
             pause=pause,
+            each_batch=each_batch,
         )
         if each:
             each(user_id, removed[user_id])
