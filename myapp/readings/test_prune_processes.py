@@ -214,3 +214,10 @@ def test_over_uwsgi_a_late_retry_of_a_pruned_reading_answers_pruned(
     retry = live_server.request("POST", READINGS, first, headers=headers)
     assert retry.status == 200
     assert retry.json == {"id": ids[0], "client_id": first["client_id"], "pruned": True}
+
+
+def test_the_worker_is_handed_pruning_at_least_hourly(app):
+    from myapp import periodic
+
+    (job,) = [job for job in periodic.jobs(app) if job.name == "retention"]
+    assert app.config[job.every] <= 3600
