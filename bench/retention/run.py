@@ -177,7 +177,9 @@ def main():
     app, url = build(options)
     common.say(f"  seeded in {time.monotonic() - started:.0f} s")
     before = sizes(app)
-    server = common.Server("retention", url)
+    # Access tokens outlive a 10M prune (production's 15 minutes do not).
+    env = {"MYAPP_JWT_ACCESS_TOKEN_EXPIRES": "14400"}
+    server = common.Server("retention", url, extra_env=env)
     try:
         token = seed.login(server, "bench1")
         with Uploads(server, token):  # warm-up, not measured
