@@ -79,6 +79,15 @@ class Config:
     READINGS_STATS_MAX_BUCKETS = 10000
     READINGS_EXPORT_BATCH = 1000
 
+    # Retention: hours before a change that prunes more takes effect; how
+    # often the worker prunes; readings per pruning transaction (at most
+    # 10000); after each, a wait of this many times its length (uploads
+    # waiting for SQLite's write lock get it).
+    RETENTION_GRACE_HOURS = 24
+    RETENTION_PRUNE_SECONDS = 3600
+    RETENTION_PRUNE_BATCH = 1000
+    RETENTION_PRUNE_PAUSE = 1.0
+
     # Devices: how many one user may have (more is a 409), and uploads per
     # device, all its keys together (a batch counts as one; 429 beyond).
     DEVICES_MAX_PER_USER = 1000

@@ -96,6 +96,9 @@ def sqlite_pragmas(synchronous):
     def configure(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Only a new, empty file takes it: pages a prune frees can then go back
+        # to the file system (readings.prune); older files keep reusing them.
+        cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=10000")
