@@ -882,6 +882,9 @@ VALID_BODIES = {
     ("delete", "/users/me"): {"current_password": PASSWORD + "MARK"},
     ("post", "/readings/"): {"sensor": "s-MARK", "data": {"k": "MARK"}},
     ("post", "/readings/batch"): {"readings": [{"sensor": "MARK", "data": {}}]},
+    ("put", "/readings/retention"): {
+        "rules": [{"sensors": ["MARK/*"], "keep_days": 30}]
+    },
     ("post", "/goals/"): {"name": "g-MARK", "target": MARKED_TARGET},
     ("patch", "/goals/{goal_id}"): {"name": "g-MARK", "target": MARKED_TARGET},
     ("post", "/alerts/"): dict(RULE, name="r-MARK"),
