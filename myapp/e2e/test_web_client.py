@@ -170,7 +170,9 @@ def test_register_shows_the_apis_message_at_the_field_then_signs_in_and_out(
     username = client.field("Username")
     message = error_of(page, username)
     message.wait_for()
-    assert "must match the pattern" in message.inner_text()
+    assert (
+        message.inner_text() == "3 to 32 letters, digits, dots, dashes or underscores"
+    )
     assert username.get_attribute("aria-invalid") == "true"
     assert page.evaluate("() => document.activeElement.name") == "username"
     assert "Bad Request" in page.get_by_role("alert").inner_text()
