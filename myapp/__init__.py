@@ -17,6 +17,7 @@ from myapp import (
     goals,
     jsonio,
     limiter,
+    live,
     readings,
     roundtrips,
     users,
@@ -25,7 +26,7 @@ from myapp import (
 )
 
 # Each hands the core its loaders and connects to the signals it hears.
-FEATURES = (users, readings, devices, goals, alerts)
+FEATURES = (users, readings, devices, goals, alerts, live)
 
 
 def create_app(test_config=None):
