@@ -24,9 +24,8 @@ class EventStream:
     END = object()
 
     def __init__(self, server, token, last_event_id=None, timeout=30):
-        self.conn = http.client.HTTPConnection(
-            "127.0.0.1", server.port, timeout=timeout
-        )
+        address = getattr(server, "address", "127.0.0.1")  # a test host's own
+        self.conn = http.client.HTTPConnection(address, server.port, timeout=timeout)
         headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
