@@ -1,5 +1,6 @@
 """GET /stream: Server-Sent Events of what happens to the caller's own data."""
 
+import redis
 from flask import Response, current_app, request
 from flask_restx import Namespace, Resource
 
@@ -39,7 +40,11 @@ class LiveStream(Resource):
         live = current_app.extensions["live"]
         if not live.process_slots.take():
             return _refused(503, "This server holds all the streams it may.", 5)
-        lease = live.user_slots.take(principal.user_id)
+        try:
+            lease = live.user_slots.take(principal.user_id)
+        except redis.RedisError:
+            live.process_slots.give_back()
+            return _refused(503, "Live updates are unavailable for now.", 5)
         if lease is None:
             live.process_slots.give_back()
             return _refused(429, "You have too many streams open.", live.lease_seconds)
@@ -56,9 +61,9 @@ class LiveStream(Resource):
         )
         try:
             stream.open()
-        except Exception:
+        except redis.RedisError:
             release()
-            raise
+            return _refused(503, "Live updates are unavailable for now.", 5)
         seconds = current_app.config["HARAKIRI"]
         response = Response(
             watchdog.rearming(stream.events(), seconds),

@@ -36,7 +36,10 @@ def streams_per_process(config):
         return int(configured)
     if uwsgi is None:
         return UNCOUNTED_THREADS_STREAMS
-    return max(int(uwsgi.opt.get("threads", b"1")) - 1, 0)
+    threads = uwsgi.opt.get("threads", b"1")
+    if isinstance(threads, list):  # set twice in the ini: the last one holds
+        threads = threads[-1]
+    return max(int(threads) - 1, 0)
 
 
 class ProcessSlots:
