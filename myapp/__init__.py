@@ -7,7 +7,7 @@ from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from default_config import CONFIGS
-from myapp import alerts, api, auth, cli
+from myapp import alerts, api, auth, cli, committed
 from myapp import config as config_checks
 from myapp import (
     cors,
@@ -37,6 +37,7 @@ def create_app(test_config=None):
     config_checks.finalize(app)
     jsonio.init_app(app)
     db.init_app(app)
+    committed.init_app(app)
     roundtrips.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)

@@ -51,6 +51,27 @@ def test_an_upload_reaches_an_open_stream_after_it_commits(uwsgi, redis_url):
     stream.close()
 
 
+def test_an_alert_event_follows_the_upload_that_fired_it(uwsgi, redis_url):
+    server = serve(uwsgi, redis_url)
+    person = register_over_http(Http(server))
+    rule = {
+        "name": "Too warm",
+        "sensor": "kitchen/temp",
+        "condition": {"type": "threshold", "field": "t", "above": 30},
+    }
+    created = person.request("POST", "/api/v1/alerts/", rule)
+    assert created.status == 201, created.body
+    stream = EventStream(server, person.access_token)
+    stored = upload(person, value=35)
+    assert stream.next_event().name == "readings"
+    alert = stream.next_event()
+    assert alert.name == "alert"
+    assert alert.data["event"]["reading_id"] == stored["id"]
+    assert alert.data["rule"]["id"] == created.json["id"]
+    assert alert.data["rule"]["state"] == "firing"
+    stream.close()
+
+
 def test_a_batch_event_holds_100_newest_first_and_counts_the_rest(uwsgi, redis_url):
     server = serve(uwsgi, redis_url)
     person = register_over_http(Http(server))

@@ -1,32 +1,27 @@
-"""What a stream hears: each upload's readings, published after its commit.
+"""What a stream hears, published to the replay store after each commit.
 
-The readings_stored receiver runs inside the upload's transaction, so it only
-notes the event on the session; the session's after_commit hook publishes what
-was noted, and after_rollback forgets it: a rolled-back upload reaches no one.
+Readings: the readings_stored receiver runs inside the upload's transaction, so
+it only notes the event (myapp.committed); other features note theirs (alerts:
+each event with its rule) the same way. committed sends what was noted once the
+transaction commits, and nothing for one rolled back.
 """
 
 import json
 import logging
 
 from flask import current_app
-from sqlalchemy import event
 
-from myapp.db import db
+from myapp import committed
 from myapp.micros import format_micros
 from myapp.readings.signals import readings_stored
 
 ITEMS_MAX = 100
-_PENDING = "live_pending"
 log = logging.getLogger(__name__)
 
 
 def init_app(app):
     readings_stored.connect(_note_readings)
-    if not getattr(db.session, "_live_hooks", False):
-        event.listen(db.session, "after_commit", _publish_noted)
-        event.listen(db.session, "after_rollback", _forget_noted)
-        event.listen(db.session, "after_soft_rollback", _forget_soft)
-        db.session._live_hooks = True
+    committed.user_news_committed.connect(_publish)
 
 
 def readings_event(readings):
@@ -48,26 +43,19 @@ def readings_event(readings):
 
 
 def _note_readings(sender=None, *, user_id, readings, **_):
-    body = json.dumps(readings_event(readings), separators=(",", ":"))
-    db.session.info.setdefault(_PENDING, []).append((user_id, "readings", body))
+    committed.note(user_id, "readings", readings_event(readings))
 
 
-def _publish_noted(session):
-    noted = session.info.pop(_PENDING, None)
-    if not noted:
-        return
+def _publish(sender=None, *, news, **_):
     store = current_app.extensions["live"].store
-    for user_id, name, body in noted:
-        try:
-            store.publish(user_id, name, body)
-        except Exception:  # the data is committed; a stream misses it, says reset
-            log.exception("live: publishing a %s event failed", name)
-
-
-def _forget_noted(session):
-    session.info.pop(_PENDING, None)
-
-
-def _forget_soft(session, previous_transaction):
-    if previous_transaction.parent is None:
-        session.info.pop(_PENDING, None)
+    # An upload's readings come before what they caused, whichever receiver
+    # noted first (sorted() keeps the order of the rest).
+    news = sorted(news, key=lambda item: item[1] != "readings")
+    texts = [
+        (user_id, name, json.dumps(body, separators=(",", ":"), ensure_ascii=False))
+        for user_id, name, body in news
+    ]
+    try:
+        store.publish_many(texts)
+    except Exception:  # the data is committed; a stream misses it, says reset
+        log.exception("live: publishing %d events failed", len(texts))

@@ -85,10 +85,24 @@ class RedisStore:
 
     def publish(self, user_id, name, data):
         events, seq, size, wake = self._keys(user_id)
-        limits = self.limits
-        args = [name, data, _now_ms(), limits.events, limits.bytes]
-        args += [limits.seconds * 1000, wake]
-        return int(self._publish(keys=[events, seq, size], args=args))
+        return int(
+            self._publish(keys=[events, seq, size], args=self._args(name, data, wake))
+        )
+
+    def _args(self, name, data, wake):
+        """ARGV of the publish script: event, time, bounds, channel to wake."""
+        kept = self.limits
+        milliseconds = kept.seconds * 1000
+        return [name, data, _now_ms(), kept.events, kept.bytes, milliseconds, wake]
+
+    def publish_many(self, news):
+        """publish() each (user_id, name, data), in one round trip."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for user_id, name, data in news:
+                events, seq, size, wake = self._keys(user_id)
+                args = self._args(name, data, wake)
+                self._publish(keys=[events, seq, size], args=args, client=pipe)
+            pipe.execute()
 
     def last_id(self, user_id):
         return int(self.redis.get(self._keys(user_id)[1]) or 0)
@@ -155,6 +169,10 @@ class MemoryStore:
                 kept.pop(0)
             self._changed.notify_all()
             return event_id
+
+    def publish_many(self, news):
+        for user_id, name, data in news:
+            self.publish(user_id, name, data)
 
     def last_id(self, user_id):
         with self._changed:

@@ -76,3 +76,25 @@ def test_a_rolled_back_upload_publishes_nothing(app, alice):
     (event,) = store.since(alice.id, 0)
     items = json.loads(event.data)["items"]
     assert [item["id"] for item in items] == [stored.json["id"]]
+
+
+def test_an_upload_that_fires_a_rule_publishes_the_alert_with_its_rule(app, alice):
+    rule = {
+        "name": "Too warm",
+        "sensor": "kitchen/temp",
+        "condition": {"type": "threshold", "field": "celsius", "above": 30},
+    }
+    created = alice.post("/api/v1/alerts/", json=rule)
+    assert created.status_code == 201, created.json
+    warm = {"sensor": "kitchen/temp", "data": {"celsius": 35}}
+    stored = alice.post("/api/v1/readings/", json=warm)
+    assert stored.status_code == 201
+
+    events = app.extensions["live"].store.since(alice.id, 0)
+    assert [event.name for event in events] == ["readings", "alert"]
+    alert = json.loads(events[1].data)
+    assert alert["event"]["state"] == "firing"
+    assert alert["event"]["reading_id"] == stored.json["id"]
+    assert alert["rule"]["id"] == created.json["id"]
+    assert alert["rule"]["state"] == "firing"
+    assert "webhook_secret" not in alert["rule"]
