@@ -613,6 +613,7 @@ def test_a_rules_state_and_a_sensors_chart_change_live_from_the_stream(web, uwsg
     assert person.request("POST", "/api/v1/readings/", warm).status == 201
     row = page.locator(f"tr[data-rule-id='{rule_id}']")
     row.locator(".state", has_text="Firing").wait_for()
+    assert row.count() == 1, "the list is reloaded in place, not appended to"
 
     upload_readings(person, "hall/temp", 3)  # a minute apart, the newest 1 min ago
     client.go("#/readings/hall%2Ftemp?field=celsius&bucket=1m")

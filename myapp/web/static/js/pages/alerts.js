@@ -54,7 +54,7 @@ export async function listPage(main) {
   await rules.load();
   // Uploads are judged as they commit: their events may change a rule's state.
   return onLive((name) => {
-    if (name === "readings" || name === "alert" || name === "reset") rules.load();
+    if (name === "readings" || name === "alert" || name === "reset") rules.reload();
   });
 }
 
