@@ -38,6 +38,20 @@ class Config:
     # (myapp/watchdog.py); a streamed export re-arms it with every chunk.
     HARAKIRI = 60
 
+    # Live updates (myapp/live): a comment at least this often on every stream
+    # (a departed client's slot frees within two of them), the login session
+    # checked this often (a stream ends this soon after logout), streams per
+    # user, and the replay store's bounds per user. STREAMS_PER_PROCESS (set by
+    # MYAPP_STREAMS_PER_PROCESS): None is uWSGI's threads - 1.
+    LIVE_HEARTBEAT_SECONDS = 5
+    LIVE_SESSION_CHECK_SECONDS = 30
+    LIVE_STREAMS_PER_USER = 5
+    LIVE_REPLAY_SECONDS = 600
+    LIVE_REPLAY_EVENTS = 1000
+    LIVE_REPLAY_BYTES = 1024 * 1024
+    LIVE_RETRY_MS = 2000
+    STREAMS_PER_PROCESS = None
+
     # Lists: default and ceiling of ?limit=
     PAGE_LIMIT_DEFAULT = 100
     PAGE_LIMIT_MAX = 1000

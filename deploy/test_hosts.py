@@ -44,6 +44,7 @@ from testing.deploys import (
 )
 from testing.servers import free_port
 from testing.sshd import SshServer
+from testing.streams import EventStream
 
 pytestmark = pytest.mark.hosts
 
@@ -602,6 +603,25 @@ def test_login_limits_hold_across_both_hosts(cluster, traffic, host_figures):
         f"and {attempts} logins from one client, alternating hosts: "
         f"{LOGIN_LIMIT} answered 401 each, the rest 429"
     )
+
+
+def test_an_upload_through_host_a_reaches_a_stream_open_on_host_b(cluster):
+    """The replay store and its wake-ups are Redis: every host streams every event."""
+    user = register(cluster)
+    stream = EventStream(cluster.hosts["b"], user["token"])
+    assert stream.status == 200
+    reading = {"sensor": "hall", "data": {"t": 1}}
+    stored = cluster.host("a", "POST", "/api/v1/readings/", reading, user["token"])
+    assert stored.status == 201, stored.body
+    event = stream.next_event()
+    assert event.name == "readings"
+    assert [item["id"] for item in event.data["items"]] == [stored.json["id"]]
+    stream.close()
+
+    missed = cluster.host("b", "POST", "/api/v1/readings/", reading, user["token"])
+    again = EventStream(cluster.hosts["a"], user["token"], last_event_id=event.id)
+    assert again.next_event().data["items"][0]["id"] == missed.json["id"]
+    again.close()
 
 
 def new_device(cluster, user, host="a"):

@@ -7,7 +7,7 @@ from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from default_config import CONFIGS
-from myapp import alerts, api, auth, cli
+from myapp import alerts, api, auth, cli, committed
 from myapp import config as config_checks
 from myapp import (
     cors,
@@ -17,6 +17,7 @@ from myapp import (
     goals,
     jsonio,
     limiter,
+    live,
     primary,
     readings,
     roundtrips,
@@ -26,7 +27,7 @@ from myapp import (
 )
 
 # Each hands the core its loaders and connects to the signals it hears.
-FEATURES = (users, readings, devices, goals, alerts)
+FEATURES = (users, readings, devices, goals, alerts, live)
 
 
 def create_app(test_config=None):
@@ -37,6 +38,7 @@ def create_app(test_config=None):
     config_checks.finalize(app)
     jsonio.init_app(app)
     db.init_app(app)
+    committed.init_app(app)
     roundtrips.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)

@@ -9,7 +9,7 @@ from flask_restx import Api
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 
-from myapp import alerts, devices, errors, goals, health, readings, users
+from myapp import alerts, devices, errors, goals, health, live, readings, users
 
 AUTHORIZATIONS = {
     "Bearer": {
@@ -77,6 +77,7 @@ def build_api(app):
     api.add_namespace(goals.ns)
     api.add_namespace(devices.ns)
     api.add_namespace(alerts.ns)
+    api.add_namespace(live.ns)
     return blueprint
 
 

@@ -60,6 +60,11 @@ def use_session_loader(load):
     _loaders["session"] = load
 
 
+def load_session(claims):
+    """The Principal of verified access-token claims whose session is live, or 401."""
+    return _loaders["session"](claims)
+
+
 def add_key_kind(name, *, prefix, load, refusal):
     """Accept keys starting with prefix where an operation names name in keys=."""
     _key_kinds[name] = KeyKind(prefix, load, refusal)

@@ -10,7 +10,7 @@ from flask_restx import reqparse
 from myapp.calendars import is_zone
 from myapp.db import ID_MAX
 from myapp.timestamps import parse_timestamp
-from myapp.validation import ascii_digits
+from myapp.validation import REQUIRED, ascii_digits
 
 
 class QueryArgument(reqparse.Argument):
@@ -21,6 +21,9 @@ class QueryArgument(reqparse.Argument):
         super().__init__(name, **kwargs)
 
     def handle_validation_error(self, error, bundle_errors):
+        # reqparse says "Missing required parameter in the query string".
+        if str(error).startswith("Missing required parameter"):
+            error = REQUIRED
         errors = {self.name: str(error)}
         if bundle_errors:
             return ValueError(error), errors

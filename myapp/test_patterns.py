@@ -8,45 +8,17 @@ values with control characters before, inside and after a valid value.
 Schemas are discovered: any Schema in a `myapp.*.schemas` module is swept.
 """
 
-import importlib
-import pkgutil
 import fastjsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from testing.schemas import discovered_schemas, string_fields
 
-import myapp
 from myapp.validation import PATTERN_END, Schema
 
 CONTROLS = ["\n", "\r\n", "\r", "\t", "\x00", "\x0b", "\x0c", "\x1b", "\x7f"]
 CONTROLS += ["\x85", "\u2028", "\u2029"]
-
-
-def discovered_schemas():
-    found = {}
-    for module in pkgutil.walk_packages(myapp.__path__, "myapp."):
-        if module.name.endswith(".schemas"):
-            for value in vars(importlib.import_module(module.name)).values():
-                if isinstance(value, Schema):
-                    found[value.name] = value
-    return found
-
-
-def string_fields(schema, path=""):
-    """(pointer, subschema) of every subschema that admits a string."""
-    if not isinstance(schema, dict):
-        return
-    kinds = schema.get("type")
-    if kinds == "string" or (isinstance(kinds, list) and "string" in kinds):
-        yield path or "/", schema
-    for name, sub in schema.get("properties", {}).items():
-        yield from string_fields(sub, f"{path}/{name}")
-    if isinstance(schema.get("items"), dict):
-        yield from string_fields(schema["items"], f"{path}/0")
-    for key in ("anyOf", "oneOf", "allOf"):
-        for index, sub in enumerate(schema.get(key, [])):
-            yield from string_fields(sub, path)
 
 
 def ecma(pattern):

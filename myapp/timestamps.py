@@ -14,6 +14,10 @@ RFC3339_PATTERN = (
     r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
     r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])" + PATTERN_END
 )
+RFC3339_MESSAGE = (
+    "a date and time with an offset (RFC 3339), such as 2026-12-07T09:30:00Z "
+    "or 2026-12-07T10:30:00+01:00"
+)
 _RFC3339 = re.compile(RFC3339_PATTERN)
 _FRACTION = re.compile(r"\.([0-9]+)")
 

@@ -12,6 +12,20 @@ from myapp.errors import ValidationFailed
 # "alice\n" matched ^...$; (?!\n) makes it the end of the value, and changes
 # nothing in the ECMA regex of spec-driven clients. Every pattern ends with it.
 PATTERN_END = r"$(?!\n)"
+# A schema with a "pattern" says its rule in words here: clients show the
+# message next to the field, and a regular expression means nothing to a person.
+PATTERN_MESSAGE = "x-pattern-message"
+# The contract's word for a missing value, and for an empty one where "" fails.
+REQUIRED = "required"
+_KINDS = {
+    "string": "text",
+    "integer": "a whole number, such as 42",
+    "number": "a number, such as 10000 or 25.5",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
 
 
 class Schema:
@@ -31,7 +45,9 @@ class Schema:
         """Every violation as {"pointer", "message"}, in document order."""
         found = []
         for error in self._validator.iter_errors(instance):
-            found.extend(_describe(error))
+            for entry in _describe(error):
+                if entry not in found:  # "" fails minLength and pattern alike
+                    found.append(entry)
         return sorted(found, key=lambda e: _pointer_sort_key(e["pointer"]))
 
     def validate(self, instance):
@@ -55,7 +71,7 @@ class Schema:
 
 
 def _check_patterns(name, schema):
-    """Refuse, at import, a pattern that does not match the whole value."""
+    """Refuse, at import, a pattern not matching the whole value or unexplained."""
     if isinstance(schema, dict):
         pattern = schema.get("pattern")
         if isinstance(pattern, str) and not (
@@ -64,6 +80,11 @@ def _check_patterns(name, schema):
             raise ValueError(
                 f"{name}: pattern {pattern!r} must start with ^ and end with "
                 f"PATTERN_END"
+            )
+        if isinstance(pattern, str) and not schema.get(PATTERN_MESSAGE):
+            raise ValueError(
+                f"{name}: pattern {pattern!r} needs {PATTERN_MESSAGE}, its rule "
+                f"in words"
             )
         values = schema.values()
     elif isinstance(schema, list):
@@ -102,7 +123,7 @@ def _describe(error):
         missing = [p for p in error.validator_value if p not in instance]
         name = next((p for p in missing if error.message.startswith(repr(p))), None)
         if name is not None:
-            return [{"pointer": pointer(base + [name]), "message": error.message}]
+            return [{"pointer": pointer(base + [name]), "message": REQUIRED}]
     if error.validator == "additionalProperties" and isinstance(instance, dict):
         allowed = set(error.schema.get("properties", {}))
         extras = [key for key in instance if key not in allowed]
@@ -114,6 +135,8 @@ def _describe(error):
                 }
                 for key in extras
             ]
+    if instance == "" and error.validator in ("minLength", "pattern"):
+        return [{"pointer": pointer(base), "message": REQUIRED}]
     return [{"pointer": pointer(base), "message": _message(error)}]
 
 
@@ -121,17 +144,22 @@ def _plural(count, noun):
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
-def _rule_messages(rule):
-    kinds = " or ".join(map(str, rule)) if isinstance(rule, list) else rule
+def _kinds(rule):
+    """A type rule in words: "a number, such as 10000 or 25.5, or null"."""
+    names = [_KINDS.get(kind, "another kind of value") for kind in rule]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + ", or " + names[-1]
+
+
+def _rule_messages(rule, schema):
     return {
-        "type": lambda: f"must be of type {kinds}",
+        "type": lambda: _kinds(rule if isinstance(rule, list) else [rule]),
         "minLength": lambda: (
             "must not be empty"
             if rule == 1
             else f"must be at least {_plural(rule, 'character')} long"
         ),
         "maxLength": lambda: f"must be at most {_plural(rule, 'character')} long",
-        "pattern": lambda: f"must match the pattern {rule}",
+        "pattern": lambda: schema[PATTERN_MESSAGE],
         "minimum": lambda: f"must be at least {rule}",
         "maximum": lambda: f"must be at most {rule}",
         "exclusiveMinimum": lambda: f"must be greater than {rule}",
@@ -150,12 +178,10 @@ def _rule_messages(rule):
 
 def _message(error):
     """Why a value is invalid, never echoing it: it may be a password, or huge."""
-    make = _rule_messages(error.validator_value).get(error.validator)
+    make = _rule_messages(error.validator_value, error.schema).get(error.validator)
     if make is not None:
         return make()
-    if error.validator in ("required", "dependentRequired"):
-        return error.message  # names properties from the schema, not the value
-    return f"does not satisfy the schema's {error.validator!r} rule"
+    return "is not allowed here"
 
 
 _SWAGGER_DROP = {"$schema", "$id", "$comment", "const"}

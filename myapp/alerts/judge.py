@@ -13,6 +13,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from flask import current_app
 
+from myapp import committed
 from myapp.alerts import conditions, crossings, outbox
 from myapp.alerts.models import FIRING, OK, RESOLVED, THRESHOLD, AlertEvent
 from myapp.alerts.rows import (
@@ -163,9 +164,14 @@ def record_all(updates):
     kept = current_app.config["ALERTS_EVENTS_KEPT_PER_RULE"]
     events = [(rule, change) for rule, changes, _ in updates for change in changes]
     ids = _insert_events(events)
-    outbox.enqueue(
-        [(rule, event_id, change) for event_id, (rule, change) in zip(ids, events)]
-    )
+    recorded = [
+        (rule, event_id, change) for event_id, (rule, change) in zip(ids, events)
+    ]
+    outbox.enqueue(recorded)
+    for rule, event_id, change in recorded:  # to the user's live streams
+        committed.note(
+            rule.user_id, "alert", outbox.event_with_rule(rule, event_id, change)
+        )
     by_columns = defaultdict(list)
     for rule, changes, values in updates:
         if changes:

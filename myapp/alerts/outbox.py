@@ -33,8 +33,8 @@ ATTEMPTS = AlertDeliveryAttempt.__table__
 MICROS = 1_000_000
 
 
-def payload(rule, event_id, change):
-    """The JSON text of an event's webhook, with the rule as the event left it."""
+def event_with_rule(rule, event_id, change):
+    """{"event", "rule"}: the event, and its rule as the event left it."""
     event = schemas.event_public(
         (event_id, rule.id, change.state, change.at)
         + (change.reading_id, change.value, change.changes)
@@ -42,10 +42,16 @@ def payload(rule, event_id, change):
     after = rule._replace(
         state=FIRING if change.state == FIRING else OK, state_since=change.at
     )
+    return {"event": event, "rule": schemas.rule_public(after)}
+
+
+def payload(rule, event_id, change):
+    """The JSON text of an event's webhook, with the rule as the event left it."""
+    data = event_with_rule(rule, event_id, change)
     body = {
         "type": f"alert.{change.state}",
-        "timestamp": event["at"],
-        "data": {"event": event, "rule": schemas.rule_public(after)},
+        "timestamp": data["event"]["at"],
+        "data": data,
     }
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 

@@ -2,24 +2,33 @@
 
 from myapp.micros import format_micros
 from myapp.pagination import page_schema
-from myapp.validation import PATTERN_END, Schema
+from myapp.validation import PATTERN_END, PATTERN_MESSAGE, Schema
 
 # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded at all.
 _TEXT = "^[^\\u0000\\ud800-\\udfff]*" + PATTERN_END
+_TEXT_MESSAGE = "text without NUL (U+0000) characters"
 SILENCE_MAX_SECONDS = 604800
 
-NAME = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": _TEXT}
+NAME = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 100,
+    "pattern": _TEXT,
+    PATTERN_MESSAGE: _TEXT_MESSAGE,
+}
 SENSOR = {
     "type": "string",
     "minLength": 1,
     "maxLength": 64,
     "pattern": _TEXT,
+    PATTERN_MESSAGE: _TEXT_MESSAGE,
     "description": "The exact sensor name the rule watches",
 }
 WEBHOOK_URL = {
     "type": ["string", "null"],
     "maxLength": 2048,
     "pattern": _TEXT,
+    PATTERN_MESSAGE: _TEXT_MESSAGE,
     "description": "https:// (http:// where the operator allows it), no user "
     "info, a host whose every address is public (loopback and private ones only "
     "where the operator allows them; link-local never); null: no webhook, and "
@@ -52,6 +61,7 @@ CONDITION = {
             "minLength": 1,
             "maxLength": 64,
             "pattern": _TEXT,
+            PATTERN_MESSAGE: _TEXT_MESSAGE,
             "description": "threshold: the top-level key of data that is judged",
         },
         "above": {"type": "number", "description": "threshold: fire above this"},

@@ -170,7 +170,9 @@ def test_register_shows_the_apis_message_at_the_field_then_signs_in_and_out(
     username = client.field("Username")
     message = error_of(page, username)
     message.wait_for()
-    assert "must match the pattern" in message.inner_text()
+    assert (
+        message.inner_text() == "3 to 32 letters, digits, dots, dashes or underscores"
+    )
     assert username.get_attribute("aria-invalid") == "true"
     assert page.evaluate("() => document.activeElement.name") == "username"
     assert "Bad Request" in page.get_by_role("alert").inner_text()
@@ -237,6 +239,13 @@ def table_ids(page):
     rows = page.locator("tr[data-id]")
     rows.first.wait_for()
     return [int(i) for i in rows.evaluate_all("(rows) => rows.map(r => r.dataset.id)")]
+
+
+def test_the_sign_in_page_prints_no_stray_null(web):
+    client = web()
+    client.open("#/signin")
+    client.heading("Sign in")
+    assert "null" not in client.page.locator("main").inner_text()
 
 
 def test_sensor_page_charts_buckets_pages_the_table_and_exports(web, user):
@@ -582,6 +591,38 @@ def test_an_email_switch_waits_for_the_verified_address_and_deliveries_say_why(
     finally:
         server.stop()
         mail_server.stop()
+
+
+def test_a_rules_state_and_a_sensors_chart_change_live_from_the_stream(web, uwsgi):
+    """Nothing is reloaded or navigated: the page reads GET /stream with fetch()."""
+    server = uwsgi({"MYAPP_LIVE_HEARTBEAT_SECONDS": "1"}, processes=1, threads=3)
+    person = register_over_http(Http(server))
+    rule = {
+        "name": "Too warm",
+        "sensor": "kitchen/temp",
+        "condition": {"type": "threshold", "field": "celsius", "above": 30},
+    }
+    created = person.request("POST", "/api/v1/alerts/", rule)
+    assert created.status == 201, created.body
+    rule_id = created.json["id"]
+    client = web(server)
+    page = client.page
+    client.sign_in_at(person.username, "#/alerts", "Alerts")
+    assert rule_state_in_list(page, rule_id) == "OK"
+    warm = {"sensor": "kitchen/temp", "data": {"celsius": 35}}
+    assert person.request("POST", "/api/v1/readings/", warm).status == 201
+    row = page.locator(f"tr[data-rule-id='{rule_id}']")
+    row.locator(".state", has_text="Firing").wait_for()
+    assert row.count() == 1, "the list is reloaded in place, not appended to"
+
+    upload_readings(person, "hall/temp", 3)  # a minute apart, the newest 1 min ago
+    client.go("#/readings/hall%2Ftemp?field=celsius&bucket=1m")
+    client.heading("hall/temp")
+    before = chart_points(page)
+    now = {"sensor": "hall/temp", "data": {"celsius": 22}}
+    assert person.request("POST", "/api/v1/readings/", now).status == 201
+    assert wait_for_points(page, before + 1) == before + 1
+    client.assert_no_errors()
 
 
 def rule_state_in_list(page, rule_id):

@@ -3,14 +3,26 @@
 from myapp.db import ID_MAX
 from myapp.errors import ValidationFailed
 from myapp.goals.models import AGGREGATES, OPS, PERIODS
-from myapp.timestamps import RFC3339_PATTERN, parse_timestamp
-from myapp.validation import PATTERN_END, Schema
+from myapp.timestamps import RFC3339_MESSAGE, RFC3339_PATTERN, parse_timestamp
+from myapp.validation import PATTERN_END, PATTERN_MESSAGE, Schema
 
 # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded at all.
 _TEXT = "^[^\\u0000\\ud800-\\udfff]*" + PATTERN_END
+_TEXT_MESSAGE = "text without NUL (U+0000) characters"
 
-NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": _TEXT}
-DESCRIPTION = {"type": ["string", "null"], "maxLength": 2000, "pattern": _TEXT}
+NAME = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 200,
+    "pattern": _TEXT,
+    PATTERN_MESSAGE: _TEXT_MESSAGE,
+}
+DESCRIPTION = {
+    "type": ["string", "null"],
+    "maxLength": 2000,
+    "pattern": _TEXT,
+    PATTERN_MESSAGE: _TEXT_MESSAGE,
+}
 PARENT_ID = {
     "type": ["integer", "null"],
     "minimum": 1,
@@ -29,6 +41,7 @@ TARGET_FIELDS = {
         "minLength": 1,
         "maxLength": 64,
         "pattern": _TEXT,
+        PATTERN_MESSAGE: _TEXT_MESSAGE,
         "description": "The sensor's exact name, as readings give it",
     },
     "field": {
@@ -36,6 +49,8 @@ TARGET_FIELDS = {
         "minLength": 1,
         "maxLength": 256,
         "pattern": _FIELD,
+        PATTERN_MESSAGE: "a key of data, without double quotes, backslashes or "
+        "control characters",
         "description": "A top-level key of data (no double quote, backslash or control "
         "characters); count counts every reading and ignores it",
     },
@@ -97,6 +112,7 @@ CREATE = Schema(
                 "type": "string",
                 "format": "date-time",
                 "pattern": RFC3339_PATTERN,
+                PATTERN_MESSAGE: RFC3339_MESSAGE,
                 "description": "RFC 3339 with an offset; defaults to now",
             },
             "target": TARGET,

@@ -1,7 +1,7 @@
 """What clients may write as retention rules, and what they read back."""
 
 from myapp.micros import format_micros
-from myapp.validation import PATTERN_END, Schema
+from myapp.validation import PATTERN_END, PATTERN_MESSAGE, Schema
 
 RULES_MAX = 100
 PATTERNS_MAX = 32
@@ -13,6 +13,7 @@ PATTERN = {
     "minLength": 1,
     "maxLength": 64,
     "pattern": "^[^\\u0000]+" + PATTERN_END,
+    PATTERN_MESSAGE: "a sensor name without NUL (U+0000) characters",
     "description": "An exact sensor name, or a prefix ending in /* "
     "(kitchen/* matches kitchen/temp and kitchen/door/open, not kitchen)",
 }

@@ -6,8 +6,8 @@ from flask import Response
 
 from myapp.micros import format_micros
 from myapp.pagination import page_schema
-from myapp.timestamps import RFC3339_PATTERN
-from myapp.validation import PATTERN_END, Schema
+from myapp.timestamps import RFC3339_MESSAGE, RFC3339_PATTERN
+from myapp.validation import PATTERN_END, PATTERN_MESSAGE, Schema
 
 BATCH_MAX = 1000
 SENSOR = {
@@ -26,6 +26,7 @@ READING_FIELDS = {
     "recorded_at": {
         "type": ["string", "null"],
         "pattern": RFC3339_PATTERN,
+        PATTERN_MESSAGE: RFC3339_MESSAGE,
         "description": "RFC 3339 with offset, years 1 to 9999 in UTC; "
         "the server's time if left out or null",
     },
@@ -38,6 +39,7 @@ READING_FIELDS = {
     "client_id": {
         "type": ["string", "null"],
         "pattern": UUID_PATTERN,
+        PATTERN_MESSAGE: "a UUID, such as 123e4567-e89b-12d3-a456-426614174000",
         "description": "A UUID chosen by the client; repeating it never stores "
         "a second reading",
     },

@@ -227,7 +227,15 @@ def _new(rows, items, created):
 def _stored(rows, items, ids, created, now_micros, device_id):
     """The newly stored readings, in input order, as readings_stored sends them."""
     return [
-        StoredReading(reading_id, row[0], row[1], item["data"], now_micros, device_id)
+        StoredReading(
+            reading_id,
+            row[0],
+            row[1],
+            item["data"],
+            now_micros,
+            device_id,
+            row[3],
+        )
         for row, item, reading_id, new in zip(rows, items, ids, created)
         if new
     ]

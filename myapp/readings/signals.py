@@ -33,3 +33,4 @@ class StoredReading(NamedTuple):
     data: dict
     created_at: int
     device_id: int | None
+    client_id: str | None = None

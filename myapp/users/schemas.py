@@ -5,11 +5,12 @@ from flask import current_app
 from myapp import mail
 from myapp.pagination import page_schema
 from myapp.timestamps import format_timestamp
-from myapp.validation import PATTERN_END, Schema
+from myapp.validation import PATTERN_END, PATTERN_MESSAGE, Schema
 
 USERNAME = {
     "type": "string",
     "pattern": "^[A-Za-z0-9_.-]{3,32}" + PATTERN_END,
+    PATTERN_MESSAGE: "3 to 32 letters, digits, dots, dashes or underscores",
     "description": "3 to 32 of A-Z a-z 0-9 _ . -",
 }
 # The pattern is the rule, spelled the same in every regex dialect (no \s), so the
@@ -20,6 +21,7 @@ EMAIL = {
     "maxLength": 254,
     "pattern": r"^[^@\u0000-\u0020\u007f-\u009f]+@[^@\u0000-\u0020\u007f-\u009f]+"
     r"\.[^@\u0000-\u0020\u007f-\u009f]+" + PATTERN_END,
+    PATTERN_MESSAGE: "an email address, such as name@example.com, without spaces",
     "description": "An email address; stored lower-case",
 }
 PASSWORD = {"type": "string", "minLength": 8, "maxLength": 128}
@@ -61,6 +63,8 @@ LOGIN = Schema(
                 # No control characters: no username or email has one, and
                 # PostgreSQL cannot even compare text holding a NUL.
                 "pattern": "^[^\\u0000-\\u001f\\u007f]+" + PATTERN_END,
+                PATTERN_MESSAGE: "a username or email address, without control "
+                "characters",
                 "description": "Username or email",
             },
             "password": ANY_PASSWORD,

@@ -155,6 +155,27 @@ async function authorized(method, path, body, accept) {
   return response;
 }
 
+/**
+ * The response of GET /stream, read with fetch() because an EventSource cannot
+ * send the Authorization header; lastEventId asks for a replay.
+ */
+export async function openStream(lastEventId, signal) {
+  if (!accessToken) await refresh();
+  const open = () => {
+    const headers = { Accept: "text/event-stream", Authorization: `Bearer ${accessToken}` };
+    if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+    return fetch(BASE + "/stream", { headers, signal, cache: "no-store", credentials: "omit" });
+  };
+  let response = await open();
+  if (response.status === 401) {
+    await refresh();
+    response = await open();
+    if (response.status === 401) throw endSession(await problemOf(response));
+  }
+  if (!response.ok) throw new ApiError(await problemOf(response));
+  return response;
+}
+
 /** JSON in, JSON out (null for 204). */
 export async function api(method, path, body) {
   const response = await authorized(method, path, body);

@@ -3,7 +3,7 @@ import { get, withQuery } from "./api.js";
 import { h, table, tableRegion, uid } from "./dom.js";
 import { attempt } from "./problems.js";
 
-/** {section, body, load}: rows(items) gives a page's <tr>s (it may be async). */
+/** {section, body, load, reload}: rows(items) gives a page's <tr>s (it may be async). */
 export function pagedTable({ title, headers, path, rows, empty, more = `More ${title.toLowerCase()}` }) {
   const list = table(headers, []);
   const body = list.tBodies[0];
@@ -31,6 +31,15 @@ export function pagedTable({ title, headers, path, rows, empty, more = `More ${t
       button.hidden = !cursor;
       none.hidden = body.children.length > 0;
     });
+  // The first page again, in place of every row shown (live updates).
+  const reload = () =>
+    attempt(section, async () => {
+      const page = await get(withQuery(path, {}));
+      body.replaceChildren(...(await rows(page.items)));
+      cursor = page.next_cursor;
+      button.hidden = !cursor;
+      none.hidden = body.children.length > 0;
+    });
   button.addEventListener("click", load);
-  return { section, body, load };
+  return { section, body, load, reload };
 }

@@ -5,6 +5,7 @@ import { sameValue } from "../json.js";
 import { pagedTable } from "../paged.js";
 import { attempt, onSubmit } from "../problems.js";
 import { revealSecret, secretPanel } from "../secret.js";
+import { onLive } from "../live.js";
 import { deliveriesTable } from "./deliveries.js";
 
 const SECRET_WARNING =
@@ -51,6 +52,10 @@ export async function listPage(main) {
     rules.section,
   );
   await rules.load();
+  // Uploads are judged as they commit: their events may change a rule's state.
+  return onLive((name) => {
+    if (name === "readings" || name === "alert" || name === "reset") rules.reload();
+  });
 }
 
 function ruleRow(rule) {

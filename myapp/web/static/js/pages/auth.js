@@ -1,6 +1,6 @@
 // Sign in and register. The API's validation messages appear at their fields.
 import { hasSession, register, signIn, verifyEmail } from "../api.js";
-import { field, h, heading } from "../dom.js";
+import { append, field, h, heading } from "../dom.js";
 import { attempt, onSubmit } from "../problems.js";
 
 function noticeBox(notice) {
@@ -26,12 +26,13 @@ export function signInPage(main, params, query, notice) {
     ),
     () => signIn(username.value.trim(), password.value),
   );
-  main.append(
+  // append() skips a missing notice; Element.append would print "null".
+  append(main, [
     h("h1", { tabindex: "-1", id: "signin-title" }, "Sign in"),
     noticeBox(notice),
     form,
     h("p", {}, "No account yet? ", h("a", { href: "#/register" }, "Register")),
-  );
+  ]);
 }
 
 export function registerPage(main) {

@@ -1,5 +1,6 @@
 // One sensor: a chart of /readings/stats, its readings page by page, exports.
 import { download, get, withQuery } from "../api.js";
+import { onLive } from "../live.js";
 import { describeStats, statsChart } from "../chart.js";
 import { announce, compactJson, field, formatTime, h, heading, select, table, tableRegion } from "../dom.js";
 import { namesFor, numericFields, sentBy } from "../lookups.js";
@@ -103,7 +104,15 @@ export async function render(main, { sensor }, query) {
   if (fieldGiven) await drawChart();
   offerFields(numericFields(await readings.reload()));
   if (!fieldGiven) await drawChart();
-  return () => removeChart && removeChart();
+  // The chart grows as this sensor's readings arrive.
+  const stop = onLive((name, data) => {
+    const ours = name === "readings" && data.items.some((item) => item.sensor === sensor);
+    if (ours || name === "reset") drawChart();
+  });
+  return () => {
+    stop();
+    if (removeChart) removeChart();
+  };
 }
 
 function rangeOf(value) {

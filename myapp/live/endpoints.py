@@ -1,0 +1,79 @@
+"""GET /stream: Server-Sent Events of what happens to the caller's own data."""
+
+import redis
+from flask import Response, current_app, request
+from flask_restx import Namespace, Resource
+
+from myapp import watchdog
+from myapp.auth import authenticate, decode_bearer
+from myapp.db import db
+from myapp.errors import problem
+from myapp.live.stream import Stream
+from myapp.validation import ascii_digits
+
+ns = Namespace("stream", description="Live updates (Server-Sent Events)")
+HEADERS = {
+    "Cache-Control": "no-cache, no-store",
+    # nginx: pass each event on at once instead of buffering the answer.
+    "X-Accel-Buffering": "no",
+}
+
+
+def _last_event_id():
+    text = request.headers.get("Last-Event-ID", "").strip()
+    return int(text) if ascii_digits(text) and len(text) <= 18 else None
+
+
+@ns.route("")
+class LiveStream(Resource):
+    @ns.doc(security="Bearer", id="openStream")
+    @ns.produces(["text/event-stream"])
+    @ns.response(200, "text/event-stream of readings, alert and goal events")
+    @ns.response(401, "Missing, invalid or expired token")
+    @ns.response(403, "A device key: streams are for people")
+    @ns.response(429, "Too many open streams for this user")
+    @ns.response(503, "This process holds all the streams it may")
+    def get(self):
+        """Open a stream of your events; Last-Event-ID replays what you missed."""
+        principal = authenticate()
+        claims = decode_bearer("access")
+        live = current_app.extensions["live"]
+        if not live.process_slots.take():
+            return _refused(503, "This server holds all the streams it may.", 5)
+        try:
+            lease = live.user_slots.take(principal.user_id)
+        except redis.RedisError:
+            live.process_slots.give_back()
+            return _refused(503, "Live updates are unavailable for now.", 5)
+        if lease is None:
+            live.process_slots.give_back()
+            return _refused(429, "You have too many streams open.", live.lease_seconds)
+        # The stream waits for a long time: it must not hold a database session.
+        db.session.close()
+        release = live.releaser(principal.user_id, lease)
+        stream = Stream(
+            current_app._get_current_object(),
+            live,
+            user_id=principal.user_id,
+            claims=dict(claims),
+            lease=lease,
+            last_id=_last_event_id(),
+        )
+        try:
+            stream.open()
+        except redis.RedisError:
+            release()
+            return _refused(503, "Live updates are unavailable for now.", 5)
+        seconds = current_app.config["HARAKIRI"]
+        response = Response(
+            watchdog.rearming(stream.events(), seconds),
+            mimetype="text/event-stream",
+            headers=HEADERS,
+        )
+        response.call_on_close(stream.close)
+        response.call_on_close(release)
+        return response
+
+
+def _refused(status, detail, retry_after):
+    return problem(status, detail, headers={"Retry-After": str(int(retry_after))})
