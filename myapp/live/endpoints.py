@@ -5,8 +5,9 @@ from flask import Response, current_app, request
 from flask_restx import Namespace, Resource
 
 from myapp import watchdog
-from myapp.auth import authenticate, decode_bearer
+from myapp.auth import decode_bearer
 from myapp.db import db
+from myapp.decorators import authenticated
 from myapp.errors import problem
 from myapp.live.stream import Stream
 from myapp.validation import ascii_digits
@@ -26,16 +27,17 @@ def _last_event_id():
 
 @ns.route("")
 class LiveStream(Resource):
-    @ns.doc(security="Bearer", id="openStream")
+    @ns.doc(id="openStream")
     @ns.produces(["text/event-stream"])
     @ns.response(200, "text/event-stream of readings, alert and goal events")
-    @ns.response(401, "Missing, invalid or expired token")
-    @ns.response(403, "A device key: streams are for people")
-    @ns.response(429, "Too many open streams for this user")
-    @ns.response(503, "This process holds all the streams it may")
-    def get(self):
-        """Open a stream of your events; Last-Event-ID replays what you missed."""
-        principal = authenticate()
+    @authenticated(ns, 429)
+    def get(self, caller):
+        """Open a stream of your events; Last-Event-ID replays what you missed.
+
+        A device key is a 403 (streams are for people); 429 past the user's
+        streams, 503 when this process holds all the streams it may.
+        """
+        principal = caller
         claims = decode_bearer("access")
         live = current_app.extensions["live"]
         if not live.process_slots.take():
