@@ -78,6 +78,7 @@ _latest_args.add_argument("sensor", type=sensor_name, help="Only this sensor (ex
 
 @ns.route("/")
 class ReadingList(Resource):
+    @ns.doc(id="listReadings")
     @response(ns, 200, "A page of readings", schemas.READING_PAGE)
     @authenticated(ns)
     @query(ns, _list_args)
@@ -91,6 +92,7 @@ class ReadingList(Resource):
             user_id=caller.user_id,
         )
 
+    @ns.doc(id="createReading")
     @response(ns, 201, "Stored", schemas.READING_PUBLIC)
     @response(ns, 200, "Already stored under this client_id", schemas.READING_PUBLIC)
     @authenticated(ns, 429, keys=("device",))
@@ -111,6 +113,7 @@ class ReadingList(Resource):
 
 @ns.route("/batch")
 class ReadingBatch(Resource):
+    @ns.doc(id="createReadingBatch")
     @response(ns, 201, "Stored, ids in input order", schemas.BATCH_RESULT)
     @authenticated(ns, 429, keys=("device",))
     @per_device
@@ -124,6 +127,7 @@ class ReadingBatch(Resource):
 
 @ns.route("/latest")
 class LatestReadings(Resource):
+    @ns.doc(id="listLatestReadings")
     @response(ns, 200, "The newest reading of each sensor", schemas.LATEST_PAGE)
     @authenticated(ns)
     @query(ns, _latest_args)
@@ -141,6 +145,7 @@ class LatestReadings(Resource):
 
 @ns.route("/<int:reading_id>", endpoint="reading")
 class ReadingItem(Resource):
+    @ns.doc(id="getReading")
     @response(ns, 200, "The reading", schemas.READING_PUBLIC)
     @authenticated(ns, 404)
     def get(self, caller, reading_id):
@@ -148,6 +153,7 @@ class ReadingItem(Resource):
         reading = queries.get_reading(user_id=caller.user_id, reading_id=reading_id)
         return schemas.reading_public(reading)
 
+    @ns.doc(id="deleteReading")
     @response(ns, 204, "Deleted")
     @authenticated(ns, 404)
     def delete(self, caller, reading_id):
@@ -158,6 +164,7 @@ class ReadingItem(Resource):
 
 @ns.route("/stats")
 class ReadingStats(Resource):
+    @ns.doc(id="getReadingStats")
     @response(ns, 200, "Buckets with values", schemas.STATS)
     @authenticated(ns)
     @query(ns, _stats_args)
@@ -170,6 +177,7 @@ class ReadingStats(Resource):
 
 @ns.route("/export")
 class ReadingExport(Resource):
+    @ns.doc(id="exportReadings")
     @ns.produces(list(export.MEDIA_TYPES.values()))
     @response(ns, 200, "Every matching reading, streamed as a file")
     @authenticated(ns)
