@@ -17,6 +17,7 @@ from myapp import (
     goals,
     jsonio,
     limiter,
+    metrics,
     readings,
     roundtrips,
     users,
@@ -39,6 +40,7 @@ def create_app(test_config=None):
     roundtrips.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)
+    metrics.init_app(app)
     for feature in FEATURES:
         feature.init_app(app)
     cors.init_app(app)

@@ -16,6 +16,7 @@ from myapp.devices.uploads import (
     refuse_if_deleted,
 )
 from myapp.errors import ValidationFailed, conflict, not_found
+from myapp.metrics import READINGS_STORED, count_after_commit
 from myapp.micros import MIN_MICROS, to_micros
 from myapp.rawsql import marks, paramstyle, run
 from myapp.readings import rollups
@@ -137,6 +138,7 @@ def store_readings(*, caller, rows, items, now_micros, in_batch=True):
             user_id=user_id,
             readings=_stored(rows, items, ids, created, now_micros, device_id),
         )
+    count_after_commit(READINGS_STORED, sum(map(bool, created)))
     db.session.commit()
     return ids, created
 
