@@ -103,3 +103,22 @@ def test_the_database_pool_gauge_is_published(client):
     scraped = samples(scrape(client))
     assert value(scraped, "myapp_db_pool_checked_out") >= 0
     assert ("myapp_db_pool_checked_out", ()) in scraped
+
+
+def test_the_grafana_dashboard_plots_only_metrics_that_exist(client):
+    import json
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "deploy/grafana"
+    dashboard = json.loads((path / "myapp-dashboard.json").read_text())
+    published = set(
+        re.findall(r"^# TYPE (\S+) ", scrape(client).get_data(as_text=True), re.M)
+    )
+    plotted = {
+        re.sub(r"_(bucket|count|sum)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"myapp_[a-z_]+", target["expr"])
+    }
+    assert plotted and plotted <= published, plotted - published
