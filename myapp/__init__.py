@@ -35,12 +35,12 @@ def create_app(test_config=None):
     app.session_interface = NoCookieSessions()
     load_config(app, test_config)
     config_checks.finalize(app)
+    metrics.init_app(app)  # first: its before_request runs before any other's
     jsonio.init_app(app)
     db.init_app(app)
     roundtrips.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)
-    metrics.init_app(app)
     for feature in FEATURES:
         feature.init_app(app)
     cors.init_app(app)

@@ -157,11 +157,11 @@ def _started():
 
 
 def _answered(response):
+    rule = request.url_rule.rule if request.url_rule else "unmatched"
     started = g.pop("metrics_started", None)
     if started is not None:
-        rule = request.url_rule.rule if request.url_rule else "unmatched"
         LATENCY.labels(request.method, rule).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method, rule, str(response.status_code)).inc()
+    REQUESTS.labels(request.method, rule, str(response.status_code)).inc()
     return response
 
 
