@@ -84,7 +84,7 @@ def test_swagger_ui_registers_logs_in_authorizes_and_uses_readings(page, live_se
     page.goto(f"http://127.0.0.1:{live_server.port}/docs")
     page.locator(".opblock").first.wait_for()
 
-    register = operation(page, "post_register", "auth")
+    register = operation(page, "register", "auth")
     account = {"username": "swaggerui", "email": "ui@example.com"}
     status, _ = execute(register, dict(account, password=PASSWORD))
     assert status == 201

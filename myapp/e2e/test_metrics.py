@@ -84,3 +84,12 @@ def test_counts_add_up_across_uwsgi_processes(uwsgi):
     os.kill(victim, signal.SIGKILL)
     wait_until(lambda: server.log().count(APP_READY) > ready, 60, what="respawn")
     assert counts(scrape(server)) == expected
+
+
+def test_an_address_outside_metrics_allow_gets_a_403_problem(uwsgi):
+    server = uwsgi({"MYAPP_METRICS_ALLOW": "127.0.0.2/32, ::2/128"}, processes=1)
+    response = server.request("GET", "/metrics")
+    assert response.status == 403
+    assert response.getheader("Content-Type") == "application/problem+json"
+    assert response.json["status"] == 403
+    assert b"myapp_" not in response.body
