@@ -79,6 +79,9 @@ def test_a_path_no_route_matches_is_counted_as_unmatched(client):
 def test_readings_are_counted_once_stored_never_twice_nor_when_refused(client, alice):
     name = "myapp_readings_stored_total"
     before = value(samples(scrape(client)), name)
+    rollups_before = value(
+        samples(scrape(client)), "myapp_readings_rollup_duration_seconds_count"
+    )
     client_id = new_client_id()
     assert alice.post(READINGS, reading(client_id=client_id)).status_code == 201
     assert alice.post(READINGS, reading(client_id=client_id)).status_code == 200
@@ -86,6 +89,8 @@ def test_readings_are_counted_once_stored_never_twice_nor_when_refused(client, a
     assert alice.post(BATCH, {"readings": items}).status_code == 201
     assert alice.post(READINGS, reading(sensor="")).status_code == 400
     assert value(samples(scrape(client)), name) - before == 6
+    timed = "myapp_readings_rollup_duration_seconds_count"
+    assert value(samples(scrape(client)), timed) - rollups_before == 3
 
 
 def test_alert_events_are_counted_by_state(client, alice):
