@@ -11,6 +11,7 @@ functions the features hand in with on_scrape().
 """
 
 import ipaddress
+import logging
 import os
 import time
 
@@ -30,6 +31,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from werkzeug.exceptions import Forbidden
 
+from myapp.db import db
+
+log = logging.getLogger(__name__)
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 LOOPBACK = "127.0.0.0/8,::1/128"
 
@@ -85,8 +89,6 @@ _PENDING = "myapp.metrics.pending"
 
 def count_after_commit(counter, amount=1, **labels):
     """Count amount once the current transaction commits; never if it rolls back."""
-    from myapp.db import db
-
     pending = db.session.info.setdefault(_PENDING, [])
     pending.append((counter.labels(**labels) if labels else counter, amount))
 
@@ -118,8 +120,19 @@ class _ScrapeGauges:
         self.funcs = funcs
 
     def collect(self):
+        """Each func's gauges; one the database cannot answer now is left out.
+
+        The counters matter most while the database is down, so its outage
+        must not turn the whole scrape into a 503.
+        """
         for func in self.funcs:
-            for name, text, value in func():
+            try:
+                gauges = func()
+            except sa.exc.SQLAlchemyError:
+                log.warning("metrics: %s failed; left out", func.__qualname__)
+                db.session.rollback()
+                continue
+            for name, text, value in gauges:
                 yield GaugeMetricFamily(name, text, value=value)
 
 
@@ -140,8 +153,6 @@ def _allowed(address, networks):
 
 def metrics_view():
     """The Prometheus text format; 403 unless the caller's address is allowed."""
-    from myapp.db import db
-
     if not _allowed(request.remote_addr, current_app.extensions["metrics_allow"]):
         raise Forbidden("Metrics are served only to the addresses allowed.")
     registry = REGISTRY

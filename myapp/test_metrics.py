@@ -127,3 +127,13 @@ def test_the_grafana_dashboard_plots_only_metrics_that_exist(client):
         for name in re.findall(r"myapp_[a-z_]+", target["expr"])
     }
     assert plotted and plotted <= published, plotted - published
+
+
+def test_a_database_outage_leaves_out_its_gauges_not_the_scrape(app_with):
+    # Nothing listens on port 1: every connection is refused at once.
+    down = app_with(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://x@127.0.0.1:1/x")
+    response = scrape(down.test_client())
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "myapp_http_requests_total" in text
+    assert "myapp_alert_outbox_pending" not in text
