@@ -10,6 +10,7 @@ values read from the database (the outbox) are computed at scrape time by
 functions the features hand in with on_scrape().
 """
 
+import functools
 import ipaddress
 import logging
 import os
@@ -78,11 +79,18 @@ DELIVERY_SECONDS = Histogram(
     ["channel"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-WORKER_LOOP = Gauge(
-    "myapp_alerts_worker_last_loop_timestamp_seconds",
-    "When the alerts worker's main loop last ran (its lag: time() minus this)",
-    multiprocess_mode="max",
-)
+
+
+@functools.cache
+def worker_loop():
+    """The alerts worker's loop gauge, made by the worker only: a web process
+    would otherwise publish it as 0, a loop that never ran."""
+    return Gauge(
+        "myapp_alerts_worker_last_loop_timestamp_seconds",
+        "When the alerts worker's main loop last ran (its lag: time() minus this)",
+        multiprocess_mode="max",
+    )
+
 
 _PENDING = "myapp.metrics.pending"
 

@@ -1,5 +1,6 @@
 """The alerts worker serves its own metrics on a loopback port."""
 
+import time
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -9,16 +10,23 @@ from testing.readings import READINGS, reading
 from testing.servers import free_port, wait_until
 
 
-def attempts(port, outcome):
+def sample(port, name, **labels):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         text = r.read().decode()
     for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "myapp_alert_delivery_attempts_total" and (
-                sample.labels == {"channel": "webhook", "outcome": outcome}
-            ):
-                return sample.value
+        for found in family.samples:
+            if found.name == name and found.labels == labels:
+                return found.value
     return 0
+
+
+def attempts(port, outcome):
+    name = "myapp_alert_delivery_attempts_total"
+    return sample(port, name, channel="webhook", outcome=outcome)
+
+
+def loop_ran(port):
+    return sample(port, "myapp_alerts_worker_last_loop_timestamp_seconds")
 
 
 def test_the_worker_counts_its_delivery_attempts_by_outcome(
@@ -34,5 +42,6 @@ def test_the_worker_counts_its_delivery_attempts_by_outcome(
         receiver.wait_for(1)
         wait_until(lambda: attempts(port, "delivered") == 1, 30, what="counted")
         assert attempts(port, "failed") == 0
+        assert 0 < time.time() - loop_ran(port) < 30
     finally:
         assert worker.stop() == 0

@@ -85,7 +85,7 @@ class Worker:
         silence_at = report_at = time.monotonic()
         report_at += self.report_every
         while not self.stopping.is_set():
-            metrics.WORKER_LOOP.set(time.time())
+            metrics.worker_loop().set(time.time())
             if time.monotonic() >= silence_at:
                 self._guarded(self._check_silence)
                 silence_at = time.monotonic() + self.silence_every
