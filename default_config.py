@@ -21,6 +21,15 @@ class Config:
     # Seconds a PostgreSQL statement may run (statement_timeout) before it is
     # cancelled and the request answers 503: below harakiri and nginx's timeout.
     DATABASE_STATEMENT_TIMEOUT = 30
+    # Seconds a PostgreSQL connection may leave data unacknowledged, or stay
+    # silent through keepalive probes, before it counts as dead (libpq's
+    # tcp_user_timeout and keepalives): a primary whose network is cut is left
+    # within seconds, not after the kernel's 15 minutes of retransmissions.
+    DATABASE_DEAD_AFTER = 5
+    # Seconds a request failed by the database before any COMMIT is run again
+    # (myapp/primary.py), so a moving primary holds requests instead of failing
+    # them: 0 (off) on one server, about 10 with a multi-host DATABASE_URL.
+    DATABASE_PRIMARY_WAIT = 0
     # SQLite: sync the WAL on every commit, so an acknowledged write survives a
     # power loss (clients never resend a reading answered 201).
     SQLITE_SYNCHRONOUS = "FULL"
@@ -69,6 +78,15 @@ class Config:
     # rows per keyset batch (and per streamed chunk) of an export.
     READINGS_STATS_MAX_BUCKETS = 10000
     READINGS_EXPORT_BATCH = 1000
+
+    # Retention: hours before a change that prunes more takes effect; how
+    # often the worker prunes; readings per pruning transaction (at most
+    # 10000); after each, a wait of this many times its length (uploads
+    # waiting for SQLite's write lock get it).
+    RETENTION_GRACE_HOURS = 24
+    RETENTION_PRUNE_SECONDS = 3600
+    RETENTION_PRUNE_BATCH = 1000
+    RETENTION_PRUNE_PAUSE = 1.0
 
     # Devices: how many one user may have (more is a 409), and uploads per
     # device, all its keys together (a batch counts as one; 429 beyond).

@@ -10,6 +10,7 @@ from testing.sshd import SshServer
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = []
 HOST_FIGURES = []
+FAILOVER_FIGURES = []  # one line per case; the test also writes them as JSON
 
 
 def pytest_configure(config):
@@ -20,6 +21,11 @@ def pytest_configure(config):
         "markers",
         "hosts: two app hosts in network namespaces behind nginx (-m hosts)",
     )
+    config.addinivalue_line(
+        "markers",
+        "failover: PostgreSQL failing over under load, in network namespaces"
+        " (-m failover)",
+    )
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -27,6 +33,7 @@ def pytest_terminal_summary(terminalreporter):
     for title, lines, name in (
         ("deploy figures", FIGURES, "deploy-figures.txt"),
         ("two-host figures", HOST_FIGURES, "hosts-figures.txt"),
+        ("failover figures", FAILOVER_FIGURES, "failover-figures.txt"),
     ):
         if not lines:
             continue
@@ -52,6 +59,12 @@ def ssh_server(tmp_path_factory):
 def deploy_figures():
     """Lines appended here are printed at the end of the run and saved."""
     return FIGURES
+
+
+@pytest.fixture(scope="session")
+def failover_figures():
+    """The same, for the failover test (test-output/failover-figures.txt)."""
+    return FAILOVER_FIGURES
 
 
 @pytest.fixture

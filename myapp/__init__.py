@@ -18,6 +18,7 @@ from myapp import (
     jsonio,
     limiter,
     metrics,
+    primary,
     readings,
     roundtrips,
     users,
@@ -49,6 +50,7 @@ def create_app(test_config=None):
     app.register_blueprint(web.blueprint)
     cli.init_app(app)
     watchdog.init_app(app)
+    primary.init_app(app)
 
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])

@@ -76,8 +76,28 @@ def engine_options(config):
         connect_args.setdefault("connect_timeout", config["DATABASE_CONNECT_TIMEOUT"])
         milliseconds = int(config["DATABASE_STATEMENT_TIMEOUT"] * 1000)
         connect_args.setdefault("options", f"-c statement_timeout={milliseconds}")
+        connect_args.update(dead_connection_args(config["DATABASE_DEAD_AFTER"]))
         options["connect_args"] = connect_args
     return options
+
+
+def dead_connection_args(seconds):
+    """libpq settings that notice a vanished server within about `seconds`.
+
+    tcp_user_timeout bounds a request or commit the server never acknowledges;
+    keepalive probes, one a second after a second of silence, bound a wait for
+    an answer that never comes (a primary cut off mid-query). The failure is a
+    disconnect, so the pool is emptied, and a multi-host URL's next connection
+    finds the new primary.
+    """
+    probes = max(1, int(seconds) - 1)
+    return {
+        "keepalives": 1,
+        "keepalives_idle": 1,
+        "keepalives_interval": 1,
+        "keepalives_count": probes,
+        "tcp_user_timeout": int(seconds * 1000),
+    }
 
 
 def parse_origins(value):

@@ -43,6 +43,8 @@ def init_app(app):
                 f"SQLITE_SYNCHRONOUS must be one of {SQLITE_SYNCHRONOUS_LEVELS}"
             )
         sa.event.listen(engine, "connect", sqlite_pragmas(level))
+    if engine.dialect.name == "postgresql":
+        sa.event.listen(engine, "handle_error", drop_connections_to_a_standby)
 
 
 def migrations_directory():
@@ -69,12 +71,34 @@ def lock_rows(statement):
     return db.session.execute(statement.with_for_update(key_share=True))
 
 
+# read_only_sql_transaction: a write reached a node in recovery (a demoted
+# primary still answering on a pooled connection).
+NOT_THE_PRIMARY = {"25006"}
+
+
+def not_the_primary(error):
+    """Whether a driver error says this server no longer takes writes."""
+    return getattr(error, "sqlstate", None) in NOT_THE_PRIMARY
+
+
+def drop_connections_to_a_standby(context):
+    """A write refused as read-only means the primary moved: treat it as a
+    disconnect, so the pool is emptied, the request answers 503 and the next
+    connection of the multi-host URL (target_session_attrs=read-write) goes to
+    the new primary. (myapp/rawsql.py asks not_the_primary itself.)"""
+    if not_the_primary(context.original_exception):
+        context.is_disconnect = True
+
+
 def sqlite_pragmas(synchronous):
     """A connect hook: foreign keys, WAL for concurrent workers, the sync level."""
 
     def configure(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Only a new, empty file takes it: pages a prune frees can then go back
+        # to the file system (readings.prune); older files keep reusing them.
+        cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=10000")

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from myapp.db import db
 from myapp.limiter import limiter
+from myapp.primary import note_unavailable
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def handle_exception(error):
         _rollback()
         return problem(409, "The request conflicts with existing data.")
     if isinstance(error, DBAPIError) and _is_unavailable(error):
+        note_unavailable()
         _rollback()
         log.warning("database unavailable: %s", error.orig)
         return problem(

@@ -12,7 +12,7 @@ import contextlib
 
 from sqlalchemy.exc import DBAPIError
 
-from myapp.db import db
+from myapp.db import db, not_the_primary
 
 
 @contextlib.contextmanager
@@ -25,7 +25,9 @@ def _cursor(sql, args, connection=None):
     try:
         yield cursor
     except dialect.loaded_dbapi.Error as error:
-        gone = dialect.is_disconnect(error, dbapi_connection, cursor)
+        gone = dialect.is_disconnect(
+            error, dbapi_connection, cursor
+        ) or not_the_primary(error)
         if gone:
             connection.invalidate(error)
         raise DBAPIError.instance(

@@ -3,9 +3,11 @@
 - A pooled connection is pinged before use only if it sat idle for
   DATABASE_PING_IDLE_SECONDS: a busy pool never pings, and one that waited
   through a restart is still checked (SQLAlchemy's pool_pre_ping pings on
-  every checkout: one SELECT 1 a request). A connection that fails the ping
-  is replaced before the request sees it; one that dies while busy fails its
-  request with a 503, and SQLAlchemy then drops the rest of the pool.
+  every checkout: one SELECT 1 a request). A busier one is only checked for
+  a hang-up the server already sent (a read of the socket, no round trip).
+  A connection that fails either is replaced before the request sees it; one
+  that dies while busy fails its request with a 503, and SQLAlchemy then
+  drops the rest of the pool.
 - A connection checked out for an API read (GET, HEAD) is in autocommit: no
   BEGIN before the first statement, no ROLLBACK after the last. Each statement
   still sees one consistent snapshot; reads write nothing.
@@ -64,7 +66,11 @@ def ping_when_idle(engine, idle_seconds):
     @sa.event.listens_for(engine, "checkout")
     def checked_out(dbapi_connection, record, proxy):
         idle_since = record.info.pop("idle_since", None)
-        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+        if idle_since is None:
+            return
+        if time.monotonic() - idle_since < idle_seconds:
+            if _server_hung_up(dbapi_connection):
+                raise sa.exc.DisconnectionError()
             return
         try:
             # In autocommit, so the ping opens no transaction.
@@ -75,3 +81,17 @@ def ping_when_idle(engine, idle_seconds):
         except Exception as error:
             # The pool discards this connection and checks out a fresh one.
             raise sa.exc.DisconnectionError() from error
+
+
+def _server_hung_up(dbapi_connection):
+    """Whether the server closed this connection while it sat in the pool (a
+    terminated backend, a restart): libpq reads what already arrived on the
+    socket, without a round trip."""
+    pgconn = dbapi_connection.pgconn
+    try:
+        # The first read takes the server's last message, the second its EOF.
+        pgconn.consume_input()
+        pgconn.consume_input()
+    except Exception:
+        return True
+    return pgconn.status != 0  # libpq's CONNECTION_OK

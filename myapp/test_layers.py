@@ -24,6 +24,8 @@ FEATURES = sorted(
 CROSSING = {
     ("readings", "myapp.devices.uploads"): "a device's scope, rate and last use "
     "are part of its upload, checked in the upload's transaction",
+    ("readings", "myapp.devices.scope"): "retention rules take the sensor "
+    "patterns device scopes take, with the same meaning",
     ("goals", "myapp.readings.models"): "measured goals recompute their tallies "
     "from the stored readings in SQL",
 }

@@ -259,7 +259,7 @@ def test_0013_moves_habits_periods_into_shared_series_and_back(tmp_path):
         shared = stored()
         # One head per target with readings in it (the weekly one's week has none).
         assert len(shared["goal_measures"]) == 3 and shared["goal_series"]
-        flask_migrate.downgrade(revision="0010")
+        flask_migrate.downgrade(revision="0012")
         per_goal = db.session.execute(sa.text("SELECT count(*) FROM goal_measures"))
         assert per_goal.scalar_one() > 3
         db.session.remove()

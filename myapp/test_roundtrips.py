@@ -90,3 +90,30 @@ def test_an_idle_connection_is_pinged_and_a_dead_one_replaced(postgres):
             assert connection.execute(backend).scalar_one() != first
     finally:
         engine.dispose()
+
+
+def test_a_connection_the_server_hung_up_is_replaced_without_a_ping(postgres):
+    from myapp.roundtrips import ping_when_idle
+
+    engine = sa.create_engine(postgres.url, pool_size=1, max_overflow=0)
+    ping_when_idle(engine, 3600)  # never idle long enough for a ping
+    backend = sa.text("SELECT pg_backend_pid()")
+    killer = sa.create_engine(postgres.url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            first = connection.execute(backend).scalar_one()
+        with killer.connect() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+            # The backend has gone once its pid is no longer listed.
+            other.execute(
+                sa.text(
+                    "SELECT pg_sleep(0.05) FROM generate_series(1, 100)"
+                    " WHERE EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = :pid)"
+                ),
+                {"pid": first},
+            )
+        with engine.connect() as connection:
+            assert connection.execute(backend).scalar_one() != first
+    finally:
+        engine.dispose()
+        killer.dispose()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up, migrate the SQLite database in instance/, and serve on 127.0.0.1:5000
-# (PORT overrides the port), with the alerts worker (webhooks, silence rules)
-# beside the server.
+# (PORT overrides the port), with the alerts worker (webhooks, silence rules,
+# retention's pruning) beside the server.
 # Serves with uWSGI from myapp.ini, as production does, where it can be built
 # (a C compiler and Python's headers); on a machine with nothing but Python,
 # with `flask run` instead. RUN_WITH=flask or RUN_WITH=uwsgi chooses.

@@ -1,6 +1,5 @@
 """Alert email from the worker process, and the SMTP connection's TLS and login."""
 
-
 import pytest
 
 from myapp.alerts.service import now_micros

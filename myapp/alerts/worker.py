@@ -1,5 +1,8 @@
 """The alerts worker: sends due webhooks and emails, and fires silent rules.
 
+It also runs the jobs other features hand it (myapp.periodic: retention's
+pruning), each in a thread of its own, logging the line each run returns.
+
 Run as `flask alerts worker` (systemd: myapp-worker.service; Procfile: worker;
 scripts/run.sh starts one beside the server). Any number may run, on one host
 or several: claims in the database keep them from sending an attempt twice.
@@ -15,6 +18,7 @@ from collections import Counter
 
 import sqlalchemy as sa
 
+from myapp import periodic
 from myapp.alerts import claims, emails, judge, outbox, webhooks
 from myapp.alerts.models import EMAIL
 from myapp.alerts.service import now_micros, resolving
@@ -72,15 +76,20 @@ class Worker:
             threading.Thread(target=self._send_loop, name=f"sender-{n}")
             for n in range(self.threads)
         ]
-        for sender in senders:
-            sender.start()
+        jobs = [
+            threading.Thread(target=self._job_loop, args=(job,), name=job.name)
+            for job in periodic.jobs(self.app)
+        ]
+        for thread in senders + jobs:
+            thread.start()
         exporter = self._serve_metrics()
         log.info(
             "started: %d sending threads, polling every %g s, silence checked "
-            "every %g s",
+            "every %g s; jobs: %s",
             self.threads,
             self.poll,
             self.silence_every,
+            ", ".join(job.name for job in periodic.jobs(self.app)) or "none",
         )
         silence_at = report_at = time.monotonic()
         report_at += self.report_every
@@ -94,8 +103,8 @@ class Worker:
                 report_at = time.monotonic() + self.report_every
             self.stopping.wait(max(0, min(silence_at, report_at) - time.monotonic()))
         log.info("stopping: waiting for attempts under way")
-        for sender in senders:
-            sender.join()
+        for thread in senders + jobs:
+            thread.join()
         self._guarded(self._report)
         if exporter is not None:
             exporter.shutdown()
@@ -121,6 +130,20 @@ class Worker:
                 log.exception("%s failed; retrying later", work.__name__)
                 db.session.rollback()
                 return None
+
+    def _job_loop(self, job):
+        """A feature's job (periodic.add): at start, then every config[job.every] s."""
+        every = self.app.config[job.every]
+
+        def run_job():
+            return job.run(self.stopping)
+
+        run_job.__name__ = job.name
+        while not self.stopping.is_set():
+            line = self._guarded(run_job)
+            if line:
+                log.info("%s", line)
+            self.stopping.wait(every)
 
     def _send_loop(self):
         while not self.stopping.is_set():

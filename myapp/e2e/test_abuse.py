@@ -877,6 +877,7 @@ VALID_BODIES = {
         "password": "pw-MARK-long-enough",
     },
     ("post", "/auth/login"): {"username": "MARK", "password": PASSWORD},
+    ("post", "/auth/verify-email"): {"token": "MARK"},
     ("patch", "/users/me"): {"current_password": PASSWORD, "password": "new-MARK-pw"},
     ("delete", "/users/me"): {"current_password": PASSWORD + "MARK"},
     ("post", "/readings/"): {"sensor": "s-MARK", "data": {"k": "MARK"}},

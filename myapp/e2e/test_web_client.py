@@ -805,3 +805,42 @@ def test_the_sensors_overview_lists_each_sensors_newest_reading(web, user, live_
         ODD_SENSOR,
     ]
     client.assert_no_errors()
+
+
+def test_data_retention_rules_preview_in_words_and_undo_during_the_grace(web, user):
+    for minutes in (30 * 1440, 30 * 1440 - 1, 30 * 1440 - 2, 1):
+        body = {"sensor": "kitchen/temp", "recorded_at": iso_minutes_ago(minutes)}
+        body["data"] = {"celsius": 20}
+        assert user.request("POST", "/api/v1/readings/", body).status == 201
+    client = web()
+    page = client.page
+    client.sign_in_at(user.username, "#/retention", "Data retention")
+    page.get_by_text("No rules: every reading is kept.").wait_for()
+    page.get_by_text("Nothing: no reading is old enough for your rules.").wait_for()
+
+    page.get_by_role("button", name="Add a rule").click()
+    client.field("Sensors").fill("kitchen/*")
+    client.field("Keep raw readings for (days)").fill("0")
+    page.get_by_role("button", name="Save rules").click()
+    days = client.field("Keep raw readings for (days)")
+    error_of(page, days).wait_for()
+    assert "1" in error_of(page, days).inner_text()
+
+    days.fill("7")
+    page.get_by_role("button", name="Save rules").click()
+    page.get_by_text("Grace period: nothing the earlier rules kept").wait_for()
+    sentence = page.get_by_text(
+        re.compile(r"^3 readings of kitchen/temp recorded up to")
+    )
+    sentence.wait_for()
+    assert " will be removed from " in sentence.inner_text()
+    assert user.request("GET", "/api/v1/readings/retention").json["rules"] == [
+        {"sensors": ["kitchen/*"], "keep_days": 7}
+    ]
+    client.check_page("retention")
+
+    page.get_by_role("button", name="Undo the change").click()
+    page.get_by_text("No rules: every reading is kept.").wait_for()
+    page.get_by_text("Nothing: no reading is old enough for your rules.").wait_for()
+    assert user.request("GET", "/api/v1/readings/retention").json["rules"] == []
+    client.assert_no_errors()

@@ -1,6 +1,6 @@
 """HTTP for readings: upload, keyset pages, one reading, stats and export."""
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_restx import Namespace, Resource
 
 from myapp.decorators import authenticated, body, query, response
@@ -15,7 +15,15 @@ from myapp.query import (
     time_zone,
     timestamp,
 )
-from myapp.readings import export, queries, schemas, service, stats
+from myapp.readings import (
+    export,
+    queries,
+    retention,
+    retention_schemas,
+    schemas,
+    service,
+    stats,
+)
 
 ns = Namespace("readings", description="Sensor readings", path="/readings")
 
@@ -94,7 +102,7 @@ class ReadingList(Resource):
 
     @ns.doc(id="createReading")
     @response(ns, 201, "Stored", schemas.READING_PUBLIC)
-    @response(ns, 200, "Already stored under this client_id", schemas.READING_PUBLIC)
+    @response(ns, 200, "Already stored under this client_id", schemas.READING_REPEAT)
     @authenticated(ns, 429, keys=("device",))
     @per_device
     @per_user_upload
@@ -106,7 +114,7 @@ class ReadingList(Resource):
         """
         reading, created = service.store_reading(caller=caller, item=data)
         if not created:
-            return schemas.reading_public(reading), 200
+            return schemas.repeat_public(reading), 200
         location = url_for("api.reading", reading_id=reading.id)
         return schemas.reading_public(reading), 201, {"Location": location}
 
@@ -141,6 +149,40 @@ class LatestReadings(Resource):
             user_id=caller.user_id,
         )
         return schemas.json_page(page)
+
+
+@ns.route("/retention")
+class Retention(Resource):
+    @response(ns, 200, "Your retention rules", retention_schemas.RETENTION)
+    @authenticated(ns)
+    def get(self, caller):
+        """How long your raw readings are kept, and when pruning follows the rules."""
+        policy = retention.get_policy(user_id=caller.user_id)
+        return retention_schemas.retention_public(policy)
+
+    @response(ns, 200, "The rules as stored", retention_schemas.RETENTION)
+    @authenticated(ns)
+    @body(ns, retention_schemas.RETENTION_PUT)
+    def put(self, caller, data):
+        """Replace your retention rules (pruning more waits for a grace period)."""
+        policy = retention.put_rules(
+            user_id=caller.user_id,
+            rules=data["rules"],
+            now=service.now_micros(),
+            grace_hours=current_app.config["RETENTION_GRACE_HOURS"],
+        )
+        return retention_schemas.retention_public(policy)
+
+
+@ns.route("/retention/preview")
+class RetentionPreview(Resource):
+    @response(ns, 200, "What pruning will remove", retention_schemas.PREVIEW)
+    @authenticated(ns)
+    def get(self, caller):
+        """The readings pruning at prunes_from would remove, counted now, per sensor."""
+        now = service.now_micros()
+        rows = retention.preview(user_id=caller.user_id, now=now)
+        return retention_schemas.preview_public(now, rows)
 
 
 @ns.route("/<int:reading_id>", endpoint="reading")

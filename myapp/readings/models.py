@@ -132,3 +132,41 @@ class ReadingRollup(db.Model):
     high = sa.Column(sa.Float, nullable=False)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class RetentionPolicy(db.Model):
+    """A user's retention rules, and what the rules before a grace still keep.
+
+    rules: [{"sensors", "keep_days"}] as the user gave them. baselines: the rule
+    lists in force before the current grace (until prunes_from nothing they
+    kept is pruned); empty when the rules apply in full.
+    """
+
+    __tablename__ = "retention_policies"
+
+    user_id = sa.Column(
+        sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    rules = sa.Column(JSONDocument, nullable=False)
+    baselines = sa.Column(JSONDocument, nullable=False)
+    updated_at = sa.Column(EpochMicros, nullable=False)
+    # When pruning follows the current rules in full (the grace's end).
+    prunes_from = sa.Column(EpochMicros, nullable=True)
+
+
+class PrunedClientId(db.Model):
+    """The client_id of a reading retention pruned, so a late retry is a repeat.
+
+    16 bytes of UUID and the reading's id: the compact record of what was
+    stored once, kept as long as the user (docs/decisions.md: its cost).
+    """
+
+    __tablename__ = "readings_pruned_ids"
+
+    user_id = sa.Column(
+        sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_id = sa.Column(sa.LargeBinary(16), primary_key=True)
+    reading_id = sa.Column(sa.BigInteger, nullable=False)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)

@@ -102,6 +102,24 @@ READING_PUBLIC = Schema(
     },
 )
 
+# A repeated client_id: the reading first stored, or only its id once pruned.
+READING_REPEAT = Schema(
+    "ReadingRepeat",
+    {
+        "type": "object",
+        "required": ["id", "client_id"],
+        "additionalProperties": False,
+        "properties": {
+            **READING_PUBLIC.schema["properties"],
+            "pruned": {
+                "type": "boolean",
+                "description": "true (and only id and client_id) when retention "
+                "pruned the reading first stored",
+            },
+        },
+    },
+)
+
 READING_PAGE = page_schema("ReadingPage", READING_PUBLIC)
 LATEST_PAGE = page_schema("LatestReadingPage", READING_PUBLIC)
 
@@ -224,6 +242,13 @@ def reading_public(reading):
         "device_id": device_id,
         "created_at": format_micros(created_at),
     }
+
+
+def repeat_public(reading):
+    """The read model of a repeated client_id: the reading, or a pruned one's id."""
+    if getattr(reading, "pruned", False):
+        return {"id": reading.id, "client_id": reading.client_id, "pruned": True}
+    return reading_public(reading)
 
 
 def stats_public(args, answer):

@@ -19,9 +19,9 @@ from myapp.errors import ValidationFailed, conflict, not_found
 from myapp.metrics import READINGS_STORED, ROLLUP_SECONDS, count_after_commit
 from myapp.micros import MIN_MICROS, to_micros
 from myapp.rawsql import marks, paramstyle, run
-from myapp.readings import rollups
+from myapp.readings import pruned, rollups
 from myapp.readings.checks import client_id_of, new_reading
-from myapp.readings.queries import get_reading
+from myapp.readings.queries import find_reading
 from myapp.readings.rows import READINGS, RECORDED, ReadingRow
 from myapp.readings.signals import StoredReading, readings_deleted, readings_stored
 
@@ -56,7 +56,10 @@ def store_reading(*, caller, item):
         caller=caller, rows=rows, items=[item], now_micros=now, in_batch=False
     )
     if not created:
-        return get_reading(user_id=caller.user_id, reading_id=reading_id), False
+        found = find_reading(user_id=caller.user_id, reading_id=reading_id)
+        if found is None:  # retention pruned it (or it was deleted just now)
+            found = pruned.pruned_reading(user_id=caller.user_id, client_id=rows[0][3])
+        return found, False
     sensor, recorded_at, _, client_id = rows[0]
     stored = ReadingRow(
         reading_id,
@@ -127,6 +130,7 @@ def store_readings(*, caller, rows, items, now_micros, in_batch=True):
             break
     else:
         raise conflict("Concurrent changes to these client_ids; retry the request.")
+    pruned.forget_repeats(user_id=user_id, inserted=inserted, existing=existing)
     if existing and has_patterns(caller):
         _check_scope_of_stored(caller, rows, existing, in_batch)
     ids, created = _answers(slots, fresh, inserted, existing)

@@ -6,6 +6,7 @@ import * as auth from "./pages/auth.js";
 import * as devices from "./pages/devices.js";
 import * as goals from "./pages/goals.js";
 import * as readings from "./pages/readings.js";
+import * as retention from "./pages/retention.js";
 import * as sensor from "./pages/sensor.js";
 
 // [pattern, page, title]; a page's render(main, params, query) draws it.
@@ -21,6 +22,7 @@ const ROUTES = [
   [/^\/alerts\/(?<id>\d+)$/, alerts.rulePage, "Alert rule"],
   [/^\/alerts\/(?<id>\d+)\/edit$/, alerts.editPage, "Edit alert rule"],
   [/^\/goals$/, goals.render, "Goals"],
+  [/^\/retention$/, retention.render, "Data retention"],
 ];
 
 const main = document.getElementById("main");
