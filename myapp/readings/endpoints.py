@@ -153,6 +153,7 @@ class LatestReadings(Resource):
 
 @ns.route("/retention")
 class Retention(Resource):
+    @ns.doc(id="getRetentionRules")
     @response(ns, 200, "Your retention rules", retention_schemas.RETENTION)
     @authenticated(ns)
     def get(self, caller):
@@ -160,6 +161,7 @@ class Retention(Resource):
         policy = retention.get_policy(user_id=caller.user_id)
         return retention_schemas.retention_public(policy)
 
+    @ns.doc(id="replaceRetentionRules")
     @response(ns, 200, "The rules as stored", retention_schemas.RETENTION)
     @authenticated(ns)
     @body(ns, retention_schemas.RETENTION_PUT)
@@ -176,6 +178,7 @@ class Retention(Resource):
 
 @ns.route("/retention/preview")
 class RetentionPreview(Resource):
+    @ns.doc(id="previewPruning")
     @response(ns, 200, "What pruning will remove", retention_schemas.PREVIEW)
     @authenticated(ns)
     def get(self, caller):
