@@ -156,6 +156,13 @@ class Config:
     # POST /users/me/verify-email: messages a user may ask for again.
     VERIFY_EMAIL_RATE_LIMIT = "5 per hour"
 
+    # GET /metrics answers only these addresses or networks (comma-separated;
+    # MYAPP_METRICS_ALLOW), anyone else a 403. The alerts worker serves its own
+    # metrics on ALERTS_WORKER_METRICS_ADDR:PORT when the port is set.
+    METRICS_ALLOW = "127.0.0.0/8,::1/128"
+    ALERTS_WORKER_METRICS_PORT = None
+    ALERTS_WORKER_METRICS_ADDR = "127.0.0.1"
+
     # flask-restx
     RESTX_MASK_SWAGGER = False
     RESTX_ERROR_404_HELP = False

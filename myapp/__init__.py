@@ -18,6 +18,7 @@ from myapp import (
     jsonio,
     limiter,
     live,
+    metrics,
     primary,
     readings,
     roundtrips,
@@ -36,6 +37,7 @@ def create_app(test_config=None):
     app.session_interface = NoCookieSessions()
     load_config(app, test_config)
     config_checks.finalize(app)
+    metrics.init_app(app)  # first: its before_request runs before any other's
     jsonio.init_app(app)
     db.init_app(app)
     committed.init_app(app)

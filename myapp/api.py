@@ -9,7 +9,17 @@ from flask_restx import Api
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 
-from myapp import alerts, devices, errors, goals, health, live, readings, users
+from myapp import (
+    alerts,
+    devices,
+    errors,
+    goals,
+    health,
+    live,
+    openapi,
+    readings,
+    users,
+)
 
 AUTHORIZATIONS = {
     "Bearer": {
@@ -39,6 +49,16 @@ class ProblemApi(Api):
     def __schema__(self):
         """The spec, with problem+json declared wherever errors can be answered."""
         return declare_problem_json(super().__schema__)
+
+    @cached_property
+    def openapi(self):
+        """The OpenAPI 3.1 document: this spec with the JSON Schemas themselves."""
+        schemas = {
+            name: model.json_schema
+            for name, model in self.models.items()
+            if hasattr(model, "json_schema")
+        }
+        return openapi.openapi_document(self.__schema__, schemas)
 
 
 def declare_problem_json(spec):
@@ -78,6 +98,9 @@ def build_api(app):
     api.add_namespace(devices.ns)
     api.add_namespace(alerts.ns)
     api.add_namespace(live.ns)
+    blueprint.add_url_rule(
+        "/api/v1/openapi.json", "openapi", lambda: jsonify(api.openapi)
+    )
     return blueprint
 
 
@@ -88,6 +111,7 @@ def index():
         version=current_app.config["VERSION"],
         docs="/docs",
         spec="/api/v1/swagger.json",
+        openapi="/api/v1/openapi.json",
     )
 
 

@@ -12,6 +12,7 @@ ns = Namespace("health", description="Service status", path="/health")
 
 @ns.route("")
 class Health(Resource):
+    @ns.doc(id="getHealth")
     @ns.response(200, "Service and database are up")
     @ns.response(503, "Database unreachable")
     def get(self):

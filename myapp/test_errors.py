@@ -27,6 +27,7 @@ def test_root_names_the_docs_and_spec(client):
         "version": "1.0.0",
         "docs": "/docs",
         "spec": "/api/v1/swagger.json",
+        "openapi": "/api/v1/openapi.json",
     }
 
 

@@ -66,7 +66,9 @@ class Schema:
     def model(self, ns):
         """Register (once per namespace) and return the Swagger model."""
         if self.name not in ns.models:
-            ns.schema_model(self.name, to_swagger(self.schema))
+            model = ns.schema_model(self.name, to_swagger(self.schema))
+            # The OpenAPI 3.1 document publishes the schema itself (myapp.openapi).
+            model.json_schema = self.schema
         return ns.models[self.name]
 
 

@@ -26,6 +26,7 @@ _event_args.add_argument("since", type=timestamp, help="Only events with at >= s
 
 @ns.route("/")
 class RuleList(Resource):
+    @ns.doc(id="listAlertRules")
     @response(ns, 200, "A page of your rules", schemas.RULE_PAGE)
     @authenticated(ns)
     @query(ns, _list_args)
@@ -39,6 +40,7 @@ class RuleList(Resource):
             user_id=caller.user_id,
         )
 
+    @ns.doc(id="createAlertRule")
     @response(ns, 201, "Created, in state ok", schemas.RULE)
     @authenticated(ns, 409)
     @body(ns, schemas.CREATE)
@@ -56,6 +58,7 @@ class RuleList(Resource):
 
 @ns.route("/events")
 class EventList(Resource):
+    @ns.doc(id="listAlertEvents")
     @response(ns, 200, "A page of events, newest first", schemas.EVENT_PAGE)
     @authenticated(ns, 404)
     @query(ns, _event_args)
@@ -73,6 +76,7 @@ class EventList(Resource):
 @ns.route(f"/<int(max={ID_MAX}):rule_id>", endpoint="alert_rule")
 @ns.param("rule_id", "The rule's id")
 class RuleItem(Resource):
+    @ns.doc(id="getAlertRule")
     @response(ns, 200, "The rule", schemas.RULE)
     @authenticated(ns, 404)
     def get(self, caller, rule_id):
@@ -81,6 +85,7 @@ class RuleItem(Resource):
             service.get_rule(user_id=caller.user_id, rule_id=rule_id)
         )
 
+    @ns.doc(id="updateAlertRule")
     @response(ns, 200, "The rule after the change", schemas.RULE)
     @authenticated(ns, 404)
     @body(ns, schemas.UPDATE)
@@ -97,6 +102,7 @@ class RuleItem(Resource):
         )
         return schemas.rule_public(rule, secret)
 
+    @ns.doc(id="deleteAlertRule")
     @response(ns, 204, "Deleted, with its events and deliveries")
     @authenticated(ns, 404)
     def delete(self, caller, rule_id):
@@ -108,6 +114,7 @@ class RuleItem(Resource):
 @ns.route(f"/<int(max={ID_MAX}):rule_id>/deliveries")
 @ns.param("rule_id", "The rule's id")
 class DeliveryList(Resource):
+    @ns.doc(id="listAlertDeliveries")
     @response(ns, 200, "A page of attempts, newest first", schemas.ATTEMPT_PAGE)
     @authenticated(ns, 404)
     @query(ns, _list_args)
@@ -126,6 +133,7 @@ class DeliveryList(Resource):
 @ns.route("/unsubscribe/<string:token>", endpoint="alert_unsubscribe")
 @ns.param("token", "The signed token of the link in an alert email")
 class Unsubscribe(Resource):
+    @ns.doc(id="unsubscribeFromAlertEmails")
     @response(ns, 204, "Email is off for the link's rule")
     @errors(ns, 404, 503)
     def post(self, token):

@@ -24,6 +24,7 @@ from myapp.alerts.rows import (
     rules_for_update,
 )
 from myapp.db import db
+from myapp.metrics import ALERT_EVENTS, count_after_commit
 from myapp.rawsql import insert_ids, paramstyle, run_many
 
 EVENTS = AlertEvent.__table__
@@ -164,6 +165,9 @@ def record_all(updates):
     kept = current_app.config["ALERTS_EVENTS_KEPT_PER_RULE"]
     events = [(rule, change) for rule, changes, _ in updates for change in changes]
     ids = _insert_events(events)
+    for state in {change.state for _, change in events}:
+        count = sum(change.state == state for _, change in events)
+        count_after_commit(ALERT_EVENTS, count, state=state)
     recorded = [
         (rule, event_id, change) for event_id, (rule, change) in zip(ids, events)
     ]

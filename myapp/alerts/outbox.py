@@ -227,3 +227,21 @@ def prune(*, rule_id, through_event_id):
             DELIVERIES.c.status != PENDING,
         )
     )
+
+
+def gauges():
+    """/metrics: deliveries waiting to be sent, and how long the oldest has waited."""
+    pending, oldest = db.session.execute(
+        sa.select(sa.func.count(), sa.func.min(DELIVERIES.c.created_at)).where(
+            DELIVERIES.c.next_attempt_at.is_not(None)
+        )
+    ).one()
+    age = max(0.0, (to_micros(utcnow()) - oldest) / 1e6) if oldest is not None else 0.0
+    return [
+        ("myapp_alert_outbox_pending", "Deliveries waiting to be sent", pending),
+        (
+            "myapp_alert_outbox_oldest_pending_age_seconds",
+            "Seconds since the oldest waiting delivery was queued (0: none)",
+            age,
+        ),
+    ]

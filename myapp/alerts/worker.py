@@ -22,7 +22,7 @@ from myapp import periodic
 from myapp.alerts import claims, emails, judge, outbox, webhooks
 from myapp.alerts.models import EMAIL
 from myapp.alerts.service import now_micros, resolving
-from myapp import mail
+from myapp import mail, metrics
 from myapp.db import db
 
 log = logging.getLogger("myapp.alerts.worker")
@@ -37,6 +37,10 @@ class Worker:
         self.lease = config["ALERTS_DELIVERY_LEASE_SECONDS"]
         self.silence_every = config["ALERTS_SILENCE_CHECK_SECONDS"]
         self.report_every = config["ALERTS_WORKER_REPORT_SECONDS"]
+        self.metrics_at = (
+            config["ALERTS_WORKER_METRICS_ADDR"],
+            config["ALERTS_WORKER_METRICS_PORT"],
+        )
         self.sending = {
             "allow_http": config["WEBHOOK_ALLOW_HTTP"],
             "allow_private": config["WEBHOOK_ALLOW_PRIVATE"],
@@ -78,6 +82,7 @@ class Worker:
         ]
         for thread in senders + jobs:
             thread.start()
+        exporter = self._serve_metrics()
         log.info(
             "started: %d sending threads, polling every %g s, silence checked "
             "every %g s; jobs: %s",
@@ -89,6 +94,7 @@ class Worker:
         silence_at = report_at = time.monotonic()
         report_at += self.report_every
         while not self.stopping.is_set():
+            metrics.worker_loop().set(time.time())
             if time.monotonic() >= silence_at:
                 self._guarded(self._check_silence)
                 silence_at = time.monotonic() + self.silence_every
@@ -100,7 +106,20 @@ class Worker:
         for thread in senders + jobs:
             thread.join()
         self._guarded(self._report)
+        if exporter is not None:
+            exporter.shutdown()
         log.info("stopped")
+
+    def _serve_metrics(self):
+        """Its own metrics on a loopback port (the web app's /metrics has no worker)."""
+        address, port = self.metrics_at
+        if not port:
+            return None
+        from prometheus_client import start_http_server
+
+        server, _ = start_http_server(int(port), addr=address)
+        log.info("metrics on http://%s:%d/metrics", address, server.server_port)
+        return server
 
     def _guarded(self, work):
         """Run work in an app context; a failure (database down) is logged only."""
@@ -142,9 +161,10 @@ class Worker:
                 self._last_user = claimed[-1].user_id
         for delivery in claimed:
             started = now_micros()
-            outcome = self._attempt(delivery)
+            with metrics.DELIVERY_SECONDS.labels(delivery.channel).time():
+                outcome = self._attempt(delivery)
             recorded = claims.finish(delivery, outcome, at=started, now=now_micros())
-            self._count(outcome, recorded)
+            self._count(outcome, recorded, delivery.channel)
             log.info(
                 "%s delivery %d (rule %d, event %d) attempt %d: %s in %d ms%s",
                 delivery.channel,
@@ -182,7 +202,10 @@ class Worker:
             **self.sending,
         )
 
-    def _count(self, outcome, recorded):
+    def _count(self, outcome, recorded, channel):
+        metrics.DELIVERY_ATTEMPTS.labels(
+            channel, "delivered" if outcome.delivered else "failed"
+        ).inc()
         with self._counting:
             self.counts["attempts"] += 1
             self.counts["delivered" if outcome.delivered else "failed attempts"] += 1

@@ -15,6 +15,7 @@ _list_args = page_parser()
 
 @ns.route("/")
 class DeviceList(Resource):
+    @ns.doc(id="listDevices")
     @response(ns, 200, "A page of your devices, in id order", schemas.DEVICE_PAGE)
     @authenticated(ns)
     @query(ns, _list_args)
@@ -28,6 +29,7 @@ class DeviceList(Resource):
             user_id=caller.user_id,
         )
 
+    @ns.doc(id="createDevice")
     @response(
         ns, 201, "Created, with its key (shown only now)", schemas.DEVICE_WITH_KEY
     )
@@ -43,6 +45,7 @@ class DeviceList(Resource):
 # A larger number names no device (PostgreSQL would reject it as a key).
 @ns.route(f"/<int(max={ID_MAX}):device_id>", endpoint="device")
 class DeviceItem(Resource):
+    @ns.doc(id="getDevice")
     @response(ns, 200, "The device", schemas.DEVICE)
     @authenticated(ns, 404)
     def get(self, caller, device_id):
@@ -50,6 +53,7 @@ class DeviceItem(Resource):
         device = service.get_device(user_id=caller.user_id, device_id=device_id)
         return schemas.device_public(device)
 
+    @ns.doc(id="updateDevice")
     @response(ns, 200, "Updated; in effect from the next request", schemas.DEVICE)
     @authenticated(ns, 404)
     @body(ns, schemas.UPDATE)
@@ -60,6 +64,7 @@ class DeviceItem(Resource):
         )
         return schemas.device_public(device)
 
+    @ns.doc(id="deleteDevice")
     @response(ns, 204, "Deleted; its keys stop working, its readings stay")
     @authenticated(ns, 404)
     def delete(self, caller, device_id):
@@ -70,6 +75,7 @@ class DeviceItem(Resource):
 
 @ns.route(f"/<int(max={ID_MAX}):device_id>/rotate")
 class DeviceRotate(Resource):
+    @ns.doc(id="rotateDeviceKey")
     @response(
         ns, 200, "The device with its new key (shown only now)", schemas.DEVICE_WITH_KEY
     )

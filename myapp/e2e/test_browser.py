@@ -84,12 +84,12 @@ def test_swagger_ui_registers_logs_in_authorizes_and_uses_readings(page, live_se
     page.goto(f"http://127.0.0.1:{live_server.port}/docs")
     page.locator(".opblock").first.wait_for()
 
-    register = operation(page, "post_register", "auth")
+    register = operation(page, "register", "auth")
     account = {"username": "swaggerui", "email": "ui@example.com"}
     status, _ = execute(register, dict(account, password=PASSWORD))
     assert status == 201
 
-    login = operation(page, "post_login", "auth")
+    login = operation(page, "login", "auth")
     status, text = execute(login, {"username": "swaggerui", "password": PASSWORD})
     assert status == 200
     token = json.loads(text)["access_token"]
@@ -99,13 +99,13 @@ def test_swagger_ui_registers_logs_in_authorizes_and_uses_readings(page, live_se
     page.locator(".modal-ux button.authorize").click()
     page.locator(".modal-ux button.btn-done").click()
 
-    create = operation(page, "post_reading_list", "readings")
+    create = operation(page, "createReading", "readings")
     reading = {"sensor": "swagger/ui", "data": {"celsius": 20.5}}
     status, text = execute(create, reading)
     assert status == 201, text
     created = json.loads(text)
 
-    listing = operation(page, "get_reading_list", "readings")
+    listing = operation(page, "listReadings", "readings")
     status, text = execute(listing)
     assert status == 200
     assert [r["id"] for r in json.loads(text)["items"]] == [created["id"]]

@@ -27,6 +27,7 @@ _list_args.add_argument(
 
 @ns.route("/")
 class GoalList(Resource):
+    @ns.doc(id="listGoals")
     @response(ns, 200, "Your goals", schemas.GOAL_LIST)
     @authenticated(ns, 403, 404)
     @query(ns, _list_args)
@@ -40,6 +41,7 @@ class GoalList(Resource):
         """
         return {"items": queries.listed_goals(caller=caller, **args)}
 
+    @ns.doc(id="createGoal")
     @response(ns, 201, "Created (with an empty children list)", schemas.GOAL)
     @authenticated(ns, 409)
     @body(ns, schemas.CREATE)
@@ -64,6 +66,7 @@ class GoalList(Resource):
 @ns.route(f"/<int(max={ID_MAX}):goal_id>", endpoint="goal")
 @ns.param("goal_id", "The goal's id")
 class GoalItem(Resource):
+    @ns.doc(id="getGoal")
     @response(ns, 200, "The goal with its subtree", schemas.GOAL)
     @authenticated(ns, 404)
     def get(self, caller, goal_id):
@@ -72,6 +75,7 @@ class GoalItem(Resource):
             user_id=caller.user_id, goal_id=goal_id, tz=caller.time_zone
         )
 
+    @ns.doc(id="updateGoal")
     @response(ns, 200, "The goal with its subtree, after the change", schemas.GOAL)
     @authenticated(ns, 404, 409)
     @body(ns, schemas.UPDATE)
@@ -98,6 +102,7 @@ class GoalItem(Resource):
             user_id=caller.user_id, goal_id=goal_id, tz=caller.time_zone
         )
 
+    @ns.doc(id="deleteGoal")
     @response(ns, 204, "Deleted, with its whole subtree")
     @authenticated(ns, 404)
     def delete(self, caller, goal_id):

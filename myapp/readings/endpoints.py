@@ -86,6 +86,7 @@ _latest_args.add_argument("sensor", type=sensor_name, help="Only this sensor (ex
 
 @ns.route("/")
 class ReadingList(Resource):
+    @ns.doc(id="listReadings")
     @response(ns, 200, "A page of readings", schemas.READING_PAGE)
     @authenticated(ns)
     @query(ns, _list_args)
@@ -99,6 +100,7 @@ class ReadingList(Resource):
             user_id=caller.user_id,
         )
 
+    @ns.doc(id="createReading")
     @response(ns, 201, "Stored", schemas.READING_PUBLIC)
     @response(ns, 200, "Already stored under this client_id", schemas.READING_REPEAT)
     @authenticated(ns, 429, keys=("device",))
@@ -119,6 +121,7 @@ class ReadingList(Resource):
 
 @ns.route("/batch")
 class ReadingBatch(Resource):
+    @ns.doc(id="createReadingBatch")
     @response(ns, 201, "Stored, ids in input order", schemas.BATCH_RESULT)
     @authenticated(ns, 429, keys=("device",))
     @per_device
@@ -132,6 +135,7 @@ class ReadingBatch(Resource):
 
 @ns.route("/latest")
 class LatestReadings(Resource):
+    @ns.doc(id="listLatestReadings")
     @response(ns, 200, "The newest reading of each sensor", schemas.LATEST_PAGE)
     @authenticated(ns)
     @query(ns, _latest_args)
@@ -149,6 +153,7 @@ class LatestReadings(Resource):
 
 @ns.route("/retention")
 class Retention(Resource):
+    @ns.doc(id="getRetentionRules")
     @response(ns, 200, "Your retention rules", retention_schemas.RETENTION)
     @authenticated(ns)
     def get(self, caller):
@@ -156,6 +161,7 @@ class Retention(Resource):
         policy = retention.get_policy(user_id=caller.user_id)
         return retention_schemas.retention_public(policy)
 
+    @ns.doc(id="replaceRetentionRules")
     @response(ns, 200, "The rules as stored", retention_schemas.RETENTION)
     @authenticated(ns)
     @body(ns, retention_schemas.RETENTION_PUT)
@@ -172,6 +178,7 @@ class Retention(Resource):
 
 @ns.route("/retention/preview")
 class RetentionPreview(Resource):
+    @ns.doc(id="previewPruning")
     @response(ns, 200, "What pruning will remove", retention_schemas.PREVIEW)
     @authenticated(ns)
     def get(self, caller):
@@ -183,6 +190,7 @@ class RetentionPreview(Resource):
 
 @ns.route("/<int:reading_id>", endpoint="reading")
 class ReadingItem(Resource):
+    @ns.doc(id="getReading")
     @response(ns, 200, "The reading", schemas.READING_PUBLIC)
     @authenticated(ns, 404)
     def get(self, caller, reading_id):
@@ -190,6 +198,7 @@ class ReadingItem(Resource):
         reading = queries.get_reading(user_id=caller.user_id, reading_id=reading_id)
         return schemas.reading_public(reading)
 
+    @ns.doc(id="deleteReading")
     @response(ns, 204, "Deleted")
     @authenticated(ns, 404)
     def delete(self, caller, reading_id):
@@ -200,6 +209,7 @@ class ReadingItem(Resource):
 
 @ns.route("/stats")
 class ReadingStats(Resource):
+    @ns.doc(id="getReadingStats")
     @response(ns, 200, "Buckets with values", schemas.STATS)
     @authenticated(ns)
     @query(ns, _stats_args)
@@ -212,6 +222,7 @@ class ReadingStats(Resource):
 
 @ns.route("/export")
 class ReadingExport(Resource):
+    @ns.doc(id="exportReadings")
     @ns.produces(list(export.MEDIA_TYPES.values()))
     @response(ns, 200, "Every matching reading, streamed as a file")
     @authenticated(ns)

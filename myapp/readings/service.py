@@ -16,6 +16,7 @@ from myapp.devices.uploads import (
     refuse_if_deleted,
 )
 from myapp.errors import ValidationFailed, conflict, not_found
+from myapp.metrics import READINGS_STORED, ROLLUP_SECONDS, count_after_commit
 from myapp.micros import MIN_MICROS, to_micros
 from myapp.rawsql import marks, paramstyle, run
 from myapp.readings import pruned, rollups
@@ -134,13 +135,15 @@ def store_readings(*, caller, rows, items, now_micros, in_batch=True):
         _check_scope_of_stored(caller, rows, existing, in_batch)
     ids, created = _answers(slots, fresh, inserted, existing)
     _keep_latest(user_id, rows, ids, created)
-    rollups.add_readings(user_id=user_id, readings=_new(rows, items, created))
+    with ROLLUP_SECONDS.time():
+        rollups.add_readings(user_id=user_id, readings=_new(rows, items, created))
     note_use(caller, now_micros)
     if readings_stored.receivers and any(created):
         readings_stored.send(
             user_id=user_id,
             readings=_stored(rows, items, ids, created, now_micros, device_id),
         )
+    count_after_commit(READINGS_STORED, sum(map(bool, created)))
     db.session.commit()
     return ids, created
 

@@ -24,6 +24,7 @@ users_ns = Namespace("users", description="Accounts")
 class Register(Resource):
     decorators = [register_per_network]
 
+    @auth_ns.doc(id="register")
     @response(auth_ns, 201, "Account created", schemas.USER)
     @errors(auth_ns, 409, 429, 503)
     @body(auth_ns, schemas.REGISTER)
@@ -38,6 +39,7 @@ class Register(Resource):
 class Login(Resource):
     decorators = [login_per_account, login_per_network]
 
+    @auth_ns.doc(id="login")
     @response(auth_ns, 200, "Tokens", schemas.TOKENS)
     @errors(auth_ns, 401, 429, 503)
     @body(auth_ns, schemas.LOGIN)
@@ -51,6 +53,7 @@ class Login(Resource):
 
 @auth_ns.route("/refresh")
 class Refresh(Resource):
+    @auth_ns.doc(id="refreshTokens")
     @response(auth_ns, 200, "A new token pair", schemas.TOKENS)
     @authenticated(auth_ns, refresh=True)
     def post(self, caller):
@@ -60,6 +63,7 @@ class Refresh(Resource):
 
 @auth_ns.route("/logout")
 class Logout(Resource):
+    @auth_ns.doc(id="logout")
     @response(auth_ns, 204, "Logged out")
     @authenticated(auth_ns)
     def post(self, caller):
@@ -70,6 +74,7 @@ class Logout(Resource):
 
 @auth_ns.route("/verify-email")
 class VerifyEmail(Resource):
+    @auth_ns.doc(id="verifyEmail")
     @response(auth_ns, 204, "The address is verified")
     @errors(auth_ns, 503)
     @body(auth_ns, schemas.VERIFY_EMAIL)
@@ -85,6 +90,7 @@ class VerifyEmail(Resource):
 
 @users_ns.route("/me/verify-email")
 class SendVerification(Resource):
+    @users_ns.doc(id="sendVerificationEmail")
     @response(users_ns, 202, "The message was handed to the mail server")
     @authenticated(users_ns, 409, 429)
     @verify_email_per_user
@@ -100,12 +106,14 @@ class SendVerification(Resource):
 
 @users_ns.route("/me")
 class Me(Resource):
+    @users_ns.doc(id="getCurrentUser")
     @response(users_ns, 200, "You", schemas.USER)
     @authenticated(users_ns)
     def get(self, caller):
         """Your account."""
         return schemas.user_public(service.get_user(user_id=caller.user_id))
 
+    @users_ns.doc(id="updateCurrentUser")
     @response(users_ns, 200, "Updated", schemas.USER)
     @authenticated(users_ns, 403, 409, 429)
     @wrong_password_per_user
@@ -119,6 +127,7 @@ class Me(Resource):
         )
         return schemas.user_public(user)
 
+    @users_ns.doc(id="deleteCurrentUser")
     @response(users_ns, 204, "Deleted, with your readings and goals")
     @authenticated(users_ns, 403, 429)
     @wrong_password_per_user
@@ -137,6 +146,7 @@ _list_args = page_parser()
 
 @users_ns.route("/")
 class UserList(Resource):
+    @users_ns.doc(id="listUsers")
     @response(users_ns, 200, "A page of users", schemas.USER_PAGE)
     @authenticated(users_ns, admin=True)
     @query(users_ns, _list_args)
@@ -150,6 +160,7 @@ class UserList(Resource):
 # A larger number names no user (PostgreSQL would reject it as a key).
 @users_ns.route(f"/<int(max={ID_MAX}):user_id>", endpoint="user")
 class UserItem(Resource):
+    @users_ns.doc(id="getUser")
     @response(users_ns, 200, "The user", schemas.USER)
     @authenticated(users_ns, 404)
     def get(self, caller, user_id):
@@ -158,6 +169,7 @@ class UserItem(Resource):
             raise not_found("user")
         return schemas.user_public(service.get_user(user_id=user_id))
 
+    @users_ns.doc(id="deleteUser")
     @response(users_ns, 204, "Deleted")
     @authenticated(users_ns, 404, admin=True)
     def delete(self, caller, user_id):
