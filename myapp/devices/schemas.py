@@ -1,5 +1,6 @@
 """What clients may write about devices, and what they read back."""
 
+from myapp.devices.scope import PATTERN
 from myapp.pagination import page_schema
 from myapp.timestamps import format_timestamp
 from myapp.validation import PATTERN_END, PATTERN_MESSAGE, Schema
@@ -16,17 +17,6 @@ NAME = {
     "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+" + PATTERN_END,
     PATTERN_MESSAGE: "a name without control characters (such as a line break)",
     "description": "1 to 100 characters, no control characters",
-}
-# The rules of the sensor names a pattern matches: 1 to 64 characters, no NUL.
-PATTERN = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 64,
-    "pattern": "^[^\\u0000]+" + PATTERN_END,
-    PATTERN_MESSAGE: "a sensor name without NUL (U+0000) characters",
-    "description": "An exact sensor name, or a prefix ending in /* "
-    "(kitchen/* matches kitchen/temp and kitchen/door/open, not kitchen); "
-    "any other * is a literal character",
 }
 SENSORS = {
     "type": ["array", "null"],

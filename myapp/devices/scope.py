@@ -2,8 +2,22 @@
 
 import functools
 
+from myapp.validation import PATTERN_END, PATTERN_MESSAGE
+
 # A pattern ending in this is a prefix: "kitchen/*" matches "kitchen/temp".
 PREFIX_MARK = "/*"
+# The JSON Schema of one pattern (device scopes, retention rules): the rules
+# of the sensor names it matches, 1 to 64 characters, no NUL.
+PATTERN = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 64,
+    "pattern": "^[^\\u0000]+" + PATTERN_END,
+    PATTERN_MESSAGE: "a sensor name without NUL (U+0000) characters",
+    "description": "An exact sensor name, or a prefix ending in /* "
+    "(kitchen/* matches kitchen/temp and kitchen/door/open, not kitchen); "
+    "any other * is a literal character",
+}
 
 
 @functools.lru_cache(maxsize=1024)

@@ -1,22 +1,13 @@
 """What clients may write as retention rules, and what they read back."""
 
+from myapp.devices.scope import PATTERN
 from myapp.micros import format_micros
-from myapp.validation import PATTERN_END, PATTERN_MESSAGE, Schema
+from myapp.validation import Schema
 
 RULES_MAX = 100
 PATTERNS_MAX = 32
 KEEP_DAYS_MAX = 36500
 
-# Sensor patterns as devices take them: 1 to 64 characters, no NUL.
-PATTERN = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 64,
-    "pattern": "^[^\\u0000]+" + PATTERN_END,
-    PATTERN_MESSAGE: "a sensor name without NUL (U+0000) characters",
-    "description": "An exact sensor name, or a prefix ending in /* "
-    "(kitchen/* matches kitchen/temp and kitchen/door/open, not kitchen)",
-}
 RULE = {
     "type": "object",
     "required": ["sensors", "keep_days"],
