@@ -41,8 +41,8 @@ def alive(pid):
         return False
 
 
-def kill_namespace(name):
-    """SIGKILL every process in a namespace, then delete it."""
+def kill_everything_in(name):
+    """SIGKILL every process in a namespace, until none is left (2 s at most)."""
     for _ in range(20):
         pids = [int(p) for p in ip("netns", "pids", name, check=False).split()]
         if not pids:
@@ -53,6 +53,11 @@ def kill_namespace(name):
             except ProcessLookupError:
                 pass
         time.sleep(0.1)
+
+
+def kill_namespace(name):
+    """SIGKILL every process in a namespace, then delete it."""
+    kill_everything_in(name)
     ip("netns", "del", name, check=False)
 
 

@@ -106,16 +106,7 @@ class Node:
 
     def crash(self):
         """SIGKILL pg_autoctl and postgres at once: the machine died."""
-        for _ in range(20):
-            pids = self.cluster.network.pids(self.name)
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.05)
+        net.kill_everything_in(self.cluster.network.namespaces[self.name])
         if self.process:
             self.process.wait(timeout=30)
 
