@@ -19,7 +19,6 @@ scripts/test.sh and is skipped, saying so, in the PostgreSQL half.
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -52,16 +51,11 @@ ACKS = 15  # acknowledged uploads before the fault, and after it
 
 
 def require_tools():
-    for tool in ("ip", "unshare", "nginx", "pg_autoctl", "runuser"):
-        if not shutil.which(tool):
-            pytest.fail(
-                f"{tool} is missing: the failover test needs iproute2, util-linux,"
-                " nginx-light and postgresql-15-auto-failover (.ci/run installs"
-                " them)",
-                pytrace=False,
-            )
-    if os.geteuid() != 0:
-        pytest.fail("the failover test makes network namespaces: run it as root")
+    net.require_tools(
+        "failover",
+        ("ip", "unshare", "nginx", "pg_autoctl", "runuser"),
+        "iproute2, util-linux, nginx-light and postgresql-15-auto-failover",
+    )
 
 
 class Stack:

@@ -22,7 +22,6 @@ import contextlib
 import http.client
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -115,16 +114,11 @@ def stop_worker(host_root):
 
 
 def require_tools():
-    for tool in ("ip", "unshare", "nginx", "redis-server", "/usr/sbin/sshd", "rsync"):
-        if not shutil.which(tool):
-            pytest.fail(
-                f"{tool} is missing: the two-host test needs iproute2, util-linux,"
-                " nginx-light, redis-server, openssh-server, rsync (.ci/run installs"
-                " them)",
-                pytrace=False,
-            )
-    if os.geteuid() != 0:
-        pytest.fail("the two-host test makes network namespaces: run it as root")
+    net.require_tools(
+        "two-host",
+        ("ip", "unshare", "nginx", "redis-server", "/usr/sbin/sshd", "rsync"),
+        "iproute2, util-linux, nginx-light, redis-server, openssh-server, rsync",
+    )
 
 
 class Response:

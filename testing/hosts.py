@@ -13,6 +13,7 @@ import ipaddress
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -311,3 +312,18 @@ class Nginx:
 
     def stop(self):
         stop_process(self.process)
+
+
+def require_tools(test, tools, packages):
+    """Fail (never skip) a namespace test whose tools are missing, or not root."""
+    import pytest
+
+    for tool in tools:
+        if not shutil.which(tool):
+            pytest.fail(
+                f"{tool} is missing: the {test} test needs {packages}"
+                " (.ci/run installs them)",
+                pytrace=False,
+            )
+    if os.geteuid() != 0:
+        pytest.fail(f"the {test} test makes network namespaces: run it as root")
