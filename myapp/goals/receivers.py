@@ -3,7 +3,7 @@
 completes the goals it meets; a deletion recomputes them."""
 
 from myapp.goals import locks, service, targets, upkeep
-from myapp.goals.recompute import recompute
+from myapp.goals.recompute import recompute, recompute_deleted
 from myapp.micros import from_micros
 from myapp.owners import time_zone_of
 
@@ -32,12 +32,13 @@ def on_readings_stored(sender, *, user_id, readings, **_):
         service.complete_goals(completions=completions, now=now)
 
 
-def on_readings_deleted(sender, *, user_id, sensors, **_):
-    """Recompute the targets on the sensors of deleted readings; completion stays."""
+def on_readings_deleted(sender, *, user_id, sensors, deleted, **_):
+    """Recompute the periods that held deleted readings; completion stays."""
     locks.lock_goals(user_id=user_id, strength=locks.READINGS)
     targets = _watching(user_id, sorted(sensors))
     if targets:
-        recompute(user_id=user_id, goal_ids=[target.goal_id for target in targets])
+        goal_ids = [target.goal_id for target in targets]
+        recompute_deleted(user_id=user_id, goal_ids=goal_ids, deleted=deleted)
 
 
 def on_time_zone_changed(sender, *, user_id, time_zone, **_):

@@ -241,6 +241,50 @@ def recompute(*, user_id, goal_ids):
         _recompute_series(user_id, key, since, floor + 1, None, dialect, zone)
 
 
+def recompute_deleted(*, user_id, goal_ids, deleted):
+    """After readings are deleted, recompute only the heads and series periods
+    that held them, from the readings that remain: other periods keep what
+    they counted (readings that retention pruned too). goal_ids hold every
+    target on the deleted readings' sensors; deleted: (sensor, recorded_at)."""
+    dialect = db.session.get_bind().dialect.name
+    targets = _targets(goal_ids)
+    zone = _zone(user_id, targets)
+    tz = zone[0]
+    touched_heads = [
+        t
+        for t in targets
+        if any(_in_head(t, at, tz) for sensor, at in deleted if sensor == t.sensor)
+    ]
+    if touched_heads:
+        _recompute_heads(touched_heads, dialect, zone)
+    for key, floor in series_floors(targets).items():
+        sensor, _, period = key
+        bucket_of = periods.bucket_function(period, tz)
+        touched = sorted({bucket_of(at) for name, at in deleted if name == sensor})
+        since = min(t.since for t in targets if (t.sensor, t.field, t.period) == key)
+        for lo, hi in _runs(b for b in touched if b > floor):
+            _recompute_series(user_id, key, since, lo, hi, dialect, zone)
+
+
+def _in_head(target, at, tz):
+    if at < target.since:
+        return False
+    if target.period is None:
+        return True
+    return periods.bucket_of(target.period, at, tz) == target.since_bucket
+
+
+def _runs(buckets):
+    """(first, last) of each run of consecutive bucket numbers, in order."""
+    runs = []
+    for bucket in buckets:
+        if runs and runs[-1][1] == bucket - 1:
+            runs[-1][1] = bucket
+        else:
+            runs.append([bucket, bucket])
+    return [tuple(run) for run in runs]
+
+
 def start_target(*, user_id, goal_id):
     """Compute a new target's head and, for a habit, the periods of its series
     that no earlier habit on it kept (the periods before the series' floor)."""

@@ -91,3 +91,38 @@ def test_a_series_goes_with_its_last_habit(alice, new_goal, in_app):
     assert goal_rows(in_app)[1] == 1
     alice.delete(goal_url(second["id"]))
     assert goal_rows(in_app) == (0, 0)
+
+
+def test_a_deletion_recomputes_only_its_periods_so_pruned_readings_keep_counting(
+    alice, new_goal, in_app
+):
+    now = datetime.now(timezone.utc)
+    habit = new_goal(
+        alice,
+        "walk every day",
+        started_at=(now - timedelta(days=5)).isoformat(),
+        target={**daily(1), "aggregate": "count"},
+    )
+    times = [now - timedelta(days=days) for days in (4, 3, 2, 1, 0, 0)]
+    body = {
+        "readings": [
+            reading(sensor="steps", data={"n": 1}, recorded_at=at.isoformat())
+            for at in times
+        ]
+    }
+    ids = alice.post(BATCH, json=body).json["ids"]
+    assert alice.get(goal_url(habit["id"])).json["streak"] == 5
+
+    def prune(reading_id):
+        # What retention does to an old raw reading: gone, nothing told.
+        db.session.execute(
+            sa.text("DELETE FROM readings WHERE id = :id"), {"id": reading_id}
+        )
+        db.session.commit()
+
+    in_app(prune, ids[1])
+    # Deleting one of today's two readings recomputes today alone.
+    assert alice.delete(f"/api/v1/readings/{ids[5]}").status_code == 204
+    shown = alice.get(goal_url(habit["id"])).json
+    assert shown["measured"]["value"] == 1
+    assert shown["streak"] == 5

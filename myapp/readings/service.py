@@ -340,7 +340,11 @@ def delete_reading(*, user_id, reading_id):
     for sensor in sensors:
         db.session.execute(_REFILL_LATEST, {"user_id": user_id, "sensor": sensor})
     if sensors and readings_deleted.receivers:
-        readings_deleted.send(user_id=user_id, sensors=sensors)
+        readings_deleted.send(
+            user_id=user_id,
+            sensors=sensors,
+            deleted=[(sensor, at) for sensor, at, _ in deleted],
+        )
     db.session.commit()
     if not sensors:
         raise not_found("reading")

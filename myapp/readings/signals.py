@@ -19,8 +19,10 @@ _signals = Namespace()
 # one reading was stored.
 readings_stored = _signals.signal("readings-stored")
 
-# readings_deleted.send(user_id=..., sensors={...}): readings of these sensors
-# were deleted. Deleting a user cascades in the database and sends nothing.
+# readings_deleted.send(user_id=..., sensors={...}, deleted=[(sensor,
+# recorded_at micros), ...]): these readings were deleted by their owner.
+# Deleting a user cascades in the database, and retention's pruning keeps
+# what readings counted: neither sends anything.
 readings_deleted = _signals.signal("readings-deleted")
 
 

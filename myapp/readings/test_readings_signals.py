@@ -2,7 +2,9 @@
 
 import pytest
 
+from myapp.micros import to_micros
 from myapp.readings.signals import readings_deleted, readings_stored
+from myapp.timestamps import parse_timestamp
 from testing.readings import BATCH, READINGS, listening, new_client_id, reading
 
 
@@ -44,12 +46,18 @@ def test_a_failing_receiver_rolls_the_whole_upload_back(alice, count_rows):
 
 
 @pytest.mark.parametrize("owner_deletes", [True, False])
-def test_deleting_a_reading_is_heard_with_its_sensor(alice, bob, owner_deletes):
-    reading_id = alice.post(READINGS, json=reading(sensor="door")).json["id"]
+def test_deleting_a_reading_is_heard_with_its_sensor_and_time(
+    alice, bob, owner_deletes
+):
+    at = "2026-03-01T12:00:00Z"
+    body = reading(sensor="door", recorded_at=at)
+    reading_id = alice.post(READINGS, json=body).json["id"]
     deleter = alice if owner_deletes else bob
     with listening(readings_deleted) as heard:
         status = deleter.delete(f"{READINGS}{reading_id}").status_code
     if owner_deletes:
-        assert status == 204 and heard == [{"user_id": alice.id, "sensors": {"door"}}]
+        deleted = [("door", to_micros(parse_timestamp(at)))]
+        assert status == 204
+        assert heard == [{"user_id": alice.id, "sensors": {"door"}, "deleted": deleted}]
     else:
         assert status == 404 and heard == []
