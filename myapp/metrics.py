@@ -58,6 +58,10 @@ ROLLUP_SECONDS = Histogram(
     "Time an upload spent adding its readings to the rollups",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+READINGS_PRUNED = Counter(
+    "myapp_readings_pruned_total",
+    "Raw readings retention removed, counted as each batch commits",
+)
 ALERT_EVENTS = Counter(
     "myapp_alert_events_total",
     "Alert events committed, by the state they enter (firing, resolved)",

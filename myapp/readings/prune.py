@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from myapp.db import db, utcnow
+from myapp.metrics import READINGS_PRUNED
 from myapp.micros import to_micros
 from myapp.owners import KEY_SHARE, lock_owner, owner_exists
 from myapp.rawsql import marks, run
@@ -200,6 +201,7 @@ def _prune_batch(user_id, sensor, before, batch):
             record_client_ids(user_id=user_id, rows=rows)
             _delete(postgresql, [row.id for row in rows])
         db.session.commit()
+        READINGS_PRUNED.inc(len(rows))  # pruning's progress, for operators
         return len(rows)
     except BaseException:
         db.session.rollback()

@@ -7,6 +7,7 @@ so the grace of their rules (24 h from the PUT) is over at the pruning `now`.
 import threading
 
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
 
 from myapp.micros import format_micros
 from testing.alerts import ALERTS, rule as alert_rule
@@ -51,15 +52,21 @@ def listed_ids(account):
     return sorted(r["id"] for r in account.get(f"{READINGS}?limit=1000").json["items"])
 
 
+PRUNED_TOTAL = "myapp_readings_pruned_total"
+
+
 def test_only_whole_buckets_older_than_keep_days_go(alice, in_app, post_batch):
     start = base()
     minutes = [0, 5, 14, 15, 20, 29, 30]
     ids = upload(alice, post_batch, [start + m * MINUTE for m in minutes])
     put_rules(alice, rule(1))
     # At 1 day + 20 min, [0, 15) is wholly older than a day; [15, 30) is not.
+    pruned = REGISTRY.get_sample_value(PRUNED_TOTAL) or 0
     removed = in_app(prune_at, start + DAY + 20 * MINUTE)
     assert removed == {alice.id: 3}
     assert listed_ids(alice) == ids[3:]
+    # Its progress, as /metrics (and the worker's port) publish it.
+    assert REGISTRY.get_sample_value(PRUNED_TOTAL) - pruned == 3
 
 
 def test_the_newest_reading_of_each_sensor_is_never_pruned(alice, in_app, post_batch):
