@@ -111,10 +111,10 @@ def test_failed_attempts_are_retried_with_growing_delays_until_a_2xx(
     (event,) = events_of(carol, made["id"])
     assert [a.message_id for a in arrivals] == [f"msg_alert_event_{event['id']}"] * 4
     gaps = [b.at - a.at for a, b in zip(arrivals, arrivals[1:])]
+    # Each gap is at least its own delay, not the first one again (a lower
+    # bound only: a loaded machine may add to a gap, never take from it).
     for gap, delay in zip(gaps, delays):
         assert gap >= delay - 0.01, (gaps, delays)
-    # Each gap is its own delay, not the first one again: they grow.
-    assert gaps[1] - gaps[0] >= 0.3 and gaps[2] - gaps[1] >= 0.5, gaps
     attempts = attempts_of(carol, made["id"])
     assert [(a["attempt"], a["status_code"]) for a in attempts] == [
         (1, 500),
