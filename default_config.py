@@ -13,8 +13,10 @@ class Config:
     SQLALCHEMY_DATABASE_URI = None  # the factory defaults to instance/myapp.sqlite
     # No ping on every checkout: myapp/roundtrips.py pings idle connections only.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False}
-    # Seconds a pooled PostgreSQL connection may sit idle before it is pinged.
-    DATABASE_PING_IDLE_SECONDS = 5
+    # Seconds a pooled PostgreSQL connection may sit idle before it is pinged
+    # (0: before every use). Above 0 a busy pool sends no ping, but a connection
+    # an outage broke silently may then fail one request with a 503.
+    DATABASE_PING_IDLE_SECONDS = 0
     # Seconds to wait for a PostgreSQL connection (libpq connect_timeout): a
     # database that is down or hung answers 503 instead of hanging a worker.
     DATABASE_CONNECT_TIMEOUT = 5

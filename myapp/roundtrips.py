@@ -1,13 +1,13 @@
 """Fewer round trips to PostgreSQL, which is another process (or host) away.
 
-- A pooled connection is pinged before use only if it sat idle for
-  DATABASE_PING_IDLE_SECONDS: a busy pool never pings, and one that waited
-  through a restart is still checked (SQLAlchemy's pool_pre_ping pings on
-  every checkout: one SELECT 1 a request). A busier one is only checked for
-  a hang-up the server already sent (a read of the socket, no round trip).
-  A connection that fails either is replaced before the request sees it; one
-  that dies while busy fails its request with a 503, and SQLAlchemy then
-  drops the rest of the pool.
+- A pooled connection is pinged before use (in autocommit, so the ping
+  opens no transaction, which SQLAlchemy's pool_pre_ping would) if it sat
+  idle for DATABASE_PING_IDLE_SECONDS: by default 0, every use. Set higher, a
+  busy pool saves that round trip and a busier connection is only checked
+  for a hang-up the server already sent (a read of the socket); but one an
+  outage broke without a word (a cut link) then fails one request with a
+  503 before SQLAlchemy drops the process's pool: the outage suite saw it.
+  A connection that fails either check is replaced before a request sees it.
 - A connection checked out for an API read (GET, HEAD) is in autocommit: no
   BEGIN before the first statement, no ROLLBACK after the last. Each statement
   still sees one consistent snapshot; reads write nothing.

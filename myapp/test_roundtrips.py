@@ -3,6 +3,7 @@ statements and nothing else (no ping on a busy pool, no BEGIN, no ROLLBACK); a
 write keeps its transaction; an idle connection is pinged, and a dead one
 replaced before a request sees it."""
 
+import contextlib
 import tempfile
 
 import pytest
@@ -22,9 +23,9 @@ def postgres(app):
     return engine
 
 
-@pytest.fixture
-def sent(postgres):
-    """The messages the app's connections send, from libpq's trace of each."""
+@contextlib.contextmanager
+def tracing(engine):
+    """The messages an engine's connections send, from libpq's trace of each."""
     lines = []
     traced = {}
 
@@ -45,11 +46,20 @@ def sent(postgres):
                     lines.append((fields[3], line))
             handle.close()
 
-    sa.event.listen(postgres, "checkout", checkout)
-    sa.event.listen(postgres, "checkin", checkin)
-    yield lines
-    sa.event.remove(postgres, "checkout", checkout)
-    sa.event.remove(postgres, "checkin", checkin)
+    # First of the checkout listeners, so the trace sees the app's ping too.
+    sa.event.listen(engine, "checkout", checkout, insert=True)
+    sa.event.listen(engine, "checkin", checkin)
+    try:
+        yield lines
+    finally:
+        sa.event.remove(engine, "checkout", checkout)
+        sa.event.remove(engine, "checkin", checkin)
+
+
+@pytest.fixture
+def sent(postgres):
+    with tracing(postgres) as lines:
+        yield lines
 
 
 def statements(lines):
@@ -57,15 +67,29 @@ def statements(lines):
     return [line for kind, line in lines if kind in ("Query", "Parse")]
 
 
-def test_an_api_read_sends_only_its_statements(alice, sent):
+def test_an_api_read_sends_a_ping_and_its_statements_only(alice, sent):
     created = alice.post(READINGS, json=reading()).json
     alice.get(f"{READINGS}{created['id']}")
     sent.clear()
     assert alice.get(f"{READINGS}{created['id']}").status_code == 200
     sql = " ".join(statements(sent)).upper()
-    assert "BEGIN" not in sql and "ROLLBACK" not in sql and "SELECT 1" not in sql
-    # The session check and the reading.
-    assert len(statements(sent)) == 2, statements(sent)
+    assert "BEGIN" not in sql and "ROLLBACK" not in sql
+    # The ping (by default before every use), the session check, the reading.
+    assert len(statements(sent)) == 3 and "SELECT 1" in sql, statements(sent)
+
+
+def test_with_an_idle_threshold_a_busy_pool_sends_no_ping(postgres, app_with, alice):
+    app = app_with(DATABASE_PING_IDLE_SECONDS=60)
+    with app.app_context():
+        engine = db.engine
+    client = app.test_client()
+    created = client.post(READINGS, json=reading(), headers=alice.headers).json
+    url = f"{READINGS}{created['id']}"
+    with tracing(engine) as lines:
+        assert client.get(url, headers=alice.headers).status_code == 200
+    sql = " ".join(statements(lines)).upper()
+    assert "SELECT 1" not in sql and "BEGIN" not in sql
+    assert len(statements(lines)) == 2, statements(lines)
 
 
 def test_a_write_still_runs_in_one_transaction(alice, sent):
