@@ -78,10 +78,10 @@ export function heading(text) {
   return h("h1", { tabindex: "-1" }, text);
 }
 
-export function formatTime(iso) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
-}
+// Times are shown in the user's zone (format.js), everywhere the same way.
+import { formatTime } from "./format.js";
+
+export { formatTime };
 
 const UNITS = [
   ["year", 31536000],
