@@ -17,6 +17,7 @@ from testing.accounts import HttpAccount, create_admin, login, register_over_htt
 from testing.browser import chromium
 from testing.http import Http
 from testing.servers import OUTPUT, Redis, env_for_tests, start_uwsgi
+from testing.webclient import WebClient
 
 
 @pytest.fixture
@@ -98,3 +99,23 @@ def figures(database_url):
         kind = "postgresql" if database_url.startswith("postgres") else "sqlite"
         with open(os.path.join(OUTPUT, f"e2e-figures-{kind}.json"), "w") as handle:
             json.dump(found, handle, indent=2, sort_keys=True)
+
+
+@pytest.fixture
+def web(browser, live_server):
+    """Opens browser tabs on /app/ (of live_server, or another server)."""
+    clients = []
+
+    def open_client(server=live_server):
+        client = WebClient(browser, server)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def user(live_server):
+    return register_over_http(Http(live_server))
