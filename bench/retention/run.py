@@ -101,12 +101,28 @@ def sizes(app):
                 "SELECT pg_total_relation_size('readings_pruned_ids')"
             ).scalar()
         found["pruned_ids"] = ids or 0
+        found["goal_pruned"] = _goal_pruned_bytes(connection)
+        found["goal_pruned_rows"] = connection.exec_driver_sql(
+            "SELECT count(*) FROM goal_pruned"
+        ).scalar()
         found["pruned_id_rows"] = connection.exec_driver_sql(
             "SELECT count(*) FROM readings_pruned_ids"
         ).scalar()
         db.session.rollback()
         db.engine.dispose()
     return found
+
+
+def _goal_pruned_bytes(connection):
+    """goal_pruned with its primary key, in bytes."""
+    if connection.dialect.name == "sqlite":
+        return connection.exec_driver_sql(
+            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN"
+            " ('goal_pruned', 'sqlite_autoindex_goal_pruned_1')"
+        ).scalar()
+    return connection.exec_driver_sql(
+        "SELECT pg_total_relation_size('goal_pruned')"
+    ).scalar()
 
 
 class Uploads:
@@ -236,6 +252,11 @@ def report(options, load_before, removed, seconds, baseline, during, before, aft
         f"| pruned client_ids kept | {after['pruned_id_rows']:,} rows, "
         f"{after['pruned_ids'] / mb:.1f} MiB: {per_id:.0f} bytes each, "
         f"{per_id * 1_000_000 / mb:.0f} MiB per million | |",
+        f"| measured goals' tallies of the pruned readings (goal_pruned: one "
+        f"row per field and 15 minutes) | {after['goal_pruned_rows']:,} rows, "
+        f"{after['goal_pruned'] / mb:.1f} MiB: "
+        f"{after['goal_pruned'] * 1_000_000 / max(removed, 1) / mb:.1f} MiB per "
+        f"million pruned readings | |",
     ]
     if options.db == "sqlite":
         lines.append(
