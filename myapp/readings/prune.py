@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from myapp.db import db, utcnow
-from myapp.metrics import READINGS_PRUNED
+from myapp.readings.metrics import READINGS_PRUNED
 from myapp.micros import to_micros
 from myapp.owners import KEY_SHARE, lock_owner, owner_exists
 from myapp.rawsql import marks, run
