@@ -13,7 +13,8 @@ prune` (production config, --batch readings a transaction, each followed by
 a pause --pause times as long) removes them: upload p50/p99 in both phases
 of the same run, pruning rows/s, and the space before and after (the SQLite
 file; PostgreSQL's tables), with the bytes the pruned client_ids take.
-Rollups are not seeded: pruning never reads or writes them. Writes
+Rollups are not seeded (pruning never reads them); the sensor's numeric
+fields are, so measured goals keep their tallies of it (goal_pruned). Writes
 bench/results/retention[-postgres].json and .md, and the section of bench/README.md.
 """
 
@@ -63,8 +64,14 @@ def build(options):
         seed.insert(DATABASE, rows)
     from myapp.db import db
     from myapp.readings import retention
+    from myapp.readings.models import ReadingField
 
     with app.app_context():
+        # The numeric fields uploads would have seen (rollups themselves are not
+        # seeded): measured goals keep a tally of each per pruned 15 minutes.
+        for field in ("x", "y", "z", "battery"):
+            db.session.add(ReadingField(user_id=2, sensor="accelerometer", field=field))
+        db.session.commit()
         rule = {"sensors": None, "keep_days": 1}
         now = int(time.time() * 1_000_000)
         retention.put_rules(user_id=2, rules=[rule], now=now, grace_hours=0)

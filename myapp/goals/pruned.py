@@ -16,13 +16,11 @@ from myapp.db import db
 from myapp.goals import tallies
 from myapp.goals.models import GoalPruned
 from myapp.goals.rows import TALLY_COLUMNS, TARGETS
-from myapp.rawsql import marks, paramstyle, run
+from myapp.goals.upkeep import upsert
 from myapp.readings.models import ReadingField
 
 PRUNED = GoalPruned.__table__
 _KEY = ("user_id", "sensor", "field", "start")
-# 12 parameters a row: well under SQLite's 32,766 a statement.
-_ROWS_PER_STATEMENT = 2000
 
 
 def on_readings_pruned(sender, *, user_id, sensor, readings, **_):
@@ -91,14 +89,5 @@ _MERGE = ", ".join(
 
 
 def _merge(rows):
-    _, mark = paramstyle()
     columns = (*_KEY, *TALLY_COLUMNS)
-    row_sql = f"({marks(mark, len(columns))})"
-    for first in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[first : first + _ROWS_PER_STATEMENT]
-        run(
-            f"INSERT INTO goal_pruned ({', '.join(columns)}) VALUES "
-            + ", ".join([row_sql] * len(chunk))
-            + f" ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {_MERGE}",
-            [value for row in chunk for value in row],
-        )
+    upsert("goal_pruned", columns, len(_KEY), rows, updates=_MERGE)

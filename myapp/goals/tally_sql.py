@@ -162,109 +162,70 @@ def _with_pruned(raw, pruned, dialect, zone):
     )
 
 
-def heads_source(goal_ids):
-    """Per reading a head counts: the goal's readings of its sensor from
-    started_at on, kept to the head's bucket."""
-    target, reading = TARGETS.c, READINGS.c
+def _heads(goal_ids, table, columns, at, *on):
+    """Per row of table a head counts: its goal's sensor from started_at on,
+    kept to the head's bucket; columns of table after key, period, lo, hi."""
+    target, row = TARGETS.c, table.c
     head = sa.case((target.period.is_(None), 0), else_=target.since_bucket)
+    on = (row.user_id == target.user_id, row.sensor == target.sensor, *on)
     return (
         sa.select(
             target.goal_id.label("key"),
             target.period,
-            target.field,
             head.label("lo"),
             head.label("hi"),
-            reading.id,
-            reading.recorded_at,
-            reading.data,
+            *columns,
         )
-        .join_from(
-            TARGETS,
-            READINGS,
-            sa.and_(
-                reading.user_id == target.user_id,
-                reading.sensor == target.sensor,
-                sa.type_coerce(reading.recorded_at, sa.BigInteger) >= target.since,
-            ),
-        )
+        .join_from(TARGETS, table, sa.and_(*on, at >= target.since))
         .where(target.goal_id.in_(goal_ids))
         .subquery()
     )
+
+
+def _series(user_id, key, since, lo, hi, table, columns, at, *where):
+    """Per row of table in one series from since on: its periods lo to hi (or on)."""
+    sensor, _, period = key
+    row = table.c
+    return (
+        sa.select(
+            sa.literal(0).label("key"),
+            sa.literal(period).label("period"),
+            sa.literal(lo).label("lo"),
+            sa.cast(sa.literal(hi), sa.Integer).label("hi"),
+            *columns,
+        )
+        .where(row.user_id == user_id, row.sensor == sensor, at >= since, *where)
+        .subquery()
+    )
+
+
+_RECORDED = sa.type_coerce(READINGS.c.recorded_at, sa.BigInteger)
+_READ = (READINGS.c.id, READINGS.c.recorded_at, READINGS.c.data)
+_PRUNED = (PRUNED.c.start, *[PRUNED.c[name] for name in TALLY_COLUMNS])
+
+
+def heads_source(goal_ids):
+    """Per reading a head counts, with its target's field."""
+    columns = (TARGETS.c.field, *_READ)
+    return _heads(goal_ids, READINGS, columns, _RECORDED)
 
 
 def series_source(user_id, key, since, lo, hi):
-    """Per reading of one series from since on: its periods lo to hi (or on)."""
-    sensor, field, period = key
-    reading = READINGS.c
-    return (
-        sa.select(
-            sa.literal(0).label("key"),
-            sa.literal(period).label("period"),
-            sa.literal(field).label("field"),
-            sa.literal(lo).label("lo"),
-            sa.cast(sa.literal(hi), sa.Integer).label("hi"),
-            reading.id,
-            reading.recorded_at,
-            reading.data,
-        )
-        .where(
-            reading.user_id == user_id,
-            reading.sensor == sensor,
-            sa.type_coerce(reading.recorded_at, sa.BigInteger) >= since,
-        )
-        .subquery()
-    )
+    """Per reading of one series from since on, with the series' field."""
+    columns = (sa.literal(key[1]).label("field"), *_READ)
+    return _series(user_id, key, since, lo, hi, READINGS, columns, _RECORDED)
 
 
 def pruned_heads_source(goal_ids):
-    """Per pruned range a head counts, as _heads_source per reading."""
-    target, pruned = TARGETS.c, PRUNED.c
-    head = sa.case((target.period.is_(None), 0), else_=target.since_bucket)
-    return (
-        sa.select(
-            target.goal_id.label("key"),
-            target.period,
-            head.label("lo"),
-            head.label("hi"),
-            pruned.start,
-            *[pruned[name] for name in TALLY_COLUMNS],
-        )
-        .join_from(
-            TARGETS,
-            PRUNED,
-            sa.and_(
-                pruned.user_id == target.user_id,
-                pruned.sensor == target.sensor,
-                pruned.field == target.field,
-                pruned.start >= target.since,
-            ),
-        )
-        .where(target.goal_id.in_(goal_ids))
-        .subquery()
-    )
+    """Per pruned range of its field a head counts."""
+    on = PRUNED.c.field == TARGETS.c.field
+    return _heads(goal_ids, PRUNED, _PRUNED, PRUNED.c.start, on)
 
 
 def pruned_series_source(user_id, key, since, lo, hi):
-    """Per pruned range of one series from since on, as _series_source."""
-    sensor, field, period = key
-    pruned = PRUNED.c
-    return (
-        sa.select(
-            sa.literal(0).label("key"),
-            sa.literal(period).label("period"),
-            sa.literal(lo).label("lo"),
-            sa.cast(sa.literal(hi), sa.Integer).label("hi"),
-            pruned.start,
-            *[pruned[name] for name in TALLY_COLUMNS],
-        )
-        .where(
-            pruned.user_id == user_id,
-            pruned.sensor == sensor,
-            pruned.field == field,
-            pruned.start >= since,
-        )
-        .subquery()
-    )
+    """Per pruned range of one series from since on."""
+    field = PRUNED.c.field == key[1]
+    return _series(user_id, key, since, lo, hi, PRUNED, _PRUNED, PRUNED.c.start, field)
 
 
 def _total(numbers, dialect):
