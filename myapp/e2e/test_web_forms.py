@@ -5,10 +5,15 @@ timezone_id and locale), at desktop width, checked at phone width too by
 check_page (no sideways scrolling, no clipped table cell, axe clean).
 """
 
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from testing.accounts import PASSWORD
-from testing.webclient import error_of
+from testing.webclient import PHONE, error_of
 
 BERLIN = {"timezone_id": "Europe/Berlin", "locale": "en-GB"}
+BERLIN_ZONE = ZoneInfo("Europe/Berlin")
+BERLIN_USER = {"time_zone": "Europe/Berlin"}
 
 
 def berlin_tab(web, **options):
@@ -52,4 +57,213 @@ def test_error_banners_say_what_happened_in_words_not_http_phrases(web, user):
     assert text.startswith("Sign in again")
     assert "Unauthorized" not in text
     assert "username or password is incorrect" in text
+    client.assert_no_errors()
+
+
+def upload(account, sensor, recorded_at=None, **data):
+    body = {"sensor": sensor, "data": data}
+    if recorded_at:
+        body["recorded_at"] = recorded_at.isoformat()
+    answer = account.request("POST", "/api/v1/readings/", body)
+    assert answer.status == 201, answer.body
+
+
+def options_of(select):
+    return select.locator("option").all_inner_texts()
+
+
+def test_alert_and_goal_forms_offer_the_users_sensors_and_their_numeric_fields(
+    web, user
+):
+    upload(user, "livingroom/temp", celsius=21.5, humidity=40, ok=True, label="x")
+    upload(user, "garden/soil", moisture=0.31)
+    client = berlin_tab(web)
+    page = client.page
+    client.sign_in_at(user.username, "#/alerts/new", "New alert rule")
+    sensor = client.field("Sensor")
+    assert options_of(sensor) == [
+        "garden/soil",
+        "livingroom/temp",
+        "A sensor that has not sent yet…",
+    ]
+    sensor.select_option("livingroom/temp")
+    fields = client.field("Field of data")
+    assert options_of(fields) == ["celsius", "humidity", "Another field…"]
+    assert not client.field("Sensor name").is_visible()
+
+    # The misspelt sensor of the report: typed, warned about, refused unticked.
+    client.field("Name").fill("Too warm")
+    sensor.select_option(label="A sensor that has not sent yet…")
+    client.field("Sensor name").fill("livingroom/tmp")
+    page.get_by_text('No reading from "livingroom/tmp" yet').wait_for()
+    client.field("Field name").fill("celsius")
+    client.field("Fires above").fill("30")
+    page.get_by_role("button", name="Create rule").click()
+    confirm = client.field("Use this name anyway")
+    error_of(page, confirm).wait_for()
+    assert "has not sent a reading yet" in error_of(page, confirm).inner_text()
+    assert confirm.get_attribute("aria-invalid") == "true"
+    assert user.request("GET", "/api/v1/alerts/").json["items"] == []
+    client.check_page("forms-alert-unknown-sensor")
+
+    sensor.select_option("livingroom/temp")
+    fields.select_option("celsius")
+    page.get_by_role("button", name="Create rule").click()
+    client.heading("Too warm")
+    (rule,) = user.request("GET", "/api/v1/alerts/").json["items"]
+    assert rule["sensor"] == "livingroom/temp"
+    assert rule["condition"]["field"] == "celsius"
+
+    page.get_by_role("link", name="Edit rule").click()
+    client.heading("Edit alert rule")
+    assert client.field("Sensor").is_disabled()
+    assert client.field("Field of data").input_value() == "celsius"
+
+    client.go("#/goals")
+    client.heading("Goals")
+    page.get_by_role("checkbox", name="Measure with readings").check()
+    assert options_of(client.field("Sensor"))[:2] == ["garden/soil", "livingroom/temp"]
+    client.field("Sensor").select_option("garden/soil")
+    assert options_of(client.field("Field of data")) == ["moisture", "Another field…"]
+    client.assert_no_errors()
+
+
+def test_numbers_are_read_as_people_type_them_and_shown_with_separators(web, user):
+    upload(user, "phone/steps", steps=10000)
+    client = berlin_tab(web)
+    page = client.page
+    client.sign_in_at(user.username, "#/alerts/new", "New alert rule")
+    client.field("Name").fill("Odd steps")
+    client.field("Sensor").select_option("phone/steps")
+    above = client.field("Fires above")
+    above.fill("lots")
+    client.field("Fires below").fill("25,5")
+    page.get_by_role("button", name="Create rule").click()
+    error_of(page, above).wait_for()
+    assert error_of(page, above).inner_text() == "a number, such as 10000 or 25.5"
+    above.fill("10,000")
+    page.get_by_role("button", name="Create rule").click()
+    client.heading("Odd steps")
+    (rule,) = user.request("GET", "/api/v1/alerts/").json["items"]
+    assert rule["condition"]["above"] == 10000
+    assert rule["condition"]["below"] == 25.5
+    condition = page.locator("dl.facts dd").nth(2).inner_text()
+    assert condition == "steps above 10,000 or steps below 25.5"
+
+    client.go("#/goals")
+    client.heading("Goals")
+    client.field("Name").fill("Walk")
+    page.get_by_role("checkbox", name="Measure with readings").check()
+    client.field("Sensor").select_option("phone/steps")
+    client.field("Target value").fill("10,000")
+    client.field("Period").select_option("day")
+    page.get_by_role("button", name="Add goal").click()
+    measured = page.locator("li.goal .measured")
+    measured.wait_for()
+    (goal,) = user.request("GET", "/api/v1/goals/").json["items"]
+    assert goal["target"]["value"] == 10000
+    for steps in (10000, 15500):
+        upload(user, "phone/steps", steps=steps)
+    page.reload()
+    measured.wait_for()
+    assert measured.text_content() == (
+        "Measured: Total steps from phone/steps of at least 10,000 a day: "
+        "25,500 today, met · 1-day streak"
+    )
+    client.assert_no_errors()
+
+
+def berlin_midnight(days_ago):
+    """A minute past local midnight in Berlin, days_ago days back: in the past."""
+    today = datetime.now(BERLIN_ZONE).date()
+    day = today - timedelta(days=days_ago)
+    return datetime.combine(day, time(0, 1), tzinfo=BERLIN_ZONE)
+
+
+def test_a_habit_is_met_per_day_with_a_streak_calendar_never_ticked(web, user):
+    assert user.request("PATCH", "/api/v1/users/me", BERLIN_USER).status == 200
+    habit = {
+        "name": "Walk daily",
+        "started_at": berlin_midnight(5).isoformat(),
+        "target": {
+            "sensor": "phone/steps",
+            "field": "steps",
+            "aggregate": "sum",
+            "op": ">=",
+            "value": 10000,
+            "period": "day",
+        },
+    }
+    assert user.request("POST", "/api/v1/goals/", habit).status == 201
+    for days_ago, steps in ((0, 10000), (0, 15500), (1, 12000), (3, 5000)):
+        upload(user, "phone/steps", berlin_midnight(days_ago), steps=steps)
+    client = berlin_tab(web)
+    page = client.page
+    client.sign_in_at(user.username, "#/goals", "Goals")
+    row = page.locator("li.goal", has_text="Walk daily")
+    calendar = row.locator("ol.streak-calendar li")
+    calendar.first.wait_for()
+    assert row.get_by_role("checkbox").count() == 0, "a habit is never ticked"
+    assert row.locator(".habit-status").inner_text() == "Met today"
+    assert "completed" not in row.locator(".goal-name").get_attribute("class")
+    assert (
+        row.locator(".measured")
+        .text_content()
+        .endswith("25,500 today, met · 2-day streak")
+    )
+    days = calendar.evaluate_all("(items) => items.map(i => i.title)")
+    assert len(days) == 14
+    said = [text.split(": ", 1)[1] for text in days[-7:]]
+    assert said == [
+        "before the goal started",
+        "0, not met",
+        "0, not met",
+        "5,000, not met",
+        "0, not met",
+        "12,000, met",
+        "25,500, met",
+    ]
+    today = berlin_midnight(0)
+    assert days[-1].startswith(f"{today:%a} {today.day} {today:%b}")
+    assert all(text.endswith("before the goal started") for text in days[:8])
+    assert not days[8].endswith("before the goal started")
+    client.check_page("forms-habit")
+    client.assert_no_errors()
+
+
+def test_a_parent_with_every_sub_goal_done_offers_to_complete_itself(web, user):
+    parent = user.request("POST", "/api/v1/goals/", {"name": "Trip"}).json
+    for name in ("Flights", "Hotel"):
+        child = {"name": name, "parent_id": parent["id"]}
+        child_id = user.request("POST", "/api/v1/goals/", child).json["id"]
+        done = user.request("PATCH", f"/api/v1/goals/{child_id}", {"completed": True})
+        assert done.status == 200
+    client = berlin_tab(web)
+    page = client.page
+    client.sign_in_at(user.username, "#/goals", "Goals")
+    trip = page.get_by_label("Trip", exact=True)
+    trip.wait_for()
+    assert not trip.is_checked()
+    row = page.locator("li.goal", has=trip).locator(".goal-row").first
+    assert "All sub-goals done." in row.inner_text()
+    assert "100%" in row.inner_text()
+
+    # One button per row on a phone: the rest sits behind it.
+    page.set_viewport_size(PHONE)
+    for goal_row in page.locator(".goal-row").all():
+        shown = goal_row.locator(".goal-actions button:visible")
+        assert shown.count() == 1
+        assert shown.text_content().startswith("Actions for ")
+    more = page.get_by_role("button", name="Actions for Trip")
+    assert more.get_attribute("aria-expanded") == "false"
+    more.click()
+    assert more.get_attribute("aria-expanded") == "true"
+    for name in ("Add sub-goal to Trip", "Move Trip to another place", "Delete Trip"):
+        assert page.get_by_role("button", name=name).is_visible()
+    client.check_page("forms-goals-all-done")
+
+    page.get_by_role("button", name="Complete Trip").click()
+    page.get_by_text("Completed Trip").wait_for()
+    assert page.get_by_label("Trip", exact=True).is_checked()
+    assert "All sub-goals done." not in page.locator(".goal-tree").inner_text()
     client.assert_no_errors()
