@@ -5,6 +5,8 @@ timezone_id and locale), at desktop width, checked at phone width too by
 check_page (no sideways scrolling, no clipped table cell, axe clean).
 """
 
+import json
+import subprocess
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -266,4 +268,80 @@ def test_a_parent_with_every_sub_goal_done_offers_to_complete_itself(web, user):
     page.get_by_text("Completed Trip").wait_for()
     assert page.get_by_label("Trip", exact=True).is_checked()
     assert "All sub-goals done." not in page.locator(".goal-tree").inner_text()
+    client.assert_no_errors()
+
+
+BUTTON_NAMES = """() => [...document.querySelectorAll('button')].map(b => ({
+  name: (b.getAttribute('aria-label') || b.textContent).trim().replace(/\\s+/g, ' '),
+  shown: b.getClientRects().length > 0,
+}))"""
+
+
+def assert_sensible_button_names(page, where):
+    """Every button, shown or not, has a name; shown ones differ from each other."""
+    buttons = page.evaluate(BUTTON_NAMES)
+    names = [b["name"] for b in buttons]
+    assert all(names), f"{where}: a button without a name"
+    assert not [n for n in names if n.startswith("More your")], (where, names)
+    shown = [b["name"] for b in buttons if b["shown"]]
+    assert len(shown) == len(set(shown)), f"{where}: buttons share a name: {shown}"
+    return names
+
+
+def run_example(argv, text):
+    done = subprocess.run(argv + [text], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_first_run_pages_say_what_to_do_and_a_new_key_comes_with_examples(web, user):
+    client = berlin_tab(web)
+    page = client.page
+    client.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=client.base
+    )
+    client.sign_in_at(user.username, "#/alerts", "Alerts")
+    page.get_by_text("No alert rules yet.").wait_for()
+    page.get_by_role("link", name="Create a rule").click()
+    client.heading("New alert rule")
+    assert_sensible_button_names(page, "new rule")
+    client.go("#/goals")
+    client.heading("Goals")
+    page.get_by_text("No goals yet.").wait_for()
+    assert page.locator(".goal-tree a[href='#/devices']").count() == 1
+    client.go("#/devices")
+    client.heading("Devices")
+    empty = page.get_by_text("No devices yet.")
+    empty.wait_for()
+    assert "More devices" in assert_sensible_button_names(page, "devices")
+    client.check_page("forms-devices-empty")
+
+    create = page.get_by_role("form", name="New device")
+    create.get_by_label("Name", exact=True).fill("Garage box")
+    create.get_by_label("Sensors it may write").fill("garage/*")
+    create.get_by_role("button", name="Create device").click()
+    panel = page.get_by_role("region", name="New device: key of Garage box")
+    panel.wait_for()
+    key = panel.locator(".secret-value").inner_text()
+    examples = {
+        label: panel.locator(f"[data-example={label}] code").inner_text()
+        for label in ("curl", "Python", "MicroPython")
+    }
+    for text in examples.values():
+        assert key in text and f"{client.base}/api/v1/readings/" in text
+        assert "garage/temp" in text
+    assert_sensible_button_names(page, "devices with a new key")
+    client.check_page("forms-devices-examples")
+    panel.get_by_role("button", name="Copy the curl example").click()
+    page.get_by_role("button", name="Copied").wait_for()
+    assert page.evaluate("() => navigator.clipboard.readText()") == examples["curl"]
+
+    # The examples work as pasted: curl and Python upload over loopback.
+    stored = json.loads(run_example(["sh", "-c"], examples["curl"]))
+    assert stored["sensor"] == "garage/temp" and stored["device_id"] is not None
+    assert run_example(["python3", "-c"], examples["Python"]).startswith("201 ")
+    compile(examples["MicroPython"], "main.py", "exec")
+    readings = user.request("GET", "/api/v1/readings/?sensor=garage/temp").json
+    assert len(readings["items"]) == 2
+    assert {r["data"]["celsius"] for r in readings["items"]} == {21.5}
     client.assert_no_errors()

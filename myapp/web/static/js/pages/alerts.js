@@ -44,7 +44,11 @@ export async function listPage(main) {
     title: "Rules",
     headers: ["Name", "Sensor", "Condition", "Webhook", "Email", "State", "Since"],
     path: "/alerts/",
-    empty: "No alert rules yet.",
+    empty: [
+      "No alert rules yet. ",
+      h("a", { href: "#/alerts/new" }, "Create a rule"),
+      " to be told when a sensor's value crosses a bound or a sensor goes quiet.",
+    ],
     rows: (items) => items.map(ruleRow),
   });
   main.append(
