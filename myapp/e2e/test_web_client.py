@@ -561,7 +561,7 @@ def test_a_device_key_is_shown_once_uploads_rotates_and_dies_with_the_device(
     assert f"{key[:12]}…" == row.locator("td").nth(1).inner_text()
     assert row.locator("td").nth(3).inner_text() == "never"
     client.check_page("devices-new-key")
-    copy = page.get_by_role("button", name="Copy")
+    copy = page.get_by_role("button", name="Copy", exact=True)
     copy.click()
     page.get_by_role("button", name="Copied").wait_for()
     assert page.evaluate("() => navigator.clipboard.readText()") == key
