@@ -154,6 +154,7 @@ def test_numbers_are_read_as_people_type_them_and_shown_with_separators(web, use
     assert rule["condition"]["below"] == 25.5
     condition = page.locator("dl.facts dd").nth(2).inner_text()
     assert condition == "steps above 10,000 or steps below 25.5"
+    client.check_page("forms-alert-rule-numbers")
 
     client.go("#/goals")
     client.heading("Goals")
@@ -305,6 +306,7 @@ def test_first_run_pages_say_what_to_do_and_a_new_key_comes_with_examples(web, u
     )
     client.sign_in_at(user.username, "#/alerts", "Alerts")
     page.get_by_text("No alert rules yet.").wait_for()
+    client.check_page("forms-alerts-empty")
     page.get_by_role("link", name="Create a rule").click()
     client.heading("New alert rule")
     assert_sensible_button_names(page, "new rule")
@@ -312,6 +314,7 @@ def test_first_run_pages_say_what_to_do_and_a_new_key_comes_with_examples(web, u
     client.heading("Goals")
     page.get_by_text("No goals yet.").wait_for()
     assert page.locator(".goal-tree a[href='#/devices']").count() == 1
+    client.check_page("forms-goals-empty")
     client.go("#/devices")
     client.heading("Devices")
     empty = page.get_by_text("No devices yet.")
@@ -408,6 +411,7 @@ def test_names_made_of_markup_show_as_text_on_every_page(web, user, bypass_csp):
         shown = page.locator("main").get_by_text(MARKUP)
         shown.first.wait_for(state="attached")
         assert page.evaluate(INERT) == SAFE, route
+        assert_sensible_button_names(page, route)
     client.go("#/goals")
     page.locator("ol.streak-calendar").wait_for()
     page.get_by_label(f"Progress of {MARKUP}").wait_for()
