@@ -100,7 +100,7 @@ def test_alert_and_goal_forms_offer_the_users_sensors_and_their_numeric_fields(
     client.field("Name").fill("Too warm")
     sensor.select_option(label="A sensor that has not sent yet…")
     client.field("Sensor name").fill("livingroom/tmp")
-    page.get_by_text('No reading from "livingroom/tmp" yet').wait_for()
+    page.get_by_text('"livingroom/tmp" has sent no reading yet').wait_for()
     client.field("Field name").fill("celsius")
     client.field("Fires above").fill("30")
     page.get_by_role("button", name="Create rule").click()

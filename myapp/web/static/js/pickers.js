@@ -89,7 +89,7 @@ export function sensorAndField(sensors, { sensor = "", fieldName = "", pointers,
     const known = sensors.has(name);
     confirmField.hidden = known || fixedSensor;
     warning.textContent = name
-      ? `No reading from "${name}" yet. Check the name: it must match exactly what the device sends, or this never fires.`
+      ? `"${name}" has sent no reading yet. Check the name: it must match exactly what the device sends, or this never fires.`
       : "Type the sensor's exact name, as the device will send it.";
     const fields = known ? sensors.get(name) : [];
     const current = fieldChooser.value() || fieldName;
