@@ -113,6 +113,22 @@ def test_alert_and_goal_forms_offer_the_users_sensors_and_their_numeric_fields(
     assert options_of(client.field("Sensor"))[:2] == ["garden/soil", "livingroom/temp"]
     client.field("Sensor").select_option("garden/soil")
     assert options_of(client.field("Field of data")) == ["moisture", "Another field…"]
+
+    # A saved goal's sensor that has still not sent was accepted once: an edit
+    # of its name is not asked to confirm it again.
+    target = {"sensor": "cellar/temp", "field": "celsius", "aggregate": "max"}
+    target.update({"op": ">=", "value": 10, "period": None})
+    goal = {"name": "Warm cellar", "target": target}
+    assert user.request("POST", "/api/v1/goals/", goal).status == 201
+    page.reload()
+    page.get_by_role("button", name="Actions for Warm cellar").click()
+    page.get_by_role("button", name="Edit Warm cellar").click()
+    form = page.get_by_role("form", name="Edit Warm cellar")
+    assert form.get_by_label("Sensor name").input_value() == "cellar/temp"
+    assert not form.get_by_label("Use this name anyway").is_visible()
+    form.get_by_label("Name", exact=True).fill("Warmer cellar")
+    form.get_by_role("button", name="Save").click()
+    page.get_by_label("Warmer cellar", exact=True).wait_for()
     client.assert_no_errors()
 
 

@@ -83,11 +83,12 @@ export function sensorAndField(sensors, { sensor = "", fieldName = "", pointers,
     pointer: pointers.field,
     hint: "Fields holding a number in the sensor's newest reading.",
   });
-  const unknown = () => !sensors.has(sensorChooser.value());
+  // The name a saved goal or rule already has was accepted once: not asked again.
+  const unknown = () => !sensors.has(sensorChooser.value()) && sensorChooser.value() !== sensor;
   const refresh = () => {
     const name = sensorChooser.value();
     const known = sensors.has(name);
-    confirmField.hidden = known || fixedSensor;
+    confirmField.hidden = !unknown() || fixedSensor;
     warning.textContent = name
       ? `"${name}" has sent no reading yet. Check the name: it must match exactly what the device sends, or this never fires.`
       : "Type the sensor's exact name, as the device will send it.";
