@@ -20,10 +20,10 @@ export async function loadSensors() {
 }
 
 /** A select of choices plus "other", and a text box shown for "other"; the one shown carries pointer. */
-function chooser({ label, otherLabel, otherName, pointer, hint }) {
+function chooser({ label, otherLabel, otherName, otherHint, pointer, hint }) {
   const choice = h("select", { name: `${otherName}-choice` });
   const typed = h("input", { name: otherName, autocomplete: "off", spellcheck: "false" });
-  const typedField = field(otherLabel, typed, {});
+  const typedField = field(otherLabel, typed, { hint: otherHint });
   const wrapper = h("div", { class: "chooser" }, field(label, choice, { hint }), typedField);
   const sync = () => {
     const other = choice.value === OTHER;
@@ -66,6 +66,7 @@ export function sensorAndField(sensors, { sensor = "", fieldName = "", pointers,
     label: "Sensor",
     otherLabel: "Sensor name",
     otherName: "sensor",
+    otherHint: "Exactly as the device sends it, e.g. kitchen/temp.",
     pointer: pointers.sensor,
     hint: fixedSensor ? "A rule's sensor cannot change; make a new rule instead." : "Your sensors that have sent readings.",
   });
@@ -80,6 +81,7 @@ export function sensorAndField(sensors, { sensor = "", fieldName = "", pointers,
     label: "Field of data",
     otherLabel: "Field name",
     otherName: "field",
+    otherHint: "A top-level key of the reading's data holding a number, e.g. celsius.",
     pointer: pointers.field,
     hint: "Fields holding a number in the sensor's newest reading.",
   });
