@@ -47,6 +47,7 @@ def test_error_banners_say_what_happened_in_words_not_http_phrases(web, user):
     message = error_of(page, username).inner_text()
     assert message == "3 to 32 letters, digits, dots, dashes or underscores"
     client.check_page("forms-register-error")
+    assert_sensible_button_names(page, "register")
 
     client.go("#/signin")
     client.heading("Sign in")
@@ -57,6 +58,7 @@ def test_error_banners_say_what_happened_in_words_not_http_phrases(web, user):
     assert text.startswith("Sign in again")
     assert "Unauthorized" not in text
     assert "username or password is incorrect" in text
+    assert_sensible_button_names(page, "sign in")
     client.assert_no_errors()
 
 
