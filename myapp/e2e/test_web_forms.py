@@ -177,6 +177,20 @@ def test_numbers_are_read_as_people_type_them_and_shown_with_separators(web, use
         "Measured: Total steps from phone/steps of at least 10,000 a day: "
         "25,500 today, met · 1-day streak"
     )
+
+    client.go("#/retention")
+    client.heading("Data retention")
+    page.get_by_role("button", name="Add a rule").click()
+    days = client.field("Keep raw readings for (days)")
+    days.fill("a year")
+    page.get_by_role("button", name="Save rules").click()
+    error_of(page, days).wait_for()
+    assert error_of(page, days).inner_text() == "a whole number, such as 42"
+    days.fill("1,000")
+    page.get_by_role("button", name="Save rules").click()
+    page.get_by_text("Rules saved").wait_for(state="attached")
+    saved = user.request("GET", "/api/v1/readings/retention").json["rules"]
+    assert saved == [{"sensors": None, "keep_days": 1000}]
     client.assert_no_errors()
 
 
