@@ -108,6 +108,7 @@ def test_alert_and_goal_forms_offer_the_users_sensors_and_their_numeric_fields(
     client.heading("Edit alert rule")
     assert client.field("Sensor").is_disabled()
     assert client.field("Field of data").input_value() == "celsius"
+    client.check_page("forms-alert-edit")
 
     client.go("#/goals")
     client.heading("Goals")
