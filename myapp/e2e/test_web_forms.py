@@ -276,6 +276,12 @@ def test_a_parent_with_every_sub_goal_done_offers_to_complete_itself(web, user):
     for name in ("Add sub-goal to Trip", "Move Trip to another place", "Delete Trip"):
         assert page.get_by_role("button", name=name).is_visible()
     client.check_page("forms-goals-all-done")
+    page.get_by_role("button", name="Move Trip to another place").focus()
+    page.keyboard.press("Escape")
+    assert more.get_attribute("aria-expanded") == "false"
+    assert (
+        page.evaluate("() => document.activeElement.textContent") == "Actions for Trip"
+    )
 
     page.get_by_role("button", name="Complete Trip").click()
     page.get_by_text("Completed Trip").wait_for()

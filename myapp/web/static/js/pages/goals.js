@@ -200,6 +200,12 @@ function goalActions(goal, view, panel) {
     more.setAttribute("aria-expanded", String(shown));
   };
   more.addEventListener("click", () => showMenu(menu.hidden));
+  // Escape closes the open menu and returns to its button, as a disclosure should.
+  menu.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    showMenu(false);
+    more.focus();
+  });
   const open = (form, focus) => {
     showMenu(false);
     panel.replaceChildren(form);
