@@ -2,13 +2,15 @@
 measured goals that the user's readings fulfil."""
 
 from myapp import owners
-from myapp.goals import receivers
+from myapp.goals import news, receivers
 from myapp.goals.endpoints import ns
 from myapp.readings.signals import readings_deleted, readings_stored
 
 
 def init_app(app):
-    """Measured goals follow every write of readings, inside its transaction."""
+    """Measured goals follow every write of readings, inside its transaction;
+    goals a commit changed reach the live stream."""
+    news.init_app(app)
     readings_stored.connect(receivers.on_readings_stored)
     readings_deleted.connect(receivers.on_readings_deleted)
     owners.time_zone_changed.connect(receivers.on_time_zone_changed)
