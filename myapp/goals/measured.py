@@ -58,9 +58,9 @@ def _series_at(alias, t, bucket):
     return s, on
 
 
-def _measured_select():
+def _measured_select(streaks=True):
     """Every target of a user with its head, its current period and the streak's
-    boundary, in one statement.
+    boundary (NULL without streaks), in one statement.
 
     For a habit the streak ends with the current period if it is met, else with
     the previous one (end). Over the series' periods after the head (later than
@@ -133,6 +133,8 @@ def _measured_select():
         (t.c.empty_met, last_unmet),
         else_=run_start,
     )
+    if not streaks:
+        boundary = sa.cast(sa.null(), sa.Integer)
     query = (
         sa.select(
             *[_as_driver_gives(t.c[name]) for name in MeasuredRow._fields[:9]],
@@ -159,18 +161,21 @@ def _measured_select():
 
 
 _MEASURED = _measured_select()
+# Without the streaks' walks back, which cost their length: streak None.
+_MEASURED_NO_STREAKS = _measured_select(streaks=False)
 
 
-def measured_goals(*, user_id, now, tz):
+def measured_goals(*, user_id, now, tz, streaks=True):
     """{goal id: Measured} for every target of the user, as of now in the zone
-    tz (the user's): one query."""
+    tz (the user's): one query. streaks=False leaves every streak None."""
     micros = to_micros(now)
     current = {period: periods.bucket_of(period, micros, tz) for period in PERIODS}
     as_of = format_timestamp(now)
     found = {}
-    for row in _MEASURED.tuples(user_id=user_id, **current):
+    select = _MEASURED if streaks else _MEASURED_NO_STREAKS
+    for row in select.tuples(user_id=user_id, **current):
         row = MeasuredRow._make(row)
-        found[row.goal_id] = _measured(row, as_of)
+        found[row.goal_id] = _measured(row, as_of, streaks)
     return found
 
 
@@ -189,7 +194,7 @@ def _current_tally(row):
     return _tally(row, "shared_")
 
 
-def _measured(row, as_of):
+def _measured(row, as_of, streaks=True):
     value = tallies.aggregate_of(row.aggregate, _current_tally(row))
     met = tallies.is_met(row.op, row.value, value)
     target = {
@@ -201,7 +206,7 @@ def _measured(row, as_of):
         "period": row.period,
     }
     streak = None
-    if row.period is not None:
+    if row.period is not None and streaks:
         streak = _streak(row, met)
     progress = 0.0
     if row.op == ">=" and row.value > 0 and row.aggregate in ("sum", "count"):

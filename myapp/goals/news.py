@@ -45,46 +45,62 @@ def _trees_holding_seeds():
 _TREES = _trees_holding_seeds()
 
 
-def rendered(*, user_id, goal_ids, tz=None):
+def rendered(*, user_id, goal_ids, tz=None, streaks=True):
     """{goal id: the goal as GET /goals/<id> answers it, without children} of
-    every goal in the trees holding goal_ids: two queries (tree, targets)."""
+    every goal in the trees holding goal_ids: two queries (tree, targets).
+    streaks=False: every streak None, without the walks that count them."""
     rows = db.session.execute(
         _TREES, {"user_id": user_id, "seeds": sorted(goal_ids)}
     ).all()
     if not rows:
         return {}
     tz = tz or time_zone_of(user_id=user_id)
-    nodes, _ = assemble(rows, measured_goals(user_id=user_id, now=utcnow(), tz=tz))
+    found = measured_goals(user_id=user_id, now=utcnow(), tz=tz, streaks=streaks)
+    nodes, _ = assemble(rows, found)
     for node in nodes:
         del node["children"]
     return {node["id"]: node for node in nodes}
 
 
-def _watched(node):
+# A streak not read before: the write cannot change it (see watch).
+_SAME_STREAK = object()
+
+
+def _watched(node, streak=None):
     measured = node["measured"] or {}
     return (
         node["completed"],
         node["progress"],
         measured.get("value"),
         measured.get("met"),
-        node["streak"],
+        node["streak"] if streak is None else streak,
     )
 
 
-def watch(*, user_id, goal_ids, tz=None):
+def _changed(before, node):
+    if before[4] is _SAME_STREAK:
+        return before != _watched(node, _SAME_STREAK)
+    return before != _watched(node)
+
+
+def watch(*, user_id, goal_ids, tz=None, streaks=True):
     """Before a write that may change these goals (and so their trees): keep
     their trees' watched properties, read in the zone tz (default the user's),
-    for the COMMIT to compare with. The first state seen in a transaction wins."""
+    for the COMMIT to compare with. The first state seen in a transaction wins.
+
+    streaks=False: the caller knows no habit's streak changes (an upload that
+    turns no period met or unmet), so streaks are not counted before."""
     seeds = {goal_id for goal_id in goal_ids if goal_id is not None}
     if not seeds:
         return
-    nodes = rendered(user_id=user_id, goal_ids=seeds, tz=tz)
+    nodes = rendered(user_id=user_id, goal_ids=seeds, tz=tz, streaks=streaks)
+    streak = None if streaks else _SAME_STREAK
     watching = db.session.info.setdefault(_WATCHED, {})
     seen_seeds, before = watching.setdefault(user_id, (set(), {}))
     # A tree's root outlives a deletion below it: it finds the tree again.
     seen_seeds |= seeds | {i for i, node in nodes.items() if node["parent_id"] is None}
     for goal_id, node in nodes.items():
-        before.setdefault(goal_id, _watched(node))
+        before.setdefault(goal_id, _watched(node, streak))
 
 
 def init_app(app):
@@ -101,7 +117,7 @@ def _note_changed(session):
     for user_id, (seeds, before) in sorted(session.info.pop(_WATCHED).items()):
         after = rendered(user_id=user_id, goal_ids=seeds)
         for goal_id, node in sorted(after.items()):
-            if goal_id in before and before[goal_id] != _watched(node):
+            if goal_id in before and _changed(before[goal_id], node):
                 committed.note(user_id, "goal", node)
 
 

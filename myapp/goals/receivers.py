@@ -24,9 +24,14 @@ def on_readings_stored(sender, *, user_id, readings, **_):
     if not targets:
         return
     tz = time_zone_of(user_id=user_id)  # always: the same statements for any target
-    news.watch(user_id=user_id, goal_ids=[t.goal_id for t in targets], tz=tz)
+
+    def watch(met_changed):
+        # Streaks cost their length to count: only when one may change.
+        goal_ids = [target.goal_id for target in targets]
+        news.watch(user_id=user_id, goal_ids=goal_ids, tz=tz, streaks=met_changed)
+
     completions = upkeep.add_readings(
-        user_id=user_id, targets=targets, readings=readings, tz=tz
+        user_id=user_id, targets=targets, readings=readings, tz=tz, before_writing=watch
     )
     if completions:
         now = from_micros(readings[0].created_at)

@@ -203,6 +203,30 @@ def test_a_habits_streak_change_is_sent(alice, new_goal, goal_events):
     )
 
 
+def test_a_late_reading_that_meets_a_past_day_sends_the_longer_streak_only(
+    alice, new_goal, goal_events
+):
+    habit = new_goal(alice, "walk", started_at=PAST, target=DAILY_STEPS)
+    now = datetime.now(timezone.utc)
+    today = reading(sensor="steps", data={"n": 5}, recorded_at=now.isoformat())
+    assert alice.post(READINGS, json=today).status_code == 201
+    goal_events.clear()
+
+    yesterday = (now - timedelta(days=1)).isoformat()
+    late = reading(sensor="steps", data={"n": 5}, recorded_at=yesterday)
+    assert alice.post(READINGS, json=late).status_code == 201
+    ((_, body),) = goal_events
+    assert (body["id"], body["streak"], body["measured"]["value"]) == (
+        habit["id"],
+        2,
+        5,
+    )
+    # Yesterday stays met and today's value is the same: nothing to send.
+    more = reading(sensor="steps", data={"n": 1}, recorded_at=yesterday)
+    assert alice.post(READINGS, json=more).status_code == 201
+    assert len(goal_events) == 1
+
+
 def test_a_rolled_back_upload_sends_no_goal(alice, new_goal, goal_events):
     def fail(sender=None, **_):
         raise RuntimeError("a receiver after the goals' fails the upload")
