@@ -19,8 +19,9 @@ NO_KEY_UPDATE = {"key_share": True}  # inserts elsewhere that reference the user
 KEY_SHARE = {"read": True, "key_share": True}  # only against the two above
 
 _owners = {"table": None, "find": None}
-# time_zone_changed.send(user_id=..., time_zone=...): inside the transaction that
-# changes it, so what features recompute commits with it.
+# time_zone_changed.send(user_id=..., time_zone=..., previous=...): inside the
+# transaction that changes it (previous: the zone before), so what features
+# recompute commits with it.
 time_zone_changed = Namespace().signal("time-zone-changed")
 
 

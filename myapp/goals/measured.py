@@ -58,49 +58,58 @@ def _series_at(alias, t, bucket):
     return s, on
 
 
-def _measured_select():
-    """Every target of a user with its head, its current period and the streak's
-    boundary, in one statement.
-
-    For a habit the streak ends with the current period if it is met, else with
-    the previous one (end). Over the series' periods after the head (later than
-    since_bucket), boundary is, when an empty period is met, the last unmet
-    period up to end; otherwise the first period of the run of met periods that
-    reaches end. Both walk the series' key back from end, so they cost the
-    streak's length, not the series' history; _streak adds the head.
-    """
-    t = TARGETS
-    head = MEASURES.alias("head")
-    current = sa.case(
+def _current_bucket(t):
+    """SQL: the number of the current period of t's period (bound per period)."""
+    return sa.case(
         *[
             (t.c.period == period, sa.bindparam(period, type_=sa.Integer))
             for period in PERIODS
         ],
         else_=0,
     )
-    shared, shared_on = _series_at("shared", t, current)
-    previous, previous_on = _series_at("prev", t, current - 1)
-    head_met = sa.case((head.c.goal_id.is_(None), t.c.empty_met), else_=_met(head, t))
 
-    def met_at(bucket, row):
-        return sa.case(
-            (bucket == t.c.since_bucket, head_met),
-            (bucket < t.c.since_bucket, t.c.empty_met),
-            else_=_met_or_empty(row, t),
+
+_KIND = ("user_id", "sensor", "field", "period", "aggregate", "op", "value")
+
+
+def _kind_boundaries():
+    """Per kind of habit (one series, one aggregate, op and value): the streak's
+    boundary over the series' periods after its earliest habit's head.
+
+    A kind's habits agree on which periods are met, so one walk serves them
+    all, and _streak clamps it to each habit's own start. The streak ends with
+    the current period if it is met, else with the previous one (end). The
+    boundary is, when an empty period is met, the last unmet period up to end;
+    otherwise the first period of the run of met periods that reaches end.
+    Both walk the series' key back from end, so they cost the streak's length,
+    not the series' history, once per kind, not once per habit.
+    """
+    t = TARGETS
+    k = (
+        sa.select(
+            *[t.c[name] for name in _KIND],
+            t.c.empty_met,
+            sa.func.min(t.c.since_bucket).label("since_bucket"),
         )
-
-    end = sa.case((met_at(current, shared), current), else_=current - 1)
-    earlier, _ = _series_at("earlier", t, None)
-    before, _ = _series_at("before", t, None)
+        .where(t.c.user_id == sa.bindparam("user_id"), t.c.period.is_not(None))
+        .group_by(*[t.c[name] for name in _KIND], t.c.empty_met)
+        .subquery("kinds")
+    )
+    current = _current_bucket(k)
+    shared, shared_on = _series_at("kind_shared", k, current)
+    # A habit that has not reached the current period yet never reads the walk.
+    end = sa.case((_met_or_empty(shared, k), current), else_=current - 1)
+    earlier, _ = _series_at("earlier", k, None)
+    before, _ = _series_at("before", k, None)
     same_series = sa.and_(
-        *[earlier.c[name] == t.c[name] for name in ("user_id", "sensor", "field")],
-        earlier.c.period == t.c.period,
-        earlier.c.bucket > t.c.since_bucket,
+        *[earlier.c[name] == k.c[name] for name in ("user_id", "sensor", "field")],
+        earlier.c.period == k.c.period,
+        earlier.c.bucket > k.c.since_bucket,
         earlier.c.bucket <= end,
     )
     last_unmet = (
         sa.select(earlier.c.bucket)
-        .where(same_series, sa.not_(_met(earlier, t)))
+        .where(same_series, sa.not_(_met(earlier, k)))
         .order_by(earlier.c.bucket.desc())
         .limit(1)
         .scalar_subquery()
@@ -109,18 +118,18 @@ def _measured_select():
         sa.select(earlier.c.bucket)
         .where(
             same_series,
-            _met(earlier, t),
+            _met(earlier, k),
             sa.or_(
-                earlier.c.bucket - 1 == t.c.since_bucket,
+                earlier.c.bucket - 1 == k.c.since_bucket,
                 ~sa.exists().where(
                     *[
                         before.c[name] == earlier.c[name]
                         for name in ("user_id", "sensor", "field", "period")
                     ],
                     before.c.bucket == earlier.c.bucket - 1,
-                    _met(before, t),
+                    _met(before, k),
                 )
-                # The target of the outermost query, two levels up.
+                # The kind of the outer query, two levels up.
                 .correlate_except(before),
             ),
         )
@@ -128,11 +137,41 @@ def _measured_select():
         .limit(1)
         .scalar_subquery()
     )
-    boundary = sa.case(
-        (t.c.period.is_(None), sa.null()),
-        (t.c.empty_met, last_unmet),
-        else_=run_start,
+    boundary = sa.case((k.c.empty_met, last_unmet), else_=run_start)
+    return (
+        sa.select(*[k.c[name] for name in _KIND], boundary.label("boundary"))
+        .select_from(k.outerjoin(shared, shared_on))
+        .subquery("walked")
     )
+
+
+def _measured_select(streaks=True):
+    """Every target of a user with its head, its current period and, for a
+    habit, its kind's streak boundary (_kind_boundaries; NULL without
+    streaks), in one statement."""
+    t = TARGETS
+    head = MEASURES.alias("head")
+    current = _current_bucket(t)
+    shared, shared_on = _series_at("shared", t, current)
+    previous, previous_on = _series_at("prev", t, current - 1)
+    head_met = sa.case((head.c.goal_id.is_(None), t.c.empty_met), else_=_met(head, t))
+    previous_met = sa.case(
+        (current - 1 == t.c.since_bucket, head_met),
+        (current - 1 < t.c.since_bucket, t.c.empty_met),
+        else_=_met_or_empty(previous, t),
+    )
+    joined = (
+        t.outerjoin(head, head.c.goal_id == t.c.goal_id)
+        .outerjoin(shared, shared_on)
+        .outerjoin(previous, previous_on)
+    )
+    boundary = sa.cast(sa.null(), sa.Integer)
+    if streaks:
+        walked = _kind_boundaries()
+        joined = joined.outerjoin(
+            walked, sa.and_(*[walked.c[name] == t.c[name] for name in _KIND])
+        )
+        boundary = walked.c.boundary
     query = (
         sa.select(
             *[_as_driver_gives(t.c[name]) for name in MeasuredRow._fields[:9]],
@@ -145,32 +184,31 @@ def _measured_select():
                 _as_driver_gives(shared.c[name]).label(f"shared_{name}")
                 for name in TALLY_COLUMNS
             ],
-            met_at(current - 1, previous).label("previous_met"),
+            previous_met.label("previous_met"),
             boundary.label("boundary"),
         )
-        .select_from(
-            t.outerjoin(head, head.c.goal_id == t.c.goal_id)
-            .outerjoin(shared, shared_on)
-            .outerjoin(previous, previous_on)
-        )
+        .select_from(joined)
         .where(t.c.user_id == sa.bindparam("user_id"))
     )
     return CompiledSelect(query, MeasuredRow)
 
 
 _MEASURED = _measured_select()
+# Without the streaks' walks back, which cost their length: streak None.
+_MEASURED_NO_STREAKS = _measured_select(streaks=False)
 
 
-def measured_goals(*, user_id, now, tz):
+def measured_goals(*, user_id, now, tz, streaks=True):
     """{goal id: Measured} for every target of the user, as of now in the zone
-    tz (the user's): one query."""
+    tz (the user's): one query. streaks=False leaves every streak None."""
     micros = to_micros(now)
     current = {period: periods.bucket_of(period, micros, tz) for period in PERIODS}
     as_of = format_timestamp(now)
     found = {}
-    for row in _MEASURED.tuples(user_id=user_id, **current):
+    select = _MEASURED if streaks else _MEASURED_NO_STREAKS
+    for row in select.tuples(user_id=user_id, **current):
         row = MeasuredRow._make(row)
-        found[row.goal_id] = _measured(row, as_of)
+        found[row.goal_id] = _measured(row, as_of, streaks)
     return found
 
 
@@ -189,7 +227,7 @@ def _current_tally(row):
     return _tally(row, "shared_")
 
 
-def _measured(row, as_of):
+def _measured(row, as_of, streaks=True):
     value = tallies.aggregate_of(row.aggregate, _current_tally(row))
     met = tallies.is_met(row.op, row.value, value)
     target = {
@@ -201,7 +239,7 @@ def _measured(row, as_of):
         "period": row.period,
     }
     streak = None
-    if row.period is not None:
+    if row.period is not None and streaks:
         streak = _streak(row, met)
     progress = 0.0
     if row.op == ">=" and row.value > 0 and row.aggregate in ("sum", "count"):
@@ -222,15 +260,17 @@ def _streak(row, current_met):
         row.op, row.value, tallies.aggregate_of(row.aggregate, head)
     )
     if row.empty_met:
-        # The periods after the last unmet one (or since the goal started).
+        # The periods after the last unmet one (or since the goal started);
+        # the kind's last unmet period may lie before this habit's start.
         unmet = row.boundary
-        if unmet is None:
+        if unmet is None or unmet <= row.since_bucket:
             unmet = row.since_bucket - (1 if head_met else 0)
         return end - unmet
     if end == row.since_bucket:
         return 1
-    # The run of met periods that reaches end, from its first period.
-    start = row.boundary
+    # The run of met periods that reaches end, from its first period after
+    # the head (the kind's run may start before this habit's head).
+    start = max(row.boundary, row.since_bucket + 1)
     if start == row.since_bucket + 1 and head_met:
         start = row.since_bucket
     return end - start + 1

@@ -52,7 +52,7 @@ _NODE_COLUMNS = [
 ]
 
 
-def _tree_select(top):
+def tree_query(top):
     """Rows of a user's forest or of one subtree (top picks them), deepest first.
 
     Ordered by (depth desc, id): when a goal's row comes, all its children have
@@ -73,20 +73,19 @@ def _tree_select(top):
             tree.c.depth < _WALK_LIMIT,
         )
     )
-    query = (
+    return (
         sa.select(*_NODE_COLUMNS)
         .join_from(tree, GOALS, GOALS.c.id == tree.c.id)
         .order_by(tree.c.depth.desc(), tree.c.id)
     )
-    # Thousands of rows: plain tuples from the driver, not SQLAlchemy Rows.
-    return CompiledSelect(query, GoalRow)
 
 
-_FOREST = _tree_select(GOALS.c.parent_id.is_(None))
-_SUBTREE = _tree_select(GOALS.c.id == sa.bindparam("root_id"))
+# Thousands of rows: plain tuples from the driver, not SQLAlchemy Rows.
+_FOREST = CompiledSelect(tree_query(GOALS.c.parent_id.is_(None)), GoalRow)
+_SUBTREE = CompiledSelect(tree_query(GOALS.c.id == sa.bindparam("root_id")), GoalRow)
 
 
-def _assemble(rows, measured):
+def assemble(rows, measured):
     """Nest GoalRow tuples (deepest first) into nodes with progress, in one pass.
 
     measured is {goal id: rows.Measured}. Returns (every node in row order,
@@ -154,7 +153,7 @@ def goal_forest(*, user_id, flat=False, check_user=False, tz=None):
     rows = _FOREST.tuples(user_id=user_id)
     if not rows and check_user:
         _check_listed_user(user_id=user_id)
-    nodes, top = _assemble(rows, _measured(user_id=user_id, rows=rows, tz=tz))
+    nodes, top = assemble(rows, _measured(user_id=user_id, rows=rows, tz=tz))
     if not flat:
         return top.get(None, [])
     for node in nodes:
@@ -179,5 +178,5 @@ def goal_tree(*, user_id, goal_id, tz=None):
     rows = _SUBTREE.tuples(user_id=user_id, root_id=goal_id)
     if not rows:
         raise not_found("goal")
-    nodes, _ = _assemble(rows, _measured(user_id=user_id, rows=rows, tz=tz))
+    nodes, _ = assemble(rows, _measured(user_id=user_id, rows=rows, tz=tz))
     return nodes[-1]  # the root has depth 0, so it comes last

@@ -9,6 +9,7 @@ from flask import current_app
 from myapp.columns import UTCDateTime
 from myapp.db import db, utcnow
 from myapp.errors import ValidationFailed, conflict, not_found
+from myapp.goals import news
 from myapp.goals.locks import TARGETS, TREE, lock_goals
 from myapp.goals.models import Goal
 from myapp.goals.rows import GOALS
@@ -191,6 +192,8 @@ def create_goal(
     )
     path = _parent_path(user_id=user_id, parent_id=parent_id)
     _check_depth(parent_path=path, height=1)
+    # The new goal has no before; its parent's tree may change (progress, reopening).
+    news.watch(user_id=user_id, goal_ids=[parent_id])
     now = utcnow()
     goal = Goal(
         user_id=user_id,
@@ -240,6 +243,10 @@ def update_goal(
     goal = _find_goal(user_id=user_id, goal_id=goal_id)
     if goal is None:
         raise not_found("goal")
+    if completed is not None or parent_id is not _UNSET or target is not _UNSET:
+        # Name and description are not watched: a rename alone reads nothing more.
+        moved_to = None if parent_id is _UNSET else parent_id
+        news.watch(user_id=user_id, goal_ids=[goal.id, goal.parent_id, moved_to])
     now = utcnow()
     changed = False
     if name is not None and name != goal.name:
@@ -284,6 +291,7 @@ def delete_goal(*, user_id, goal_id):
     them gone between reading and writing their measures.
     """
     lock_goals(user_id=user_id)
+    news.watch(user_id=user_id, goal_ids=[goal_id])  # its ancestors' progress
     deleted = db.session.execute(
         sa.delete(GOALS).where(GOALS.c.user_id == user_id, GOALS.c.id == goal_id)
     ).rowcount

@@ -41,11 +41,15 @@ def series_floors(targets):
     return floors
 
 
-def add_readings(*, user_id, targets, readings, tz="UTC"):
+def add_readings(*, user_id, targets, readings, tz="UTC", before_writing=None):
     """Add an upload's new readings to these targets' heads and series (the
     user's goals lock held; habits' periods in the zone tz): {goal id:
     (position in the upload, completed_at)} of the open goals whose target
-    without period they meet, at the first such item."""
+    without period they meet, at the first such item.
+
+    before_writing(met_changed), if given, is called once everything is
+    computed and nothing written yet; met_changed: whether the upload changes
+    whether some period of a habit is met (only then may a streak change)."""
     now = readings[0].created_at
     series = _series(readings, targets)
     grouped = {
@@ -55,7 +59,7 @@ def add_readings(*, user_id, targets, readings, tz="UTC"):
     earliest = {}
     heads = {t.goal_id: _head_items(t, grouped, earliest) for t in targets}
     stored = _stored_heads([goal_id for goal_id, items in heads.items() if items])
-    rows, completions = [], {}
+    rows, completions, met_changed = [], {}, False
     for target in targets:
         items = heads[target.goal_id]
         if not items:
@@ -65,10 +69,43 @@ def add_readings(*, user_id, targets, readings, tz="UTC"):
         if met_by is not None:
             recorded_at, position = met_by
             completions[target.goal_id] = (position, from_micros(min(recorded_at, now)))
+        if target.period is not None and not met_changed:
+            kind = (target.aggregate, target.op, target.value)
+            met_changed = _met_differs(*kind, before, tally)
         rows.append(measure_row(target, head_bucket(target), tally))
+    periods_before, series_rows = _series_rows(user_id, grouped, series_floors(targets))
+    if before_writing is not None:
+        before_writing(met_changed or _periods_met_changed(targets, periods_before))
     write_measures(rows)
-    _add_to_series(user_id, grouped, series_floors(targets))
+    write_series(series_rows)
     return completions
+
+
+def _met_differs(aggregate, op, value, before, after):
+    def met(tally):
+        return tallies.is_met(op, value, tallies.aggregate_of(aggregate, tally))
+
+    return met(before) != met(after)
+
+
+def _periods_met_changed(targets, periods_before):
+    """Whether some habit's period after its head changes whether it is met.
+
+    periods_before: [((sensor, field, period), bucket, before, after)]. Habits
+    alike in aggregate, op and value are judged once, against the earliest
+    start among them, so the cost is periods x kinds of habit, not x habits.
+    """
+    earliest = {}
+    for t in targets:
+        if t.period is not None:
+            kind = ((t.sensor, t.field, t.period), (t.aggregate, t.op, t.value))
+            earliest[kind] = min(earliest.get(kind, t.since_bucket), t.since_bucket)
+    for (key, judged), since_bucket in earliest.items():
+        for series_key, bucket, before, after in periods_before:
+            if series_key == key and bucket > since_bucket:
+                if _met_differs(*judged, before, after):
+                    return True
+    return False
 
 
 def head_bucket(target):
@@ -87,8 +124,9 @@ def _head_items(target, grouped, earliest):
     return items
 
 
-def _add_to_series(user_id, grouped, floors):
-    """Add the items to the periods each habit series keeps: one read, one write."""
+def _series_rows(user_id, grouped, floors):
+    """The items added to the periods each habit series keeps, with one read:
+    ([(key, bucket, tally before, tally after)], the goal_series rows to write)."""
     touched = {
         (key, bucket): items
         for key, floor in floors.items()
@@ -96,19 +134,14 @@ def _add_to_series(user_id, grouped, floors):
         if bucket > floor
     }
     if not touched:
-        return
+        return [], []
     stored = _stored_series(user_id, touched)
-    write_series(
-        [
-            (
-                user_id,
-                *key,
-                bucket,
-                *tallies.merged(stored.get((key, bucket), tallies.EMPTY), items),
-            )
-            for (key, bucket), items in touched.items()
-        ]
-    )
+    changes = []
+    for (key, bucket), items in touched.items():
+        before = stored.get((key, bucket), tallies.EMPTY)
+        changes.append((key, bucket, before, tallies.merged(before, items)))
+    rows = [(user_id, *key, bucket, *after) for key, bucket, _, after in changes]
+    return changes, rows
 
 
 def _series(readings, targets):

@@ -6,6 +6,7 @@ same in this process only (one process, development). Event ids are a per-user
 counter, so "what did I miss after id n" is a range, and a gap means a reset.
 """
 
+import collections
 import threading
 import time
 from typing import NamedTuple
@@ -152,21 +153,24 @@ class MemoryStore:
         self.limits = limits
         self._changed = threading.Condition()
         self._events = {}
+        self._bytes = {}  # per user: the kept events' data, summed as they come and go
         self._seq = {}
 
     def publish(self, user_id, name, data):
         with self._changed:
             event_id = self._seq.get(user_id, 0) + 1
             self._seq[user_id] = event_id
-            kept = self._events.setdefault(user_id, [])
+            kept = self._events.setdefault(user_id, collections.deque())
             kept.append(Event(event_id, _now_ms(), name, data))
+            size = self._bytes.get(user_id, 0) + len(data)
             oldest = _now_ms() - self.limits.seconds * 1000
             while len(kept) > 1 and (
                 len(kept) > self.limits.events
-                or sum(len(event.data) for event in kept) > self.limits.bytes
+                or size > self.limits.bytes
                 or kept[0].at_ms < oldest
             ):
-                kept.pop(0)
+                size -= len(kept.popleft().data)
+            self._bytes[user_id] = size
             self._changed.notify_all()
             return event_id
 

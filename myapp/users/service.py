@@ -209,9 +209,11 @@ def update_user(
         _require_current_password(user, current_password)
     if time_zone is not None and time_zone != user.time_zone:
         _check_time_zone(time_zone)  # the stored one is valid: only a change is
-        user.time_zone = time_zone
+        previous, user.time_zone = user.time_zone, time_zone
         db.session.flush()
-        owners.time_zone_changed.send(user_id=user.id, time_zone=time_zone)
+        owners.time_zone_changed.send(
+            user_id=user.id, time_zone=time_zone, previous=previous
+        )
     new_address = email is not None and email.lower() != user.email
     if new_address:
         _ensure_available(email=email, exclude_id=user.id)
