@@ -53,6 +53,9 @@ class Config:
     LIVE_REPLAY_BYTES = 1024 * 1024
     LIVE_RETRY_MS = 2000
     STREAMS_PER_PROCESS = None
+    # Behind nginx the relay (`flask live relay`) holds the streams; these
+    # threads of its pool ask the app to open a stream and check sessions.
+    LIVE_RELAY_THREADS = 4
 
     # Lists: default and ceiling of ?limit=
     PAGE_LIMIT_DEFAULT = 100

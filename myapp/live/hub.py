@@ -1,0 +1,102 @@
+"""The relay's side of the replay store: one pub/sub connection, async reads.
+
+It reads the very keys and ids the app's RedisStore writes (store.py), so a
+stream held by the relay replays, resets and wakes exactly as one held by a
+uWSGI thread; and it renews and gives back the user's stream leases that the
+app's endpoint handed out (slots.py).
+"""
+
+import asyncio
+import logging
+import time
+
+import redis
+import redis.asyncio
+
+from myapp.live.store import missed, parse_entry, redis_keys
+
+log = logging.getLogger(__name__)
+# The reader needs one subscription before its first read; this one never hears.
+IDLE_CHANNEL = "myapp:live:relay"
+
+
+class Hub:
+    """Wake-ups of every stream in this process, from one Redis subscription."""
+
+    def __init__(self, url, limits):
+        self.redis = redis.asyncio.Redis.from_url(url)
+        self.limits = limits
+        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self._wakes = {}  # channel name -> set of asyncio.Event
+        self._subscribed = {}  # channel name -> the SUBSCRIBE in flight or done
+
+    async def start(self):
+        await self._pubsub.subscribe(IDLE_CHANNEL)
+
+    async def listen(self, user_id):
+        """An Event set whenever user_id's channel hears a publish."""
+        channel = redis_keys(user_id)[3]
+        wake = asyncio.Event()
+        self._wakes.setdefault(channel, set()).add(wake)
+        if channel not in self._subscribed:
+            self._subscribed[channel] = asyncio.ensure_future(
+                self._pubsub.subscribe(channel)
+            )
+        # Every stream waits for the SUBSCRIBE: an event after it is heard.
+        await asyncio.shield(self._subscribed[channel])
+        return wake
+
+    async def unlisten(self, user_id, wake):
+        channel = redis_keys(user_id)[3]
+        waiting = self._wakes.get(channel, set())
+        waiting.discard(wake)
+        if not waiting and channel in self._subscribed:
+            del self._wakes[channel], self._subscribed[channel]
+            try:
+                await self._pubsub.unsubscribe(channel)
+            except redis.RedisError:
+                log.warning("live relay: unsubscribing %s failed", channel)
+
+    async def run(self):
+        """Set the Events of each channel that hears a publish, until cancelled."""
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except redis.RedisError:
+                log.exception("live relay: the Redis subscription failed")
+                await asyncio.sleep(1)
+                self._wake_all()  # what was published meanwhile is in the lists
+                continue
+            if message and message["type"] == "message":
+                for wake in self._wakes.get(message["channel"].decode(), ()):
+                    wake.set()
+
+    def _wake_all(self):
+        for waiting in self._wakes.values():
+            for wake in waiting:
+                wake.set()
+
+    async def last_id(self, user_id):
+        return int(await self.redis.get(redis_keys(user_id)[1]) or 0)
+
+    async def since(self, user_id, last_id):
+        """Events after last_id, or None for a reset (as RedisStore.since)."""
+        events, seq, _, _ = redis_keys(user_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            raw, current = await pipe.lrange(events, 0, -1).get(seq).execute()
+        entries = [parse_entry(item) for item in raw]
+        return missed(entries, int(current or 0), last_id, self.limits)
+
+    async def renew(self, user_id, lease, seconds):
+        """Keep a stream's lease of the user's limit (as RedisUserSlots.renew)."""
+        key = f"myapp:live:{user_id}:streams"
+        expiry = int((time.time() + seconds) * 1000)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            await pipe.zadd(key, {lease: expiry}).pexpireat(key, expiry).execute()
+
+    async def give_back(self, user_id, lease):
+        await self.redis.zrem(f"myapp:live:{user_id}:streams", lease)
+
+    async def close(self):
+        await self._pubsub.aclose()
+        await self.redis.aclose()
