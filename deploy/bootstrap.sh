@@ -72,15 +72,16 @@ fi
 
 echo "== systemd units"
 install -m 0644 "$HERE"/systemd/myapp.service "$HERE"/systemd/myapp-worker.service \
+  "$HERE"/systemd/myapp-live.service \
   "$HERE"/systemd/myapp-prune.service "$HERE"/systemd/myapp-prune.timer /etc/systemd/system/
 systemctl daemon-reload
 # Both start at the first deploy (reload-or-restart, restart).
-systemctl enable myapp.service myapp-worker.service
+systemctl enable myapp.service myapp-worker.service myapp-live.service
 systemctl enable --now myapp-prune.timer
 
-echo "== sudo: myapp may reload or restart myapp.service, restart myapp-worker.service, nothing else"
+echo "== sudo: myapp may reload or restart myapp.service, restart myapp-worker.service and myapp-live.service, nothing else"
 cat >/etc/sudoers.d/myapp <<'EOF'
-myapp ALL=(root) NOPASSWD: /usr/bin/systemctl reload-or-restart myapp.service, /usr/bin/systemctl restart myapp.service, /usr/bin/systemctl restart myapp-worker.service
+myapp ALL=(root) NOPASSWD: /usr/bin/systemctl reload-or-restart myapp.service, /usr/bin/systemctl restart myapp.service, /usr/bin/systemctl restart myapp-worker.service myapp-live.service
 EOF
 chmod 0440 /etc/sudoers.d/myapp
 visudo -cf /etc/sudoers.d/myapp >/dev/null
