@@ -18,13 +18,19 @@ from myapp.live.store import missed, parse_entry, redis_keys
 log = logging.getLogger(__name__)
 # The reader needs one subscription before its first read; this one never hears.
 IDLE_CHANNEL = "myapp:live:relay"
+CONNECTIONS = 32
 
 
 class Hub:
     """Wake-ups of every stream in this process, from one Redis subscription."""
 
     def __init__(self, url, limits):
-        self.redis = redis.asyncio.Redis.from_url(url)
+        # Thousands of streams renew their leases at once: they queue for a
+        # connection (no timeout) instead of failing past the pool's size.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url, max_connections=CONNECTIONS, timeout=None
+        )
+        self.redis = redis.asyncio.Redis(connection_pool=pool)
         self.limits = limits
         self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self._wakes = {}  # channel name -> set of asyncio.Event
