@@ -59,9 +59,15 @@ async def _serve(app, bind):
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     listening = asyncio.ensure_future(hub.run())
+    live = app.extensions["live"]
+    # Leases last two heartbeats, as the app's own streams keep them.
+    renewing = asyncio.ensure_future(
+        hub.renewing(app.config["LIVE_HEARTBEAT_SECONDS"], live.lease_seconds)
+    )
     logging.getLogger("myapp.live").info("live relay: serving streams on %s", bind)
     async with server:
         await stopping.wait()
     # Clients reconnect with Last-Event-ID (to a relay up again) and miss nothing.
     listening.cancel()
+    renewing.cancel()
     await hub.close()

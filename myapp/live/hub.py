@@ -35,6 +35,7 @@ class Hub:
         self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self._wakes = {}  # channel name -> set of asyncio.Event
         self._subscribed = {}  # channel name -> the SUBSCRIBE in flight or done
+        self._held = set()  # (user_id, lease) of every open stream here
 
     async def start(self):
         await self._pubsub.subscribe(IDLE_CHANNEL)
@@ -93,15 +94,28 @@ class Hub:
         entries = [parse_entry(item) for item in raw]
         return missed(entries, int(current or 0), last_id, self.limits)
 
-    async def renew(self, user_id, lease, seconds):
-        """Keep a stream's lease of the user's limit (as RedisUserSlots.renew)."""
-        key = f"myapp:live:{user_id}:streams"
-        expiry = int((time.time() + seconds) * 1000)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            await pipe.zadd(key, {lease: expiry}).pexpireat(key, expiry).execute()
+    def hold(self, user_id, lease):
+        """Renew this lease of the user's stream limit until give_back()."""
+        self._held.add((user_id, lease))
 
     async def give_back(self, user_id, lease):
+        self._held.discard((user_id, lease))
         await self.redis.zrem(f"myapp:live:{user_id}:streams", lease)
+
+    async def renewing(self, every, seconds):
+        """Every `every` seconds, every held lease lasts `seconds` more, in one
+        round trip (as RedisUserSlots.renew does per stream), until cancelled."""
+        while True:
+            await asyncio.sleep(every)
+            expiry = int((time.time() + seconds) * 1000)
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for user_id, lease in list(self._held):
+                        key = f"myapp:live:{user_id}:streams"
+                        pipe.zadd(key, {lease: expiry}).pexpireat(key, expiry)
+                    await pipe.execute()
+            except redis.RedisError:
+                log.exception("live relay: renewing %d leases failed", len(self._held))
 
     async def close(self):
         await self._pubsub.aclose()

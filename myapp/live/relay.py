@@ -58,7 +58,6 @@ class Relay:
         self.heartbeat = config["LIVE_HEARTBEAT_SECONDS"]
         self.check_every = config["LIVE_SESSION_CHECK_SECONDS"]
         self.retry_ms = config["LIVE_RETRY_MS"]
-        self.lease_seconds = app.extensions["live"].lease_seconds
         self.open_streams = 0
 
     async def handle(self, reader, writer):
@@ -110,13 +109,14 @@ class Relay:
         self.open_streams += 1
         wake = gone = None
         try:
+            self.hub.hold(user_id, lease)
             wake = await self.hub.listen(user_id)  # before reading: nothing slips
             cursor, text = await self._replay(user_id, grant["last_id"])
             opening = f"retry: {self.retry_ms}\n: open\n\n{text}"
             writer.write(_head(200, SSE_HEADERS + headers) + opening.encode())
             await writer.drain()
             gone = asyncio.ensure_future(reader.read(1))  # EOF once nginx closes
-            await self._follow(writer, wake, gone, user_id, lease, claims, cursor)
+            await self._follow(writer, wake, gone, user_id, claims, cursor)
         finally:
             self.open_streams -= 1
             if gone is not None:
@@ -125,7 +125,7 @@ class Relay:
                 await self.hub.unlisten(user_id, wake)
             await self.hub.give_back(user_id, lease)
 
-    async def _follow(self, writer, wake, gone, user_id, lease, claims, cursor):
+    async def _follow(self, writer, wake, gone, user_id, claims, cursor):
         """Events and heartbeats until the token expires, the session ends or
         the client leaves."""
         next_check = time.time() + self.check_every
@@ -146,7 +146,6 @@ class Relay:
                 cursor, text = await self._after(user_id, cursor)
             writer.write((text or ": keep-alive\n\n").encode())
             await writer.drain()
-            await self.hub.renew(user_id, lease, self.lease_seconds)
             if time.time() >= next_check:
                 loop = asyncio.get_running_loop()
                 live = await loop.run_in_executor(None, session_live, self.app, claims)
