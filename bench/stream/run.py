@@ -59,6 +59,13 @@ def rss_kib(pid):
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def cpu_seconds(pid):
+    """User and system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def nginx_worker(nginx):
     pid = nginx.process.pid
     with open(f"/proc/{pid}/task/{pid}/children") as handle:
@@ -100,6 +107,11 @@ async def measure(nginx, relay, tokens, options):
     results["nginx_kib_per_stream"] = (
         rss_kib(nginx_worker(nginx)) - nginx_before
     ) / options.streams
+    relay_cpu = cpu_seconds(relay.process.pid)
+    await asyncio.sleep(10)
+    results["relay_idle_cpu_percent"] = (
+        cpu_seconds(relay.process.pid) - relay_cpu
+    ) * 10
     results["reads_with"] = await wrk_reads(nginx, tokens[0])
     answered = {}
     for number in range(options.uploads):
