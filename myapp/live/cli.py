@@ -39,13 +39,15 @@ def relay(bind):
 async def _serve(app, bind):
     from myapp.live.hub import Hub
     from myapp.live.relay import Relay
+    from myapp.live.sessions import Sessions
 
     loop = asyncio.get_running_loop()
     # Asking the app (token, session, lease) and session checks run here.
     loop.set_default_executor(ThreadPoolExecutor(app.config["LIVE_RELAY_THREADS"]))
     hub = Hub(app.config["REDIS_URL"], app.extensions["live"].store.limits)
     await hub.start()
-    relay = Relay(app, hub)
+    sessions = Sessions(app, app.config["LIVE_SESSION_CHECK_SECONDS"])
+    relay = Relay(app, hub, sessions)
     if bind.startswith("unix:"):
         path = bind[len("unix:") :]
         if os.path.exists(path):
@@ -59,6 +61,7 @@ async def _serve(app, bind):
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     listening = asyncio.ensure_future(hub.run())
+    checking = asyncio.ensure_future(sessions.run())
     live = app.extensions["live"]
     # Leases last two heartbeats, as the app's own streams keep them.
     renewing = asyncio.ensure_future(
@@ -70,4 +73,5 @@ async def _serve(app, bind):
     # Clients reconnect with Last-Event-ID (to a relay up again) and miss nothing.
     listening.cancel()
     renewing.cancel()
+    checking.cancel()
     await hub.close()

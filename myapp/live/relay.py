@@ -16,7 +16,7 @@ import time
 from http import HTTPStatus
 
 from myapp.live.endpoints import GRANT, RELAY
-from myapp.live.stream import RESET, session_live, sse
+from myapp.live.stream import RESET, sse
 
 log = logging.getLogger(__name__)
 PATH = "/api/v1/stream"
@@ -52,13 +52,11 @@ def _parse(head):
 class Relay:
     """The streams of one process, and what they share: the app and the hub."""
 
-    def __init__(self, app, hub):
-        self.app, self.hub = app, hub
+    def __init__(self, app, hub, sessions):
+        self.app, self.hub, self.sessions = app, hub, sessions
         config = app.config
         self.heartbeat = config["LIVE_HEARTBEAT_SECONDS"]
-        self.check_every = config["LIVE_SESSION_CHECK_SECONDS"]
         self.retry_ms = config["LIVE_RETRY_MS"]
-        self.open_streams = 0
 
     async def handle(self, reader, writer):
         """One connection from nginx: one request, answered or streamed, closed."""
@@ -106,8 +104,7 @@ class Relay:
 
     async def _stream(self, reader, writer, grant, headers):
         user_id, lease, claims = grant["user_id"], grant["lease"], grant["claims"]
-        self.open_streams += 1
-        wake = gone = None
+        wake = gone = ended = None
         try:
             self.hub.hold(user_id, lease)
             wake = await self.hub.listen(user_id)  # before reading: nothing slips
@@ -116,20 +113,21 @@ class Relay:
             writer.write(_head(200, SSE_HEADERS + headers) + opening.encode())
             await writer.drain()
             gone = asyncio.ensure_future(reader.read(1))  # EOF once nginx closes
-            await self._follow(writer, wake, gone, user_id, claims, cursor)
+            ended = self.sessions.watch(claims)
+            await self._follow(writer, wake, gone, ended, user_id, claims, cursor)
         finally:
-            self.open_streams -= 1
             if gone is not None:
                 gone.cancel()
+            if ended is not None:
+                self.sessions.unwatch(claims, ended)
             if wake is not None:
                 await self.hub.unlisten(user_id, wake)
             await self.hub.give_back(user_id, lease)
 
-    async def _follow(self, writer, wake, gone, user_id, claims, cursor):
+    async def _follow(self, writer, wake, gone, ended, user_id, claims, cursor):
         """Events and heartbeats until the token expires, the session ends or
         the client leaves."""
-        next_check = time.time() + self.check_every
-        while not gone.done():
+        while not gone.done() and not ended.is_set():
             left = claims["exp"] - time.time()
             if left <= 0:
                 return
@@ -146,12 +144,6 @@ class Relay:
                 cursor, text = await self._after(user_id, cursor)
             writer.write((text or ": keep-alive\n\n").encode())
             await writer.drain()
-            if time.time() >= next_check:
-                loop = asyncio.get_running_loop()
-                live = await loop.run_in_executor(None, session_live, self.app, claims)
-                if not live:
-                    return
-                next_check = time.time() + self.check_every
 
     async def _replay(self, user_id, last_id):
         if last_id is None:
