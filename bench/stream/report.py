@@ -38,7 +38,8 @@ def report(results):
         f"| memory per idle stream | relay "
         f"{results['relay_kib_per_stream']:.1f} KiB, nginx "
         f"{results['nginx_kib_per_stream']:.1f} KiB (RSS growth / streams) |  |  |  |",
-        f"| the relay's CPU holding them idle (10 s, heartbeats every 5 s) | "
+        "| the relay's CPU holding them idle (30 s: heartbeats every 5 s, "
+        "one session check) | "
         f"{results['relay_idle_cpu_percent']:.1f}% of a core |  |  |  |",
         f"| opening all the streams (32 at a time) | "
         f"{results['open_seconds']:.1f} s |  |  |  |",

@@ -49,6 +49,7 @@ from testing.relay import LiveRelay  # noqa: E402
 from testing.servers import Redis, free_port  # noqa: E402
 
 LUA = os.path.join(HERE, "get.lua")
+IDLE_SECONDS = 30
 
 
 def rss_kib(pid):
