@@ -31,8 +31,11 @@ echo "== packages"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # uWSGI is built from source by pip: it needs a compiler and Python's headers.
+# Redis (loopback only, Debian's default) is the rate limits' and the live
+# streams' shared store: the stream relay reads the events uWSGI publishes there.
 apt-get install -y -qq --no-install-recommends \
-  python3 python3-venv python3-dev build-essential nginx rsync sudo ca-certificates >/dev/null
+  python3 python3-venv python3-dev build-essential nginx rsync sudo ca-certificates \
+  redis-server >/dev/null
 
 echo "== user and directories"
 id myapp >/dev/null 2>&1 ||
@@ -62,8 +65,9 @@ DATABASE_URL=$DATABASE_URL
 SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
 # Comma-separated browser origins allowed by CORS; none by default.
 CORS_ORIGINS=
-# Shared rate-limit store across workers, e.g. redis://127.0.0.1:6379/0
-# REDIS_URL=
+# Shared store of rate limits and live streams (the relay needs it); another
+# host's Redis when there are several app hosts.
+REDIS_URL=redis://127.0.0.1:6379/0
 EOF
   chown myapp:myapp /etc/myapp/myapp.env
   chmod 0400 /etc/myapp/myapp.env
