@@ -268,7 +268,7 @@ restart_worker() {
   [ -n "$WORKER_CMD" ] || return 0
   log "worker: $WORKER_CMD"
   bash -c "$WORKER_CMD" </dev/null 9>&- ||
-    log "WARNING: the alerts worker was not restarted onto $(readlink current); run: $WORKER_CMD"
+    log "WARNING: the alerts worker and stream relay were not restarted onto $(readlink current); run: $WORKER_CMD"
 }
 
 # Keep current, previous and the newest $KEEP releases, and the venvs they use.

@@ -1,6 +1,6 @@
 """Stream benchmark: 2,000 open streams through the deploy's nginx and the relay.
 
-    bench/run.sh stream [--streams 2000] [--per-user 20] [--uploads 200]
+    bench/run.sh stream [--streams 2000] [--per-user 20] [--uploads 200] [--rounds 3]
     (or: .venv/bin/python bench/stream/run.py ...)
 
 uWSGI from myapp.ini (production config, 2 processes x 2 threads) on a unix
@@ -15,10 +15,11 @@ One asyncio process holds every stream (clients.py) and measures:
   may come before the 201 is read: that counts as 0), p50 and p99; target
   p50 under 100 ms.
 - reads beside streams: wrk's GET /readings/?limit=10 through nginx, 8
-  connections, p99 with the streams open vs without (before opening them and
-  after closing them, the median of the two); target within 1.5x.
+  connections, 10 s, without streams and then with them open, back to back,
+  --rounds times (3); the median of the rounds' p99 ratios; target 1.5x.
 - memory per idle stream: the relay's and nginx's RSS growth while they hold
-  the streams, divided by their count.
+  the streams, divided by their count; the relay's CPU over 30 s of them idle
+  (heartbeats every 5 s and one session-check sweep).
 Writes bench/results/stream.json and stream.md, and the section of
 bench/README.md between its markers.
 """
@@ -29,7 +30,6 @@ import os
 import pathlib
 import resource
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -95,25 +95,39 @@ async def open_all(streams, tokens, count):
 
 
 async def measure(nginx, relay, tokens, options):
-    results = {"reads_without": [await wrk_reads(nginx, tokens[0])]}
-    relay_before, nginx_before = rss_kib(relay.process.pid), rss_kib(
-        nginx_worker(nginx)
-    )
-    streams = clients.Streams(nginx.port)
-    results["open_seconds"] = await open_all(streams, tokens, options.streams)
-    await asyncio.sleep(6)  # a heartbeat on every stream, then idle
-    results["relay_kib_per_stream"] = (
-        rss_kib(relay.process.pid) - relay_before
-    ) / options.streams
-    results["nginx_kib_per_stream"] = (
-        rss_kib(nginx_worker(nginx)) - nginx_before
-    ) / options.streams
-    relay_cpu = cpu_seconds(relay.process.pid)
-    await asyncio.sleep(10)
-    results["relay_idle_cpu_percent"] = (
-        cpu_seconds(relay.process.pid) - relay_cpu
-    ) * 10
-    results["reads_with"] = await wrk_reads(nginx, tokens[0])
+    """Rounds of reads without streams, then with them open, back to back;
+    the first round with streams open also times events and weighs streams."""
+    results = {"reads_without": [], "reads_with": []}
+    for round_number in range(options.rounds):
+        results["reads_without"].append(await wrk_reads(nginx, tokens[0]))
+        relay_before = rss_kib(relay.process.pid)
+        nginx_before = rss_kib(nginx_worker(nginx))
+        streams = clients.Streams(nginx.port)
+        opened = await open_all(streams, tokens, options.streams)
+        await asyncio.sleep(6)  # a heartbeat on every stream, then idle
+        if round_number == 0:
+            results["open_seconds"] = opened
+            relay_growth = rss_kib(relay.process.pid) - relay_before
+            nginx_growth = rss_kib(nginx_worker(nginx)) - nginx_before
+            results["relay_kib_per_stream"] = relay_growth / options.streams
+            results["nginx_kib_per_stream"] = nginx_growth / options.streams
+            results["relay_idle_cpu_percent"] = await idle_cpu(relay)
+            results.update(await event_latency(nginx, tokens, streams, options))
+        results["reads_with"].append(await wrk_reads(nginx, tokens[0]))
+        await streams.close()
+        await asyncio.sleep(2)
+    return results
+
+
+async def idle_cpu(relay):
+    """The relay's CPU over a session-check interval: heartbeats and a sweep."""
+    before = cpu_seconds(relay.process.pid)
+    await asyncio.sleep(IDLE_SECONDS)
+    return (cpu_seconds(relay.process.pid) - before) / IDLE_SECONDS * 100
+
+
+async def event_latency(nginx, tokens, streams, options):
+    """Uploads one at a time, users in turn; each timed on all its user's streams."""
     answered = {}
     for number in range(options.uploads):
         token = tokens[number % len(tokens)]
@@ -126,13 +140,12 @@ async def measure(nginx, relay, tokens, options):
         missing += options.per_user - len(arrived)
         after_2xx += [max(at - done, 0) * 1000 for at in arrived]
         after_send += [(at - sent) * 1000 for at in arrived]
-    results["event_after_2xx"] = common.latencies(after_2xx)
-    results["event_after_send"] = common.latencies(after_send)
-    results["arrivals"], results["missing"] = len(after_2xx), missing
-    await streams.close()
-    await asyncio.sleep(2)
-    results["reads_without"].append(await wrk_reads(nginx, tokens[0]))
-    return results
+    return {
+        "event_after_2xx": common.latencies(after_2xx),
+        "event_after_send": common.latencies(after_send),
+        "arrivals": len(after_2xx),
+        "missing": missing,
+    }
 
 
 def main():
@@ -140,6 +153,7 @@ def main():
     parser.add_argument("--streams", type=int, default=2000)
     parser.add_argument("--per-user", type=int, default=20)
     parser.add_argument("--uploads", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
     options = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     needed = options.streams * 3 + 1024  # nginx and the relay inherit it
@@ -195,8 +209,10 @@ def main():
         uploads=options.uploads,
         load_before=load_before,
         load_after=os.getloadavg(),
-        reads_without_p99_ms=statistics.median(
-            run["p99_ms"] for run in results["reads_without"]
+        rounds=options.rounds,
+        reads_p99_ratio=common.paired_ratio(
+            [run["p99_ms"] for run in results["reads_with"]],
+            [run["p99_ms"] for run in results["reads_without"]],
         ),
     )
     text = report(results)
