@@ -49,8 +49,16 @@ class Hub:
             self._subscribed[channel] = asyncio.ensure_future(
                 self._pubsub.subscribe(channel)
             )
-        # Every stream waits for the SUBSCRIBE: an event after it is heard.
-        await asyncio.shield(self._subscribed[channel])
+        subscribing = self._subscribed[channel]
+        try:
+            # Every stream waits for the SUBSCRIBE: an event after it is heard.
+            await asyncio.shield(subscribing)
+        except Exception:
+            waiting = self._wakes.get(channel, set())
+            waiting.discard(wake)
+            if self._subscribed.get(channel) is subscribing:
+                del self._subscribed[channel]  # the next stream subscribes again
+            raise
         return wake
 
     async def unlisten(self, user_id, wake):

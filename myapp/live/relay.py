@@ -73,7 +73,12 @@ class Relay:
                 return
             kept = [(n, v) for n, v in answer_headers if n.lower() not in NOT_COPIED]
             await self._stream(reader, writer, json.loads(body), kept)
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+        except (
+            OSError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            asyncio.TimeoutError,
+        ):
             pass  # nginx or the client went away
         except Exception:
             log.exception("live relay: a stream failed")
