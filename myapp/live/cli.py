@@ -57,6 +57,7 @@ async def _serve(app, bind):
     else:
         host, _, port = bind.rpartition(":")
         server = await asyncio.start_server(relay.handle, host, int(port), backlog=1024)
+    counting = asyncio.ensure_future(_say_streams(hub))
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
@@ -74,4 +75,13 @@ async def _serve(app, bind):
     listening.cancel()
     renewing.cancel()
     checking.cancel()
+    counting.cancel()
     await hub.close()
+
+
+async def _say_streams(hub, every=60):
+    """One journal line a minute: how many streams this relay holds."""
+    log = logging.getLogger("myapp.live")
+    while True:
+        await asyncio.sleep(every)
+        log.info("live relay: %d streams open", hub.open_streams)

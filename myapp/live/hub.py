@@ -102,6 +102,10 @@ class Hub:
         entries = [parse_entry(item) for item in raw]
         return missed(entries, int(current or 0), last_id, self.limits)
 
+    @property
+    def open_streams(self):
+        return len(self._held)
+
     def hold(self, user_id, lease):
         """Renew this lease of the user's stream limit until give_back()."""
         self._held.add((user_id, lease))
