@@ -29,6 +29,9 @@ def report(results):
         f"p99 {latency['p99_ms']:.1f} ms | from sending the upload: "
         f"p50 {sent['p50_ms']:.1f} ms, p99 {sent['p99_ms']:.1f} ms |  | "
         "p50 < 100 ms |",
+        f"| uploads whose event reached one of its streams more than 1 s "
+        f"after the 201 | {results['late_uploads']} of {results['uploads']} |  "
+        "|  | 0 (the contract's one second) |",
         f"| GET /readings/?limit=10 through nginx, 8 connections, "
         f"{results['streams']} streams open ({results['rounds']} rounds) | "
         f"{_reads(results['reads_with'])} | no stream open, just before each: "

@@ -134,17 +134,20 @@ async def event_latency(nginx, tokens, streams, options):
         answered[number] = await clients.upload(nginx.port, token, number)
         await asyncio.sleep(0.02)
     await asyncio.sleep(3)
-    after_2xx, after_send, missing = [], [], 0
+    after_2xx, after_send, missing, late = [], [], 0, 0
     for number, (sent, done) in answered.items():
         arrived = streams.arrivals.get(number, [])
         missing += options.per_user - len(arrived)
         after_2xx += [max(at - done, 0) * 1000 for at in arrived]
         after_send += [(at - sent) * 1000 for at in arrived]
+        # The contract: on every open stream within one second of the 201.
+        late += any(at - done > 1 for at in arrived)
     return {
         "event_after_2xx": common.latencies(after_2xx),
         "event_after_send": common.latencies(after_send),
         "arrivals": len(after_2xx),
         "missing": missing,
+        "late_uploads": late,
     }
 
 
