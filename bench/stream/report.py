@@ -41,9 +41,9 @@ def report(results):
         f"| memory per idle stream | relay "
         f"{results['relay_kib_per_stream']:.1f} KiB, nginx "
         f"{results['nginx_kib_per_stream']:.1f} KiB (RSS growth / streams) |  |  |  |",
-        "| the relay's CPU holding them idle (30 s: heartbeats every 5 s, "
-        f"one session check) | {results['relay_idle_cpu_percent']:.1f}% of a core "
-        "|  |  |  |",
+        "| the relay's CPU holding them idle (30 s: a comment every 20 s, "
+        "leases renewed every 5 s, one session check) | "
+        f"{results['relay_idle_cpu_percent']:.1f}% of a core |  |  |  |",
         f"| opening all the streams (32 at a time) | "
         f"{results['open_seconds']:.1f} s |  |  |  |",
         "",

@@ -19,7 +19,7 @@ One asyncio process holds every stream (clients.py) and measures:
   --rounds times (3); the median of the rounds' p99 ratios; target 1.5x.
 - memory per idle stream: the relay's and nginx's RSS growth while they hold
   the streams, divided by their count; the relay's CPU over 30 s of them idle
-  (heartbeats every 5 s and one session-check sweep).
+  (a comment on each every 20 s, leases renewed every 5 s, one session sweep).
 Writes bench/results/stream.json and stream.md, and the section of
 bench/README.md between its markers.
 """
@@ -104,7 +104,7 @@ async def measure(nginx, relay, tokens, options):
         nginx_before = rss_kib(nginx_worker(nginx))
         streams = clients.Streams(nginx.port)
         opened = await open_all(streams, tokens, options.streams)
-        await asyncio.sleep(6)  # a heartbeat on every stream, then idle
+        await asyncio.sleep(6)  # the streams settle: leases renewed, idle
         if round_number == 0:
             results["open_seconds"] = opened
             relay_growth = rss_kib(relay.process.pid) - relay_before

@@ -25,6 +25,7 @@ from testing.streams import EventStream
 
 QUICK = {
     "MYAPP_LIVE_HEARTBEAT_SECONDS": "1",
+    "MYAPP_LIVE_RELAY_COMMENT_SECONDS": "1",
     "MYAPP_LIVE_SESSION_CHECK_SECONDS": "1",
     "MYAPP_LIVE_STREAMS_PER_USER": "3",
 }

@@ -55,7 +55,9 @@ class Relay:
     def __init__(self, app, hub, sessions):
         self.app, self.hub, self.sessions = app, hub, sessions
         config = app.config
-        self.heartbeat = config["LIVE_HEARTBEAT_SECONDS"]
+        # Leases are renewed apart (hub.renewing) and a departed client is seen
+        # at once (nginx closes), so a comment is only for idle proxies.
+        self.heartbeat = config["LIVE_RELAY_COMMENT_SECONDS"]
         self.retry_ms = config["LIVE_RETRY_MS"]
 
     async def handle(self, reader, writer):
