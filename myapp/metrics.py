@@ -5,19 +5,18 @@ multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set and emptied by myapp.ini or
 the systemd unit before any worker starts) keeps a file per process, and
 /metrics adds them up, so a scrape answered by any worker counts them all.
 Without the variable (tests in one process, `flask run`) a process counts for
-itself. Features count through the objects here (they import the core);
-values read from the database (the outbox) are computed at scrape time by
-functions the features hand in with on_scrape().
+itself. The core counts requests and the pool; each feature defines its own
+metrics (myapp/<feature>/metrics.py) and counts on commit with
+count_after_commit(); values read from the database (the outbox) are
+computed at scrape time by functions the features hand in with on_scrape().
 """
 
-import functools
 import ipaddress
 import logging
 import os
 import time
 
 import sqlalchemy as sa
-import sqlalchemy.orm
 from flask import Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,6 +31,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from werkzeug.exceptions import Forbidden
 
+from myapp import committed
 from myapp.db import db
 
 log = logging.getLogger(__name__)
@@ -49,69 +49,25 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-READINGS_STORED = Counter(
-    "myapp_readings_stored_total",
-    "Readings stored and committed (a repeated client_id is not stored again)",
-)
-ROLLUP_SECONDS = Histogram(
-    "myapp_readings_rollup_duration_seconds",
-    "Time an upload spent adding its readings to the rollups",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-)
-READINGS_PRUNED = Counter(
-    "myapp_readings_pruned_total",
-    "Raw readings retention removed, counted as each batch commits",
-)
-ALERT_EVENTS = Counter(
-    "myapp_alert_events_total",
-    "Alert events committed, by the state they enter (firing, resolved)",
-    ["state"],
-)
 POOL_CHECKED_OUT = Gauge(
     "myapp_db_pool_checked_out",
     "Database connections checked out of the pools of live processes",
     multiprocess_mode="livesum",
 )
-DELIVERY_ATTEMPTS = Counter(
-    "myapp_alert_delivery_attempts_total",
-    "Webhook and email delivery attempts, by channel and outcome",
-    ["channel", "outcome"],
-)
-DELIVERY_SECONDS = Histogram(
-    "myapp_alert_delivery_duration_seconds",
-    "Time one delivery attempt took, by channel",
-    ["channel"],
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)
-
-
-@functools.cache
-def worker_loop():
-    """The alerts worker's loop gauge, made by the worker only: a web process
-    would otherwise publish it as 0, a loop that never ran."""
-    return Gauge(
-        "myapp_alerts_worker_last_loop_timestamp_seconds",
-        "When the alerts worker's main loop last ran (its lag: time() minus this)",
-        multiprocess_mode="max",
-    )
-
-
-_PENDING = "myapp.metrics.pending"
 
 
 def count_after_commit(counter, amount=1, **labels):
     """Count amount once the current transaction commits; never if it rolls back."""
-    pending = db.session.info.setdefault(_PENDING, [])
-    pending.append((counter.labels(**labels) if labels else counter, amount))
+    committed.later(_METRICS, (counter.labels(**labels) if labels else counter, amount))
 
 
-def _committed(session):
-    for counter, amount in session.info.pop(_PENDING, []):
+def _count(pending):
+    for counter, amount in pending:
         counter.inc(amount)
 
 
-def _rolled_back(session):
-    session.info.pop(_PENDING, None)
+_METRICS = "metrics"
+committed.on_commit(_METRICS, _count)
 
 
 def _checked_out(*ignored):
@@ -217,11 +173,5 @@ def init_app(app):
     for event, listener in (("checkout", _checked_out), ("checkin", _checked_in)):
         if not sa.event.contains(sa.pool.Pool, event, listener):
             sa.event.listen(sa.pool.Pool, event, listener)
-    for event, listener in (
-        ("after_commit", _committed),
-        ("after_rollback", _rolled_back),
-    ):
-        if not sa.event.contains(sa.orm.Session, event, listener):
-            sa.event.listen(sa.orm.Session, event, listener)
     if MULTIPROCESS:
         _mark_dead_at_exit()

@@ -115,7 +115,7 @@ def test_the_grafana_dashboard_plots_only_metrics_that_exist(client):
     import re
     from pathlib import Path
 
-    from myapp.metrics import worker_loop
+    from myapp.alerts.metrics import worker_loop
 
     worker_loop()  # the alerts worker's own, made as it starts
     path = Path(__file__).resolve().parent.parent / "deploy/grafana"

@@ -19,14 +19,31 @@ AXE = os.path.join(
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 REFRESH_KEY = "myapp.refresh_token"
+# Table cells whose text is cut: wider than the cell, or outside the visible
+# part of the table's scroll region ("10 m ag"). A visually hidden header row
+# (a phone's stacked table) is skipped: its cells are read, not seen.
+CLIPPED_CELLS = """() => [...document.querySelectorAll('main td, main th')]
+  .filter(c => c.getClientRects().length)
+  .filter(c => getComputedStyle(c.closest('thead') || c).position !== 'absolute')
+  .filter(c => {
+    const cell = c.getBoundingClientRect();
+    const wrap = c.closest('.table-wrap') || document.documentElement;
+    const box = wrap.getBoundingClientRect();
+    return cell.left < box.left - 1 || cell.right > box.right + 1
+      || c.scrollWidth > c.clientWidth + 1;
+  })
+  .map(c => c.innerText.trim().slice(0, 40))"""
 
 
 class WebClient:
     """One browser tab on /app/, recording every JavaScript error it shows."""
 
-    def __init__(self, browser, server):
+    def __init__(self, browser, server, **context_options):
+        """context_options go to Playwright's new_context (locale, bypass_csp...)."""
         self.base = f"http://127.0.0.1:{server.port}"
-        self.context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+        self.context = browser.new_context(
+            viewport=DESKTOP, accept_downloads=True, **context_options
+        )
         self.page = self.context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
         self.errors = []
@@ -75,6 +92,8 @@ class WebClient:
                 "() => document.documentElement.scrollWidth - innerWidth"
             )
             assert width <= 0, f"{name} scrolls sideways by {width}px at {label} width"
+            clipped = self.page.evaluate(CLIPPED_CELLS)
+            assert clipped == [], f"{name} cuts cells at {label} width: {clipped}"
             self.page.screenshot(
                 path=os.path.join(OUTPUT, f"web-{name}-{label}.png"), full_page=True
             )

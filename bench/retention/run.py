@@ -13,7 +13,8 @@ prune` (production config, --batch readings a transaction, each followed by
 a pause --pause times as long) removes them: upload p50/p99 in both phases
 of the same run, pruning rows/s, and the space before and after (the SQLite
 file; PostgreSQL's tables), with the bytes the pruned client_ids take.
-Rollups are not seeded: pruning never reads or writes them. Writes
+Rollups are not seeded (pruning never reads them); the sensor's numeric
+fields are, so measured goals keep their tallies of it (goal_pruned). Writes
 bench/results/retention[-postgres].json and .md, and the section of bench/README.md.
 """
 
@@ -63,8 +64,14 @@ def build(options):
         seed.insert(DATABASE, rows)
     from myapp.db import db
     from myapp.readings import retention
+    from myapp.readings.models import ReadingField
 
     with app.app_context():
+        # The numeric fields uploads would have seen (rollups themselves are not
+        # seeded): measured goals keep a tally of each per pruned 15 minutes.
+        for field in ("x", "y", "z", "battery"):
+            db.session.add(ReadingField(user_id=2, sensor="accelerometer", field=field))
+        db.session.commit()
         rule = {"sensors": None, "keep_days": 1}
         now = int(time.time() * 1_000_000)
         retention.put_rules(user_id=2, rules=[rule], now=now, grace_hours=0)
@@ -101,12 +108,28 @@ def sizes(app):
                 "SELECT pg_total_relation_size('readings_pruned_ids')"
             ).scalar()
         found["pruned_ids"] = ids or 0
+        found["goal_pruned"] = _goal_pruned_bytes(connection)
+        found["goal_pruned_rows"] = connection.exec_driver_sql(
+            "SELECT count(*) FROM goal_pruned"
+        ).scalar()
         found["pruned_id_rows"] = connection.exec_driver_sql(
             "SELECT count(*) FROM readings_pruned_ids"
         ).scalar()
         db.session.rollback()
         db.engine.dispose()
     return found
+
+
+def _goal_pruned_bytes(connection):
+    """goal_pruned with its primary key, in bytes."""
+    if connection.dialect.name == "sqlite":
+        return connection.exec_driver_sql(
+            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN"
+            " ('goal_pruned', 'sqlite_autoindex_goal_pruned_1')"
+        ).scalar()
+    return connection.exec_driver_sql(
+        "SELECT pg_total_relation_size('goal_pruned')"
+    ).scalar()
 
 
 class Uploads:
@@ -236,6 +259,11 @@ def report(options, load_before, removed, seconds, baseline, during, before, aft
         f"| pruned client_ids kept | {after['pruned_id_rows']:,} rows, "
         f"{after['pruned_ids'] / mb:.1f} MiB: {per_id:.0f} bytes each, "
         f"{per_id * 1_000_000 / mb:.0f} MiB per million | |",
+        f"| measured goals' tallies of the pruned readings (goal_pruned: one "
+        f"row per field and 15 minutes) | {after['goal_pruned_rows']:,} rows, "
+        f"{after['goal_pruned'] / mb:.1f} MiB: "
+        f"{after['goal_pruned'] * 1_000_000 / max(removed, 1) / mb:.1f} MiB per "
+        f"million pruned readings | |",
     ]
     if options.db == "sqlite":
         lines.append(

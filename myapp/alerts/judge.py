@@ -24,7 +24,8 @@ from myapp.alerts.rows import (
     rules_for_update,
 )
 from myapp.db import db
-from myapp.metrics import ALERT_EVENTS, count_after_commit
+from myapp.alerts.metrics import ALERT_EVENTS
+from myapp.metrics import count_after_commit
 from myapp.rawsql import insert_ids, paramstyle, run_many
 
 EVENTS = AlertEvent.__table__

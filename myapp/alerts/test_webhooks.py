@@ -10,7 +10,6 @@ import time
 import pytest
 
 from myapp.alerts import webhooks
-from testing.alerts import Receiver
 from testing.tls import localhost_certificate
 
 LOOPBACK_OR_PRIVATE = [
@@ -220,15 +219,28 @@ def _is_address(host):
 
 
 def test_a_slow_receiver_is_cut_off_at_the_timeout():
-    slow = Receiver(delay=5)
-    try:
-        started = time.monotonic()
-        outcome = deliver(slow.url(), timeout=1)
-        took = time.monotonic() - started
-    finally:
-        slow.stop()
+    """The receiver never answers; the sender hangs up at its timeout first."""
+    server = socket.create_server(("127.0.0.1", 0))
+    hung_up = []
+
+    def never_answer():
+        conn, _ = server.accept()
+        conn.settimeout(60)
+        try:
+            while conn.recv(65536):  # the request, then b"": the sender closed
+                pass
+            hung_up.append(True)
+        except OSError:
+            hung_up.append(False)
+        conn.close()
+
+    thread = threading.Thread(target=never_answer, daemon=True)
+    thread.start()
+    outcome = deliver(f"http://127.0.0.1:{server.getsockname()[1]}/", timeout=1)
+    thread.join(60)
+    server.close()
     assert outcome == webhooks.Outcome(None, "timed out after 1 s")
-    assert took < 5  # the answer (after 5 s) was not waited for
+    assert hung_up == [True]
 
 
 def test_a_receiver_that_drips_forever_is_cut_off_too():
@@ -278,12 +290,11 @@ def test_a_huge_answer_is_not_read_to_the_end():
 
     thread = threading.Thread(target=flood, daemon=True)
     thread.start()
-    started = time.monotonic()
     outcome = deliver(f"http://127.0.0.1:{server.getsockname()[1]}/", timeout=2)
     thread.join(5)
     server.close()
+    # 200, not a timeout: the body was not read to its end within the 2 s.
     assert outcome == webhooks.Outcome(200, None)
-    assert time.monotonic() - started < 2  # inside the timeout: not read to the end
     assert sent and sent[0] < 64 * 1024 * 1024  # the socket closed long before
 
 

@@ -18,11 +18,10 @@ from collections import Counter
 
 import sqlalchemy as sa
 
-from myapp import periodic
-from myapp.alerts import claims, emails, judge, outbox, webhooks
+from myapp import mail, periodic
+from myapp.alerts import claims, emails, judge, metrics, outbox, webhooks
 from myapp.alerts.models import EMAIL
 from myapp.alerts.service import now_micros, resolving
-from myapp import mail, metrics
 from myapp.db import db
 
 log = logging.getLogger("myapp.alerts.worker")

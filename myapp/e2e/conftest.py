@@ -106,8 +106,8 @@ def web(browser, live_server):
     """Opens browser tabs on /app/ (of live_server, or another server)."""
     clients = []
 
-    def open_client(server=live_server):
-        client = WebClient(browser, server)
+    def open_client(server=live_server, **context_options):
+        client = WebClient(browser, server, **context_options)
         clients.append(client)
         return client
 

@@ -158,3 +158,28 @@ class GoalSeries(Tally, db.Model):
     field = sa.Column(sa.String(256), primary_key=True)
     period = sa.Column(sa.String(5), primary_key=True)
     bucket = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+
+
+class GoalPruned(Tally, db.Model):
+    """What retention pruned, kept for measured goals: per (user, sensor, field)
+    the tally of the pruned readings of each range, so periods recomputed from
+    the readings that remain (a deletion, a new zone, a new target) still
+    count them.
+
+    A range starts at a 15-minute slot (UTC micros) or at a target's since
+    inside it, and ends at the next: every zone's periods are whole slots, and
+    a target counts the ranges from its since on. Fields: those a target
+    watches and the sensor's rolled-up ones (the first 32 numeric).
+    """
+
+    __tablename__ = "goal_pruned"
+
+    user_id = sa.Column(
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    sensor = sa.Column(sa.String(64), primary_key=True)
+    field = sa.Column(sa.String(256), primary_key=True)
+    start = sa.Column(sa.BigInteger, primary_key=True, autoincrement=False)

@@ -1,183 +1,21 @@
-"""Measured goals recomputed from the stored readings in SQL: heads and series
-after readings are deleted or the zone changed, and when a target is set."""
+"""Measured goals recomputed from the stored readings (and the tallies of
+pruned ones) in SQL: heads and series after readings are deleted or the zone
+changed, and when a target is set."""
 
 import sqlalchemy as sa
 
 from myapp.db import db, utcnow
-from myapp.goals import periods
-from myapp.goals.models import PERIODS
+from myapp.goals import periods, tally_sql
 from myapp.goals.rows import MEASURES, SERIES, TARGETS
 from myapp.goals.upkeep import measure_row, series_floors, write_measures, write_series
-from myapp.jsonsql import sqlite_is_number
 from myapp.micros import to_micros
 from myapp.owners import time_zone_of
-from myapp.readings.models import Reading
 
-READINGS = Reading.__table__
 _YEAR = 366 * 86400 * 1_000_000
 
 
 def _float(value):
     return None if value is None else float(value)
-
-
-def _sqlite_numbers(joined):
-    """(value of data[field] if a JSON number, else NULL) per row, as stats.py does."""
-    path = '$."' + joined.c.field + '"'
-    inner = (
-        sa.select(
-            *[joined.c[name] for name in ("key", "period", "lo", "hi")],
-            *[joined.c[name] for name in ("id", "recorded_at", "data", "field")],
-            sa.func.json_extract(joined.c.data, path).label("raw"),
-        )
-        .limit(-1)
-        .subquery()
-    )
-    path = '$."' + inner.c.field + '"'
-    is_number = sqlite_is_number(inner.c.raw, inner.c.data, path)
-    return inner, sa.case((is_number, inner.c.raw))
-
-
-def _postgresql_numbers(joined):
-    value = joined.c.data.op("->")(joined.c.field)
-    is_number = sa.func.jsonb_typeof(value) == "number"
-    number = sa.cast(
-        sa.cast(joined.c.data.op("->>")(joined.c.field), sa.Numeric), sa.Float
-    )
-    return joined, sa.case((is_number, number))
-
-
-def _tallies_query(joined, dialect, zone):
-    """Per (key, bucket): the tally of the joined readings, in one SQL statement.
-
-    joined has, per reading: key, period, field, lo and hi (the buckets kept:
-    lo <= bucket, and bucket <= hi unless hi is NULL), id, recorded_at, data.
-    zone: (tz, lo, hi) of the user, periods counted in tz (its offsets from lo
-    to hi; see periods.local_sql).
-    """
-    if dialect == "postgresql":
-        source, number = _postgresql_numbers(joined)
-    else:
-        source, number = _sqlite_numbers(joined)
-    at = sa.type_coerce(source.c.recorded_at, sa.BigInteger)
-    local = periods.local_sql(at, *zone)
-    bucket = sa.case(
-        *[
-            (source.c.period == period, periods.bucket_sql(at, period, dialect, local))
-            for period in PERIODS
-        ],
-        else_=0,
-    )
-    bucketed = sa.select(
-        source.c.key,
-        source.c.lo,
-        source.c.hi,
-        bucket.label("bucket"),
-        source.c.id,
-        at.label("at"),
-        number.label("number"),
-    ).subquery()
-    valued = (
-        sa.select(bucketed)
-        .where(
-            bucketed.c.bucket >= bucketed.c.lo,
-            sa.or_(bucketed.c.hi.is_(None), bucketed.c.bucket <= bucketed.c.hi),
-        )
-        .subquery()
-    )
-    newest = sa.func.row_number().over(
-        partition_by=(valued.c.key, valued.c.bucket),
-        order_by=(
-            valued.c.number.is_(None),
-            valued.c.at.desc(),
-            valued.c.id.desc(),
-        ),
-    )
-    ranked = sa.select(valued, newest.label("rank")).subquery()
-    numbers = ranked.c.number
-
-    def newest_number(column):
-        return sa.func.max(
-            sa.case((sa.and_(ranked.c.rank == 1, numbers.is_not(None)), column))
-        )
-
-    return (
-        sa.select(
-            ranked.c.key,
-            ranked.c.bucket,
-            sa.func.count(),
-            sa.func.count(numbers),
-            _total(numbers, dialect),
-            sa.func.min(numbers),
-            sa.func.max(numbers),
-            newest_number(numbers),
-            newest_number(ranked.c.at),
-            newest_number(ranked.c.id),
-        )
-        .group_by(ranked.c.key, ranked.c.bucket)
-        .order_by(ranked.c.key, ranked.c.bucket)
-    )
-
-
-def _heads_source(goal_ids):
-    """Per reading a head counts: the goal's readings of its sensor from
-    started_at on, kept to the head's bucket."""
-    target, reading = TARGETS.c, READINGS.c
-    head = sa.case((target.period.is_(None), 0), else_=target.since_bucket)
-    return (
-        sa.select(
-            target.goal_id.label("key"),
-            target.period,
-            target.field,
-            head.label("lo"),
-            head.label("hi"),
-            reading.id,
-            reading.recorded_at,
-            reading.data,
-        )
-        .join_from(
-            TARGETS,
-            READINGS,
-            sa.and_(
-                reading.user_id == target.user_id,
-                reading.sensor == target.sensor,
-                sa.type_coerce(reading.recorded_at, sa.BigInteger) >= target.since,
-            ),
-        )
-        .where(target.goal_id.in_(goal_ids))
-        .subquery()
-    )
-
-
-def _series_source(user_id, key, since, lo, hi):
-    """Per reading of one series from since on: its periods lo to hi (or on)."""
-    sensor, field, period = key
-    reading = READINGS.c
-    return (
-        sa.select(
-            sa.literal(0).label("key"),
-            sa.literal(period).label("period"),
-            sa.literal(field).label("field"),
-            sa.literal(lo).label("lo"),
-            sa.cast(sa.literal(hi), sa.Integer).label("hi"),
-            reading.id,
-            reading.recorded_at,
-            reading.data,
-        )
-        .where(
-            reading.user_id == user_id,
-            reading.sensor == sensor,
-            sa.type_coerce(reading.recorded_at, sa.BigInteger) >= since,
-        )
-        .subquery()
-    )
-
-
-def _total(numbers, dialect):
-    # SQLite's sum() of integers fails past 64 bits; total() adds in doubles.
-    if dialect == "postgresql":
-        return sa.func.coalesce(sa.func.sum(numbers), 0.0)
-    return sa.func.total(numbers)
 
 
 def _zone(user_id, targets):
@@ -207,7 +45,10 @@ def _targets(goal_ids):
 def _recompute_heads(targets, dialect, zone):
     """Replace these targets' heads with tallies of their stored readings."""
     by_goal = {row.goal_id: row for row in targets}
-    query = _tallies_query(_heads_source(sorted(by_goal)), dialect, zone)
+    goal_ids = sorted(by_goal)
+    pruned = tally_sql.pruned_heads_source(goal_ids)
+    readings = tally_sql.heads_source(goal_ids)
+    query = tally_sql.tallies_query(readings, pruned, dialect, zone)
     found = list(_tallies(query))
     db.session.execute(sa.delete(MEASURES).where(MEASURES.c.goal_id.in_(by_goal)))
     write_measures([measure_row(by_goal[key], b, tally) for key, b, tally in found])
@@ -216,7 +57,9 @@ def _recompute_heads(targets, dialect, zone):
 def _recompute_series(user_id, key, since, lo, hi, dialect, zone):
     """Replace one series' periods lo to hi (or all from lo, and every row of
     it before: a rebuild) with tallies of its stored readings from since on."""
-    query = _tallies_query(_series_source(user_id, key, since, lo, hi), dialect, zone)
+    readings = tally_sql.series_source(user_id, key, since, lo, hi)
+    pruned = tally_sql.pruned_series_source(user_id, key, since, lo, hi)
+    query = tally_sql.tallies_query(readings, pruned, dialect, zone)
     found = list(_tallies(query))
     s = SERIES.c
     stale = [s.user_id == user_id, s.sensor == key[0], s.field == key[1]]

@@ -204,20 +204,23 @@ _ROWS_PER_STATEMENT = 2000
 
 def write_measures(rows):
     """Insert or replace goal_measures rows (computed under the lock) in bulk."""
-    _upsert("goal_measures", _MEASURE_COLUMNS, 2, rows)
+    upsert("goal_measures", _MEASURE_COLUMNS, 2, rows)
 
 
 def write_series(rows):
     """Insert or replace goal_series rows (computed under the lock) in bulk."""
-    _upsert("goal_series", _SERIES_COLUMNS, 5, rows)
+    upsert("goal_series", _SERIES_COLUMNS, 5, rows)
 
 
-def _upsert(table, columns, key_length, rows):
+def upsert(table, columns, key_length, rows, updates=None):
+    """INSERT rows, in statements of _ROWS_PER_STATEMENT; a row whose key (the
+    first key_length columns) exists replaces it, or applies updates (SQL)."""
     _, mark = paramstyle()
     names = ", ".join(columns)
     row_sql = f"({marks(mark, len(columns))})"
     key = ", ".join(columns[:key_length])
-    updates = ", ".join(f"{name} = excluded.{name}" for name in columns[key_length:])
+    if updates is None:
+        updates = ", ".join(f"{n} = excluded.{n}" for n in columns[key_length:])
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[start : start + _ROWS_PER_STATEMENT]
         run(

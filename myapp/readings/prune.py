@@ -2,11 +2,12 @@
 
 Each batch is one short transaction over at most RETENTION_PRUNE_BATCH
 readings of one sensor, in the order of its index (user_id, sensor,
-recorded_at, id): it records their client_ids (readings_pruned_ids) and
-deletes them, and nothing else. Rollups, readings_latest, measured goals and
-alert events are not touched, so statistics of 15m and longer, the latest
-value and goals read the same before, during and after a prune, and a prune
-killed at any point leaves them whole (a batch commits or never happened).
+recorded_at, id): it records their client_ids (readings_pruned_ids), sends
+readings_pruned (measured goals keep a tally of them) and deletes them.
+Rollups, readings_latest and alert events are not touched, so statistics of
+15m and longer, the latest value and goals read the same before, during and
+after a prune, and a prune killed at any point leaves them whole (a batch
+commits or never happened).
 
 Locks (PostgreSQL): the user's row FOR KEY SHARE (a user's deletion waits for
 the batch, uploads do not), the sensor's readings_latest row FOR KEY SHARE
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from myapp.db import db, utcnow
-from myapp.metrics import READINGS_PRUNED
+from myapp.readings.metrics import READINGS_PRUNED
 from myapp.micros import to_micros
 from myapp.owners import KEY_SHARE, lock_owner, owner_exists
 from myapp.rawsql import marks, run
@@ -34,6 +35,7 @@ from myapp.readings.retention import (
     pruning_plan,
 )
 from myapp.readings.rows import READINGS, RECORDED
+from myapp.readings.signals import PrunedReading, readings_pruned
 
 # Ids in one DELETE's IN list: well within SQLite's 32,766 parameters.
 BATCH_MAX = 10000
@@ -154,9 +156,12 @@ def give_back_space(stopping=None):
     return freed
 
 
-def _candidates(user_id, sensor, before, latest_id):
+def _candidates(user_id, sensor, before, latest_id, *, with_data=False):
+    columns = [READINGS.c.id, READINGS.c.client_id]
+    if with_data:  # for readings_pruned's receivers
+        columns += [RECORDED.label("recorded_at"), READINGS.c.data]
     return (
-        sa.select(READINGS.c.id, READINGS.c.client_id)
+        sa.select(*columns)
         .where(
             READINGS.c.user_id == user_id,
             READINGS.c.sensor == sensor,
@@ -193,12 +198,17 @@ def _prune_batch(user_id, sensor, before, batch):
         latest_id = _latest_id(user_id, sensor, postgresql)
         if latest_id is None:  # every reading of the sensor was deleted meanwhile
             return 0
-        query = _candidates(user_id, sensor, before, latest_id).limit(batch)
+        receivers = bool(readings_pruned.receivers)
+        query = _candidates(user_id, sensor, before, latest_id, with_data=receivers)
+        query = query.limit(batch)
         if postgresql:
             query = query.with_for_update(skip_locked=True)
         rows = db.session.execute(query).all()
         if rows:
             record_client_ids(user_id=user_id, rows=rows)
+            if receivers:
+                pruned = [PrunedReading(r.id, r.recorded_at, r.data) for r in rows]
+                readings_pruned.send(user_id=user_id, sensor=sensor, readings=pruned)
             _delete(postgresql, [row.id for row in rows])
         db.session.commit()
         READINGS_PRUNED.inc(len(rows))  # pruning's progress, for operators

@@ -16,7 +16,8 @@ from myapp.devices.uploads import (
     refuse_if_deleted,
 )
 from myapp.errors import ValidationFailed, conflict, not_found
-from myapp.metrics import READINGS_STORED, ROLLUP_SECONDS, count_after_commit
+from myapp.metrics import count_after_commit
+from myapp.readings.metrics import READINGS_STORED, ROLLUP_SECONDS
 from myapp.micros import MIN_MICROS, to_micros
 from myapp.rawsql import marks, paramstyle, run
 from myapp.readings import pruned, rollups

@@ -25,6 +25,11 @@ readings_stored = _signals.signal("readings-stored")
 # what readings counted: neither sends anything.
 readings_deleted = _signals.signal("readings-deleted")
 
+# readings_pruned.send(user_id=..., sensor=..., readings=[PrunedReading, ...]):
+# retention is about to delete these raw readings of one sensor, in the same
+# transaction; what a feature counted from them must outlive them.
+readings_pruned = _signals.signal("readings-pruned")
+
 
 class StoredReading(NamedTuple):
     """A reading just stored; times in microseconds since 1970-01-01 UTC."""
@@ -36,3 +41,11 @@ class StoredReading(NamedTuple):
     created_at: int
     device_id: int | None
     client_id: str | None = None
+
+
+class PrunedReading(NamedTuple):
+    """A reading retention prunes; recorded_at in microseconds since 1970 UTC."""
+
+    id: int
+    recorded_at: int
+    data: dict

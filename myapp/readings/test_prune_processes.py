@@ -10,6 +10,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from myapp.db import db
 from myapp.micros import format_micros
 from testing.alerts import WorkerProcess, worker_env
 from testing.goals import GOALS, goal_url
@@ -181,8 +182,10 @@ def test_a_prune_killed_halfway_leaves_stats_latest_and_goals_whole(
     finally:
         writer.release()
     assert count_readings(in_app, alice.id) == left
-    # Every batch committed whole: each reading gone has its client_id kept.
+    # Every batch committed whole: each reading gone has its client_id kept,
+    # and its tally for measured goals.
     assert len(in_app(pruned_ids_of, alice.id)) == total - left
+    assert in_app(goal_pruned_readings, alice.id) == total - left
     assert seen() == before
 
     again = prune_process(env, "--now", at)
@@ -192,6 +195,19 @@ def test_a_prune_killed_halfway_leaves_stats_latest_and_goals_whole(
     assert count_readings(in_app, alice.id) == 1
     assert len(in_app(pruned_ids_of, alice.id)) == total - 1
     assert seen() == before
+    # The goal recomputed from what remains (nothing) and what was pruned.
+    newest = alice.get(f"{READINGS}latest").json["items"][0]["id"]
+    assert alice.delete(f"{READINGS}{newest}").status_code == 204
+    assert alice.get(goal_url(goal["id"])).json["measured"]["value"] == total - 1
+
+
+def goal_pruned_readings(user_id):
+    """Readings counted in the user's goal_pruned tallies (app context)."""
+    found = db.session.execute(
+        sa.text("SELECT sum(readings) FROM goal_pruned WHERE user_id = :u"),
+        {"u": user_id},
+    )
+    return found.scalar()
 
 
 def test_over_uwsgi_a_late_retry_of_a_pruned_reading_answers_pruned(

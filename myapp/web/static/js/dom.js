@@ -114,13 +114,24 @@ export function tableRegion(label, table) {
   return h("div", { class: "table-wrap", role: "region", "aria-label": label, tabindex: "0" }, table);
 }
 
+/** A table whose cells name their column, so a phone can stack each row (app.css). */
 export function table(headers, rows, caption) {
+  const body = h("tbody", {}, rows);
+  const labelRows = () => {
+    for (const row of body.rows) {
+      [...row.cells].forEach((cell, index) => {
+        if (cell.tagName === "TD" && headers[index]) cell.dataset.label = headers[index];
+      });
+    }
+  };
+  labelRows();
+  new MutationObserver(labelRows).observe(body, { childList: true, subtree: true });
   return h(
     "table",
-    {},
+    { class: "stackable" },
     caption ? h("caption", {}, caption) : null,
     h("thead", {}, h("tr", {}, headers.map((text) => h("th", { scope: "col" }, text)))),
-    h("tbody", {}, rows),
+    body,
   );
 }
 

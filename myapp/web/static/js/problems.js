@@ -1,6 +1,40 @@
-// Every API error reaches the user: the problem's title and detail, and each
-// validation message next to the field its JSON Pointer names.
+// Every API error reaches the user: a heading saying what happened, the problem's
+// detail, and each validation message next to the field its JSON Pointer names.
 import { h } from "./dom.js";
+
+// What happened, in words, for the banner: the problem's title is the HTTP phrase.
+const HEADINGS = {
+  0: "No connection to the server",
+  400: "Check the form",
+  401: "Sign in again",
+  403: "Not allowed",
+  404: "Not found: it may have been deleted",
+  405: "Not possible here",
+  409: "That clashes with what is already there",
+  413: "Too much to send at once",
+  415: "The server could not read this",
+  429: "Too many requests: wait a moment, then try again",
+  500: "Something went wrong on the server",
+  503: "The server is unavailable: try again shortly",
+};
+
+/** The banner's heading for a problem: what happened, not the status line. */
+export function headingFor(problem) {
+  if (problem.status === 400 && !(problem.errors || []).length) return "The server did not accept this";
+  return HEADINGS[problem.status] || (problem.status >= 500 ? HEADINGS[500] : "Something went wrong");
+}
+
+/** An error the page found itself, shown like the API's: message at pointer's field. */
+export function formError(pointer, message) {
+  const error = new Error(message);
+  error.problem = {
+    status: 400,
+    title: "Bad Request",
+    detail: "Nothing was sent: correct the marked field.",
+    errors: [{ pointer, message }],
+  };
+  return error;
+}
 
 /** Clear what showProblem left in container. */
 function clearProblem(container) {
@@ -15,7 +49,7 @@ function clearProblem(container) {
 /** Show error (an ApiError or any Error) at the top of container and at its fields. */
 function showProblem(container, error) {
   clearProblem(container);
-  const problem = error.problem || { title: "Something went wrong", detail: String(error.message || error) };
+  const problem = error.problem || { status: -1, detail: String(error.message || error) };
   const unplaced = [];
   let firstField = null;
   for (const item of problem.errors || []) {
@@ -30,7 +64,7 @@ function showProblem(container, error) {
   const box = h(
     "div",
     { class: "problem", role: "alert", tabindex: "-1" },
-    h("strong", {}, problem.title || "Error"),
+    h("strong", {}, headingFor(problem)),
     problem.detail ? h("span", {}, " ", problem.detail) : null,
     unplaced.length ? h("ul", {}, unplaced.map((item) => h("li", {}, describe(item)))) : null,
   );

@@ -1,8 +1,10 @@
 // Alert rules (threshold, silence) with their state, events and deliveries (webhook, email).
 import { api, get, withQuery } from "../api.js";
 import { ago, announce, field, formatTime, h, heading, select, uid } from "../dom.js";
+import { formatNumber, parseNumber } from "../format.js";
 import { sameValue } from "../json.js";
 import { pagedTable } from "../paged.js";
+import { loadSensors, sensorAndField } from "../pickers.js";
 import { attempt, onSubmit } from "../problems.js";
 import { revealSecret, secretPanel } from "../secret.js";
 import { onLive } from "../live.js";
@@ -24,17 +26,17 @@ function stateBadge(rule, { event = false } = {}) {
 function conditionText(condition) {
   if (condition.type === "silence") return `no new reading for ${duration(condition.seconds)}`;
   const parts = [];
-  if (condition.above != null) parts.push(`${condition.field} > ${condition.above}`);
-  if (condition.below != null) parts.push(`${condition.field} < ${condition.below}`);
-  const hysteresis = condition.hysteresis ? `, hysteresis ${condition.hysteresis}` : "";
+  if (condition.above != null) parts.push(`${condition.field} above ${formatNumber(condition.above)}`);
+  if (condition.below != null) parts.push(`${condition.field} below ${formatNumber(condition.below)}`);
+  const hysteresis = condition.hysteresis ? `, hysteresis ${formatNumber(condition.hysteresis)}` : "";
   return parts.join(" or ") + hysteresis;
 }
 
 function duration(seconds) {
-  if (seconds % 86400 === 0) return `${seconds / 86400} d`;
-  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
-  if (seconds % 60 === 0) return `${seconds / 60} min`;
-  return `${seconds} s`;
+  if (seconds % 86400 === 0) return `${formatNumber(seconds / 86400)} d`;
+  if (seconds % 3600 === 0) return `${formatNumber(seconds / 3600)} h`;
+  if (seconds % 60 === 0) return `${formatNumber(seconds / 60)} min`;
+  return `${formatNumber(seconds)} s`;
 }
 
 export async function listPage(main) {
@@ -42,7 +44,11 @@ export async function listPage(main) {
     title: "Rules",
     headers: ["Name", "Sensor", "Condition", "Webhook", "Email", "State", "Since"],
     path: "/alerts/",
-    empty: "No alert rules yet.",
+    empty: [
+      "No alert rules yet. ",
+      h("a", { href: "#/alerts/new" }, "Create a rule"),
+      " to be told when a sensor's value crosses a bound or a sensor goes quiet.",
+    ],
     rows: (items) => items.map(ruleRow),
   });
   main.append(
@@ -74,9 +80,9 @@ function ruleRow(rule) {
 
 export async function newPage(main) {
   main.append(heading("New alert rule"));
-  const me = await get("/users/me");
+  const [me, sensors] = await Promise.all([get("/users/me"), loadSensors()]);
   main.append(
-    ruleForm(null, me, async (body) => {
+    ruleForm(null, me, sensors, async (body) => {
       const rule = await api("POST", "/alerts/", body);
       pendingSecret = rule.webhook_secret || null;
       location.hash = `#/alerts/${rule.id}`;
@@ -88,9 +94,9 @@ export async function editPage(main, { id }) {
   const box = h("div");
   main.append(heading("Edit alert rule"), box);
   await attempt(box, async () => {
-    const [rule, me] = await Promise.all([get(`/alerts/${id}`), get("/users/me")]);
+    const [rule, me, sensors] = await Promise.all([get(`/alerts/${id}`), get("/users/me"), loadSensors()]);
     box.append(
-      ruleForm(rule, me, async (body) => {
+      ruleForm(rule, me, sensors, async (body) => {
         // Only what changed: re-sending an unchanged condition would restart the rule.
         const changes = Object.fromEntries(Object.entries(body).filter(([key, value]) => !sameValue(value, rule[key])));
         const saved = Object.keys(changes).length ? await api("PATCH", `/alerts/${id}`, changes) : rule;
@@ -160,19 +166,21 @@ function eventRow(event) {
     { dataset: { eventId: event.id } },
     h("td", {}, h("time", { datetime: event.at }, formatTime(event.at))),
     h("td", {}, stateBadge({ state: event.state }, { event: true })),
-    h("td", {}, event.value == null ? "none" : String(event.value)),
+    h("td", {}, event.value == null ? "none" : formatNumber(event.value)),
     h("td", {}, event.reading_id == null ? "none" : `#${event.reading_id}`),
   );
 }
 
-/** A number as typed; text that is not one goes to the API as is, to be named at its field. */
+/** A number as people type it ("10,000", "25,5"); text that is not one goes to the
+ * API as is, whose message at the field says plainly that a number is needed. */
 function numberOrText(text) {
   const trimmed = text.trim();
   if (trimmed === "") return undefined;
-  const number = Number(trimmed);
-  return Number.isFinite(number) ? number : trimmed;
+  const number = parseNumber(trimmed);
+  return number === null ? trimmed : number;
 }
 
+// The stored number exactly as JavaScript writes it: an unchanged edit must compare equal.
 function decimalInput(name, value) {
   return h("input", { name, inputmode: "decimal", autocomplete: "off", value: value == null ? "" : String(value) });
 }
@@ -200,12 +208,16 @@ function emailSwitch(rule, me) {
 }
 
 /** Create/edit form; save(body) gets {name, sensor, condition, webhook_url, email}. */
-function ruleForm(rule, me, save) {
+function ruleForm(rule, me, sensors, save) {
   const condition = (rule && rule.condition) || { type: "threshold" };
   const name = h("input", { name: "name", value: rule ? rule.name : "", autocomplete: "off" });
-  const sensor = h("input", { name: "sensor", value: rule ? rule.sensor : "", autocomplete: "off", disabled: Boolean(rule) });
+  const watched = sensorAndField(sensors, {
+    sensor: rule ? rule.sensor : "",
+    fieldName: condition.field || "",
+    pointers: { sensor: "/sensor", field: "/condition/field" },
+    fixedSensor: Boolean(rule),
+  });
   const type = select([["threshold", "Threshold"], ["silence", "Silence"]], condition.type, { name: "type" });
-  const fieldName = h("input", { name: "field", value: condition.field || "", autocomplete: "off" });
   const above = decimalInput("above", condition.above);
   const below = decimalInput("below", condition.below);
   const hysteresis = decimalInput("hysteresis", condition.hysteresis);
@@ -216,7 +228,7 @@ function ruleForm(rule, me, save) {
   const threshold = h(
     "div",
     { class: "group" },
-    field("Field of data", fieldName, { pointer: "/condition/field", hint: "A top-level key holding a number, e.g. celsius." }),
+    watched.fieldElement,
     field("Fires above", above, { pointer: "/condition/above" }),
     field("Fires below", below, { pointer: "/condition/below" }),
     field("Hysteresis", hysteresis, { pointer: "/condition/hysteresis", hint: "Resolves only this far back inside the bounds." }),
@@ -250,10 +262,7 @@ function ruleForm(rule, me, save) {
     "form",
     { class: "card", "aria-label": rule ? `Edit ${rule.name}` : "New alert rule" },
     field("Name", name, { pointer: "/name" }),
-    field("Sensor", sensor, {
-      pointer: "/sensor",
-      hint: rule ? "A rule's sensor cannot change; make a new rule instead." : "The exact sensor name, e.g. kitchen/temp.",
-    }),
+    watched.sensorElement,
     conditionSet,
     field("Webhook URL", webhook, { pointer: "/webhook_url", hint: "Optional. https:// only; empty for no webhook." }),
     email.wrapper,
@@ -261,8 +270,9 @@ function ruleForm(rule, me, save) {
       h("a", { href: rule ? `#/alerts/${rule.id}` : "#/alerts", class: "button" }, "Cancel")),
   );
   onSubmit(form, () => {
-    const body = { name: name.value, condition: conditionBody(type.value, { fieldName, above, below, hysteresis, seconds }) };
-    if (!rule) body.sensor = sensor.value;
+    watched.check();
+    const body = { name: name.value, condition: conditionBody(type.value, { watched, above, below, hysteresis, seconds }) };
+    if (!rule) body.sensor = watched.sensor();
     body.webhook_url = webhook.value.trim() || null;
     if (email.box.checked || rule) body.email = email.box.checked;
     return save(body);
@@ -272,7 +282,7 @@ function ruleForm(rule, me, save) {
 
 function conditionBody(type, inputs) {
   if (type === "silence") return { type, seconds: numberOrText(inputs.seconds.value) };
-  const body = { type, field: inputs.fieldName.value };
+  const body = { type, field: inputs.watched.field() };
   for (const key of ["above", "below", "hysteresis"]) {
     const value = numberOrText(inputs[key].value);
     if (value !== undefined) body[key] = value;

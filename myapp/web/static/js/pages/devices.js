@@ -4,6 +4,7 @@ import { ago, announce, field, formatTime, h, heading, rowButton, select } from 
 import { pagedTable } from "../paged.js";
 import { attempt, onSubmit } from "../problems.js";
 import { revealSecret, secretPanel } from "../secret.js";
+import { examplesSection } from "./uploadexamples.js";
 
 const KEY_WARNING =
   "The server keeps only a hash of this key: copy it into the device now. " +
@@ -50,7 +51,13 @@ export async function render(main) {
     title: "Your devices",
     headers: ["Name", "Sensors", "Key", "Created", "Last used", "Actions"],
     path: "/devices/",
-    empty: "No devices yet.",
+    more: "More devices",
+    empty: [
+      "No devices yet. Name one in the form above to get its key; ",
+      "what it uploads then shows under ",
+      h("a", { href: "#/readings" }, "Readings"),
+      ".",
+    ],
     rows: (items) => items.map((device) => deviceRow(device, context)),
   });
   const listSection = devices.section;
@@ -63,8 +70,11 @@ export async function render(main) {
   );
 
   context.listSection = listSection;
-  context.showKey = (device, title) =>
-    revealSecret(keys, secretPanel(`${title}: key of ${device.name}`, device.key, KEY_WARNING));
+  context.showKey = (device, title) => {
+    const panel = secretPanel(`${title}: key of ${device.name}`, device.key, KEY_WARNING);
+    panel.append(examplesSection(device.key, device.sensors));
+    revealSecret(keys, panel);
+  };
 
   onSubmit(createForm, async () => {
     const device = await api("POST", "/devices/", { name: name.value, sensors: sensorsFrom(sensors) });

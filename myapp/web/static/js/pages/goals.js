@@ -1,16 +1,18 @@
 // The goal tree: expand/collapse, completion checkboxes, "move to", progress,
 // measured goals' value, target and streak. Every change reloads the tree, so
 // the server's cascades (completing children, reopening parents) show at once.
+// A habit (a target with a period) is met per period: it has no checkbox, and
+// shows its current period and a streak calendar instead.
 import { api, get } from "../api.js";
-import { announce, field, h, heading, hidden, rowButton, select, uid } from "../dom.js";
+import { announce, field, h, heading, hidden, rowButton, select } from "../dom.js";
 import { sameValue } from "../json.js";
+import { loadSensors } from "../pickers.js";
 import { attempt, onSubmit } from "../problems.js";
-
-const AGGREGATES = ["sum", "count", "min", "max", "avg", "last"];
-const OPS = [[">=", "at least (>=)"], ["<=", "at most (<=)"]];
-const PERIODS = [["", "overall (no period)"], ["day", "per day"], ["week", "per week"], ["month", "per month"]];
+import { habitStatus, isHabit, measuredSentence, targetFields } from "./goaltarget.js";
+import { streakCalendar } from "./habits.js";
 
 export async function render(main) {
+  const sensors = await loadSensors();
   const tree = h("div", { class: "goal-tree" });
   const treeSection = h(
     "section",
@@ -24,7 +26,7 @@ export async function render(main) {
     ),
     tree,
   );
-  const view = { tree, treeSection, collapsed: new Set(), goals: new Map() };
+  const view = { tree, treeSection, sensors, collapsed: new Set(), goals: new Map(), calendars: new Map() };
   const setAll = (collapse) => {
     view.collapsed = new Set(collapse ? [...view.goals.keys()] : []);
     draw(view);
@@ -38,7 +40,7 @@ export async function render(main) {
     });
 
   const name = h("input", { name: "name", autocomplete: "off" });
-  const target = targetFields(null);
+  const target = targetFields(null, sensors);
   const createForm = h(
     "form",
     { class: "card", "aria-labelledby": "new-goal-title" },
@@ -48,6 +50,7 @@ export async function render(main) {
     h("button", { type: "submit", class: "primary" }, "Add goal"),
   );
   onSubmit(createForm, async () => {
+    target.check();
     const goal = await api("POST", "/goals/", withTarget({ name: name.value }, target.value()));
     createForm.reset();
     target.reset();
@@ -74,7 +77,16 @@ function draw(view) {
   };
   index(view.forest, []);
   if (!view.forest.length) {
-    view.tree.replaceChildren(h("p", {}, "No goals yet. Add one above, then break it into sub-goals."));
+    view.tree.replaceChildren(
+      h(
+        "p",
+        { class: "empty" },
+        "No goals yet. Name one in the form above, then break it into sub-goals. ",
+        "To have readings fill it up (10,000 steps a day, say), tick \"Measure with readings\"; ",
+        h("a", { href: "#/devices" }, "a device"),
+        " must send them first.",
+      ),
+    );
     return;
   }
   view.tree.replaceChildren(h("ul", { class: "goals" }, view.forest.map((goal) => goalItem(goal, view))));
@@ -85,8 +97,6 @@ function goalItem(goal, view) {
   const collapsed = view.collapsed.has(goal.id);
   const childrenId = `children-${goal.id}`;
   const percent = Math.round(goal.progress * 100);
-  const done = h("input", { type: "checkbox", id: `done-${goal.id}`, checked: goal.completed });
-  done.addEventListener("change", () => complete(goal, done.checked, view));
   const panel = h("div", { class: "row-panel" });
   const toggle = children.length
     ? h(
@@ -117,8 +127,7 @@ function goalItem(goal, view) {
       "div",
       { class: "goal-row" },
       toggle,
-      done,
-      h("label", { for: done.id, class: goal.completed ? "goal-name completed" : "goal-name" }, goal.name),
+      ...nameAndBox(goal, view),
       h(
         "span",
         { class: "progress" },
@@ -126,7 +135,9 @@ function goalItem(goal, view) {
         h("span", { class: "percent" }, `${percent}%`),
       ),
       goal.description ? h("p", { class: "description" }, goal.description) : null,
-      measuredInfo(goal),
+      goal.target ? h("p", { class: "measured" }, h("span", { class: "visually-hidden" }, "Measured: "), measuredSentence(goal)) : null,
+      allDone(goal, children, view),
+      isHabit(goal) ? calendarSlot(goal, view) : null,
       goalActions(goal, view, panel),
       panel,
     ),
@@ -134,6 +145,41 @@ function goalItem(goal, view) {
       ? h("ul", { id: childrenId, class: "goals", hidden: collapsed }, children.map((child) => goalItem(child, view)))
       : null,
   );
+}
+
+/** A checkbox and its label; a habit has none (it is met per period) and says how it stands. */
+function nameAndBox(goal, view) {
+  if (isHabit(goal)) {
+    const met = goal.measured && goal.measured.met;
+    return [
+      h("span", { class: "toggle-space", "aria-hidden": "true" }),
+      h("span", { class: "goal-name", id: `done-${goal.id}`, tabindex: "-1" }, goal.name),
+      h("span", { class: `habit-status ${met ? "habit-met" : "habit-open"}` }, habitStatus(goal)),
+    ];
+  }
+  const done = h("input", { type: "checkbox", id: `done-${goal.id}`, checked: goal.completed });
+  done.addEventListener("change", () => complete(goal, done.checked, view));
+  return [done, h("label", { for: done.id, class: goal.completed ? "goal-name completed" : "goal-name" }, goal.name)];
+}
+
+/** A parent whose sub-goals are all done, itself still open: say so and offer to complete it. */
+function allDone(goal, children, view) {
+  if (goal.completed || !children.length || goal.progress < 1 || isHabit(goal)) return null;
+  const button = rowButton("Complete", goal.name, { class: "primary" });
+  button.addEventListener("click", () => complete(goal, true, view));
+  return h("p", { class: "all-done" }, h("span", {}, "All sub-goals done. "), button);
+}
+
+/** The habit's calendar, fetched once per version of the goal. */
+function calendarSlot(goal, view) {
+  const key = `${goal.id}@${goal.updated_at}@${goal.measured ? goal.measured.as_of : ""}`;
+  if (!view.calendars.has(key)) view.calendars.set(key, streakCalendar(goal));
+  const slot = h("div", { class: "streak-slot" });
+  view.calendars
+    .get(key)
+    .then((calendar) => slot.replaceChildren(calendar.cloneNode(true)))
+    .catch((error) => slot.replaceChildren(h("p", { class: "hint" }, `History unavailable: ${error.message}`)));
+  return slot;
 }
 
 async function complete(goal, completed, view) {
@@ -145,27 +191,27 @@ async function complete(goal, completed, view) {
   else draw(view); // back to what the server last said
 }
 
-/** "sum of celsius from kitchen/temp >= 100 per day: now 42, not met; streak 3". */
-function measuredInfo(goal) {
-  const target = goal.target;
-  if (!target) return null;
-  const period = target.period ? ` per ${target.period}` : "";
-  const parts = [`${target.aggregate} of ${target.field} from ${target.sensor} ${target.op} ${target.value}${period}`];
-  if (goal.measured) {
-    const value = goal.measured.value == null ? "no value yet" : String(goal.measured.value);
-    parts.push(`now ${value}, ${goal.measured.met ? "met" : "not met"}`);
-  }
-  if (goal.streak != null) parts.push(`streak ${goal.streak}`);
-  return h("p", { class: "measured" }, h("span", { class: "visually-hidden" }, "Measured: "), parts.join("; "));
-}
-
 function goalActions(goal, view, panel) {
+  const menuId = `actions-${goal.id}`;
+  const more = rowButton("Actions", `for ${goal.name}`, { "aria-expanded": "false", "aria-controls": menuId });
+  const menu = h("div", { class: "actions goal-menu", id: menuId, hidden: true });
+  const showMenu = (shown) => {
+    menu.hidden = !shown;
+    more.setAttribute("aria-expanded", String(shown));
+  };
+  more.addEventListener("click", () => showMenu(menu.hidden));
+  // Escape closes the open menu and returns to its button, as a disclosure should.
+  menu.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    showMenu(false);
+    more.focus();
+  });
   const open = (form, focus) => {
+    showMenu(false);
     panel.replaceChildren(form);
     focus.focus();
   };
-  const cancel = (returnTo) =>
-    h("button", { type: "button", onclick: () => (panel.replaceChildren(), returnTo.focus()) }, "Cancel");
+  const cancel = () => h("button", { type: "button", onclick: () => (panel.replaceChildren(), more.focus()) }, "Cancel");
   const add = rowButton("Add sub-goal", `to ${goal.name}`);
   const move = rowButton("Move", `${goal.name} to another place`);
   const edit = rowButton("Edit", goal.name);
@@ -173,16 +219,17 @@ function goalActions(goal, view, panel) {
 
   add.addEventListener("click", () => {
     const name = h("input", { name: "name", autocomplete: "off" });
-    const target = targetFields(null);
+    const target = targetFields(null, view.sensors);
     const form = h(
       "form",
       { class: "inline-form", "aria-label": `New sub-goal of ${goal.name}` },
       field("Sub-goal name", name, { pointer: "/name" }),
       target.element,
       h("button", { type: "submit", class: "primary" }, "Add sub-goal"),
-      cancel(add),
+      cancel(),
     );
     onSubmit(form, async () => {
+      target.check();
       const child = await api("POST", "/goals/", withTarget({ name: name.value, parent_id: goal.id }, target.value()));
       view.collapsed.delete(goal.id);
       announce(`Added ${child.name} under ${goal.name}`);
@@ -202,7 +249,7 @@ function goalActions(goal, view, panel) {
       { class: "inline-form", "aria-label": `Move ${goal.name}` },
       field(`Move ${goal.name} under`, parent, { pointer: "/parent_id" }),
       h("button", { type: "submit", class: "primary" }, "Move"),
-      cancel(move),
+      cancel(),
     );
     onSubmit(form, async () => {
       const parentId = parent.value === "" ? null : Number(parent.value);
@@ -217,7 +264,7 @@ function goalActions(goal, view, panel) {
   edit.addEventListener("click", () => {
     const name = h("input", { name: "name", value: goal.name, autocomplete: "off" });
     const description = h("textarea", { name: "description", rows: 2, value: goal.description || "" });
-    const target = targetFields(goal.target);
+    const target = targetFields(goal.target, view.sensors);
     const form = h(
       "form",
       { class: "inline-form", "aria-label": `Edit ${goal.name}` },
@@ -225,9 +272,10 @@ function goalActions(goal, view, panel) {
       field("Description", description, { pointer: "/description" }),
       target.element,
       h("button", { type: "submit", class: "primary" }, "Save"),
-      cancel(edit),
+      cancel(),
     );
     onSubmit(form, async () => {
+      target.check();
       const body = {};
       if (name.value !== goal.name) body.name = name.value;
       const text = description.value.trim() ? description.value : null;
@@ -252,67 +300,10 @@ function goalActions(goal, view, panel) {
       view.treeSection.querySelector("h2").focus();
     }),
   );
-  return h("div", { class: "actions" }, add, move, edit, remove);
+  menu.append(add, move, edit, remove);
+  return h("div", { class: "goal-actions" }, more, menu);
 }
 
 function countDescendants(goal) {
   return (goal.children || []).reduce((sum, child) => sum + 1 + countDescendants(child), 0);
-}
-
-/** "Measure with readings": the optional target of a goal; value() is undefined
- * when untouched, null to remove one, else the target. */
-function targetFields(current) {
-  const enabled = h("input", { type: "checkbox", checked: Boolean(current) });
-  const sensor = h("input", { name: "sensor", autocomplete: "off", value: current ? current.sensor : "" });
-  const fieldName = h("input", { name: "field", autocomplete: "off", value: current ? current.field : "" });
-  const aggregate = select(AGGREGATES.map((a) => [a, a]), current ? current.aggregate : "sum", { name: "aggregate" });
-  const op = select(OPS, current ? current.op : ">=", { name: "op" });
-  const value = h("input", { name: "value", inputmode: "decimal", autocomplete: "off", value: current ? String(current.value) : "" });
-  const period = select(PERIODS, current && current.period ? current.period : "", { name: "period" });
-  const details = h(
-    "div",
-    { class: "group" },
-    field("Sensor", sensor, { pointer: "/target/sensor" }),
-    field("Field of data", fieldName, { pointer: "/target/field" }),
-    field("Aggregate", aggregate, { pointer: "/target/aggregate" }),
-    field("Comparison", op, { pointer: "/target/op" }),
-    field("Target value", value, { pointer: "/target/value" }),
-    field("Period", period, { pointer: "/target/period", hint: "With a period the goal is a habit: met per day, week or month." }),
-  );
-  const error = h("p", { class: "field-error", hidden: true });
-  const legendId = uid("target");
-  const fieldset = h(
-    "fieldset",
-    { id: uid("target-set"), class: "target", dataset: { pointer: "/target" }, "aria-labelledby": legendId },
-    h("legend", { id: legendId }, h("label", {}, enabled, " Measure with readings")),
-    error,
-    details,
-  );
-  error.id = `${fieldset.id}-error`;
-  fieldset.setAttribute("aria-describedby", error.id);
-  const sync = () => {
-    details.hidden = !enabled.checked;
-    fieldset.classList.toggle("closed", !enabled.checked);
-  };
-  enabled.addEventListener("change", sync);
-  sync();
-  return {
-    element: fieldset,
-    value() {
-      if (!enabled.checked) return current ? null : undefined;
-      const number = Number(value.value.trim());
-      return {
-        sensor: sensor.value,
-        field: fieldName.value,
-        aggregate: aggregate.value,
-        op: op.value,
-        value: value.value.trim() !== "" && Number.isFinite(number) ? number : value.value,
-        period: period.value || null,
-      };
-    },
-    reset() {
-      enabled.checked = Boolean(current);
-      sync();
-    },
-  };
 }

@@ -1,6 +1,7 @@
 // Data retention: the rules, what the next prunes remove (in words), and undo during the grace.
 import { api, get } from "../api.js";
 import { announce, field, formatTime, h, heading, rowButton } from "../dom.js";
+import { parseNumber } from "../format.js";
 import { attempt, onSubmit } from "../problems.js";
 
 // The rules before the last change, per user, so they can be put back while the
@@ -92,17 +93,19 @@ async function save(rules, before, undoing) {
 
 function addRule(list, rule) {
   const sensors = h("textarea", { name: "sensors", rows: 2, spellcheck: "false", value: (rule.sensors || []).join("\n") });
-  const days = h("input", { name: "keep_days", type: "number", min: 1, max: 36500, value: rule.keep_days, inputmode: "numeric" });
+  // Text, not type=number: "1,000" is read as people write it, and anything else reaches the API's message.
+  const days = h("input", { name: "keep_days", value: String(rule.keep_days), inputmode: "numeric", autocomplete: "off" });
   const item = h("li", { class: "rule" });
   const index = () => [...list.children].indexOf(item);
   item.readRule = () => {
     sensors.dataset.pointer = `/rules/${index()}/sensors`;
     days.dataset.pointer = `/rules/${index()}/keep_days`;
-    return { sensors: sensorsFrom(sensors), keep_days: Number(days.value) };
+    const typed = days.value.trim();
+    return { sensors: sensorsFrom(sensors), keep_days: parseNumber(typed) ?? typed };
   };
   item.append(
     field("Sensors", sensors, { hint: SENSORS_HINT }),
-    field("Keep raw readings for (days)", days),
+    field("Keep raw readings for (days)", days, { hint: "1 to 36,500 days." }),
     rowButton("Remove", "this rule", { class: "danger", onclick: () => item.remove() }),
   );
   list.append(item);
