@@ -53,6 +53,12 @@ class Config:
     LIVE_REPLAY_BYTES = 1024 * 1024
     LIVE_RETRY_MS = 2000
     STREAMS_PER_PROCESS = None
+    # Behind nginx the relay (`flask live relay`) holds the streams; these
+    # threads of its pool ask the app to open a stream and check sessions.
+    LIVE_RELAY_THREADS = 4
+    # The relay's comment on an idle stream: the contract asks for one at least
+    # every 25 s; fewer wake-ups of thousands of streams than the app's 5 s.
+    LIVE_RELAY_COMMENT_SECONDS = 20
 
     # Lists: default and ceiling of ?limit=
     PAGE_LIMIT_DEFAULT = 100

@@ -31,8 +31,11 @@ echo "== packages"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # uWSGI is built from source by pip: it needs a compiler and Python's headers.
+# Redis (loopback only, Debian's default) is the rate limits' and the live
+# streams' shared store: the stream relay reads the events uWSGI publishes there.
 apt-get install -y -qq --no-install-recommends \
-  python3 python3-venv python3-dev build-essential nginx rsync sudo ca-certificates >/dev/null
+  python3 python3-venv python3-dev build-essential nginx rsync sudo ca-certificates \
+  redis-server >/dev/null
 
 echo "== user and directories"
 id myapp >/dev/null 2>&1 ||
@@ -62,8 +65,9 @@ DATABASE_URL=$DATABASE_URL
 SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
 # Comma-separated browser origins allowed by CORS; none by default.
 CORS_ORIGINS=
-# Shared rate-limit store across workers, e.g. redis://127.0.0.1:6379/0
-# REDIS_URL=
+# Shared store of rate limits and live streams (the relay needs it); another
+# host's Redis when there are several app hosts.
+REDIS_URL=redis://127.0.0.1:6379/0
 EOF
   chown myapp:myapp /etc/myapp/myapp.env
   chmod 0400 /etc/myapp/myapp.env
@@ -72,15 +76,16 @@ fi
 
 echo "== systemd units"
 install -m 0644 "$HERE"/systemd/myapp.service "$HERE"/systemd/myapp-worker.service \
+  "$HERE"/systemd/myapp-live.service \
   "$HERE"/systemd/myapp-prune.service "$HERE"/systemd/myapp-prune.timer /etc/systemd/system/
 systemctl daemon-reload
 # Both start at the first deploy (reload-or-restart, restart).
-systemctl enable myapp.service myapp-worker.service
+systemctl enable myapp.service myapp-worker.service myapp-live.service
 systemctl enable --now myapp-prune.timer
 
-echo "== sudo: myapp may reload or restart myapp.service, restart myapp-worker.service, nothing else"
+echo "== sudo: myapp may reload or restart myapp.service, restart myapp-worker.service and myapp-live.service, nothing else"
 cat >/etc/sudoers.d/myapp <<'EOF'
-myapp ALL=(root) NOPASSWD: /usr/bin/systemctl reload-or-restart myapp.service, /usr/bin/systemctl restart myapp.service, /usr/bin/systemctl restart myapp-worker.service
+myapp ALL=(root) NOPASSWD: /usr/bin/systemctl reload-or-restart myapp.service, /usr/bin/systemctl restart myapp.service, /usr/bin/systemctl restart myapp-worker.service myapp-live.service
 EOF
 chmod 0440 /etc/sudoers.d/myapp
 visudo -cf /etc/sudoers.d/myapp >/dev/null

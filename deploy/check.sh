@@ -71,7 +71,10 @@ sed -e "s|/srv/myapp|$WORK/srv/myapp|g" -e "s|unix:/run/myapp/|unix:$WORK/|g" \
 # The load balancer's site for several hosts, on another port, two example hosts.
 printf 'server 192.0.2.11:8000 max_fails=1 fail_timeout=5s;\nserver 192.0.2.12:8000 max_fails=1 fail_timeout=5s;\n' \
   >"$WORK/nginx/upstream.conf"
+printf 'server 192.0.2.11:8001 max_fails=1 fail_timeout=5s;\nserver 192.0.2.12:8001 max_fails=1 fail_timeout=5s;\n' \
+  >"$WORK/nginx/live-upstream.conf"
 sed -e "s|/etc/nginx/myapp-upstream.conf|$WORK/nginx/upstream.conf|" \
+  -e "s|/etc/nginx/myapp-live-upstream.conf|$WORK/nginx/live-upstream.conf|" \
   -e "s|listen 80;|listen 127.0.0.1:8090;|" -e "/listen \[::\]:80;/d" \
   deploy/nginx/myapp-hosts.conf >>"$WORK/nginx/site.conf"
 cat >"$WORK/nginx/nginx.conf" <<EOF

@@ -38,7 +38,7 @@
 #   --backups N          DEPLOY_BACKUPS    5 SQLite backups taken before migrating (0: none)
 #   --stats SOCKET       DEPLOY_STATS      /run/myapp/stats.sock (uWSGI's, on the server)
 #   --rollback-timeout S, --canary-timeout S   120, 60
-#   --worker-cmd CMD     DEPLOY_WORKER_CMD 'sudo -n systemctl restart myapp-worker.service' ('' for none)
+#   --worker-cmd CMD     DEPLOY_WORKER_CMD 'sudo -n systemctl restart myapp-worker.service myapp-live.service' ('' for none)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -16,7 +16,7 @@
 #   --health-url http://127.0.0.1:8081/api/v1/health  --health-timeout 60
 #   --stats /run/myapp/stats.sock (uWSGI's; '' to rely on health answers alone)
 #   --rollback-timeout 120  --canary-timeout 60
-#   --worker-cmd 'sudo -n systemctl restart myapp-worker.service' ('' for none)
+#   --worker-cmd 'sudo -n systemctl restart myapp-worker.service myapp-live.service' ('' for none)
 # Layout under --path: releases/<sha>/ (code; .venv -> ../../venvs/<key>),
 # venvs/<key>/, current -> releases/<sha>, previous -> releases/<sha>.
 # This script only orchestrates; what needs Python is in the stdlib-only modules
@@ -36,7 +36,7 @@ HEALTH_TIMEOUT=60
 ROLLBACK_TIMEOUT=120
 CANARY_TIMEOUT=60
 STATS=/run/myapp/stats.sock
-WORKER_CMD="sudo -n systemctl restart myapp-worker.service"
+WORKER_CMD="sudo -n systemctl restart myapp-worker.service myapp-live.service"
 APP_ROOT=""
 RELEASE=""
 
@@ -261,13 +261,14 @@ reload() {
   bash -c "$RELOAD_CMD" </dev/null 9>&-
 }
 
-# The alerts worker runs `current` too: restart it onto the release now live. Its
-# failure leaves the web release live; the warning names the command to run.
+# The alerts worker and the stream relay run `current` too: restart them onto
+# the release now live. Their failure leaves the web release live; the warning
+# names the command to run.
 restart_worker() {
   [ -n "$WORKER_CMD" ] || return 0
   log "worker: $WORKER_CMD"
   bash -c "$WORKER_CMD" </dev/null 9>&- ||
-    log "WARNING: the alerts worker was not restarted onto $(readlink current); run: $WORKER_CMD"
+    log "WARNING: the alerts worker and stream relay were not restarted onto $(readlink current); run: $WORKER_CMD"
 }
 
 # Keep current, previous and the newest $KEEP releases, and the venvs they use.

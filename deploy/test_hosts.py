@@ -48,6 +48,7 @@ from testing.streams import EventStream
 pytestmark = pytest.mark.hosts
 
 APP_PORT = 8000
+RELAY_PORT = 8001
 PASSWORD = "correct horse battery"
 LOGIN_LIMIT = 5
 DEVICE_LIMIT = 6
@@ -62,28 +63,36 @@ HOOKED_RULES = 12
 SERVED_ROOT = "srv-myapp"
 
 WORKER_SERVICE = """#!/bin/sh
-# Stands in for `systemctl restart myapp-worker.service`: SIGTERM the running
-# worker (SIGKILL after 30 s), then start `flask alerts worker` in current/
-# with the unit's Environment= and the env file read as systemd reads it.
+# Stands in for `systemctl restart myapp-worker.service myapp-live.service`:
+# SIGTERM each running one (SIGKILL after 30 s), then start `flask alerts
+# worker` and `flask live relay` in current/ with the units' Environment= and
+# the env file read as systemd reads it.
 set -e
 cd "$(dirname "$0")"
 mkdir -p run
-running() {  # a zombie's empty command line says it has gone too
-  [ -f run/worker.pid ] &&
-    grep -qa alerts "/proc/$(cat run/worker.pid)/cmdline" 2>/dev/null
-}
-if running; then
-  kill -TERM "$(cat run/worker.pid)"
-  n=0
-  while running && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
-  ! running || kill -KILL "$(cat run/worker.pid)"
-fi
 root="$PWD"
-cd current
-setsid {python} deploy/envfile.py --unit MYAPP_CONFIG=production \\
-  --unit FLASK_APP=wsgi "$root/myapp.env" .venv/bin/flask alerts worker \\
-  </dev/null >>"$root/run/worker.log" 2>&1 &
-echo $! >"$root/run/worker.pid"
+running() {  # a zombie's empty command line says it has gone too
+  [ -f "run/$1.pid" ] &&
+    grep -qa "$2" "/proc/$(cat "run/$1.pid")/cmdline" 2>/dev/null
+}
+restart() {  # name, a word of its command line, then flask's arguments
+  name=$1 word=$2
+  shift 2
+  if running "$name" "$word"; then
+    kill -TERM "$(cat "run/$name.pid")"
+    n=0
+    while running "$name" "$word" && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+    ! running "$name" "$word" || kill -KILL "$(cat "run/$name.pid")"
+  fi
+  cd current
+  setsid {python} deploy/envfile.py --unit MYAPP_CONFIG=production \\
+    --unit FLASK_APP=wsgi "$root/myapp.env" .venv/bin/flask "$@" \\
+    </dev/null >>"$root/run/$name.log" 2>&1 &
+  echo $! >"$root/run/$name.pid"
+  cd "$root"
+}
+restart worker alerts alerts worker
+restart relay relay live relay
 """
 
 
@@ -97,20 +106,22 @@ def command_line(pid):
 
 
 def stop_worker(host_root):
-    """SIGTERM the host's alerts worker (while PostgreSQL still runs), then SIGKILL."""
-    try:
-        with open(os.path.join(host_root, "run", "worker.pid")) as handle:
-            pid = int(handle.read())
-    except FileNotFoundError:
-        return
-    for signal_number in (signal.SIGTERM, signal.SIGKILL):
-        if b"alerts" not in command_line(pid):
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal_number)
-        deadline = time.monotonic() + 20
-        while b"alerts" in command_line(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
+    """SIGTERM the host's alerts worker and stream relay (while PostgreSQL still
+    runs), then SIGKILL."""
+    for name, word in (("worker", b"alerts"), ("relay", b"relay")):
+        try:
+            with open(os.path.join(host_root, "run", f"{name}.pid")) as handle:
+                pid = int(handle.read())
+        except FileNotFoundError:
+            continue
+        for signal_number in (signal.SIGTERM, signal.SIGKILL):
+            if word not in command_line(pid):
+                break
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal_number)
+            deadline = time.monotonic() + 20
+            while word in command_line(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
 
 
 def require_tools():
@@ -233,6 +244,8 @@ class Cluster:
                     # field per worker; unbit/uwsgi#2706): off for this load.
                     "MYAPP_HARAKIRI": "0",
                     "MYAPP_TEST_HOST": name,
+                    # Its stream relay, where the load balancer's nginx sends streams.
+                    "MYAPP_LIVE_RELAY_BIND": f"{address}:{RELAY_PORT}",
                 },
             )
             host.name = name
@@ -247,6 +260,7 @@ class Cluster:
             free_port(),
             self.network.addresses.values(),
             APP_PORT,
+            RELAY_PORT,
         )
         stack.callback(self.nginx.stop)
         self.releases = Releases(os.path.join(base, "source", "repo"))
@@ -616,6 +630,33 @@ def test_an_upload_through_host_a_reaches_a_stream_open_on_host_b(cluster):
     again = EventStream(cluster.hosts["a"], user["token"], last_event_id=event.id)
     assert again.next_event().data["items"][0]["id"] == missed.json["id"]
     again.close()
+
+
+def test_streams_through_nginx_are_the_relays_and_hear_uploads_on_both_hosts(
+    cluster,
+):
+    """nginx sends streams to each host's relay, never to uWSGI; an upload
+    straight to either host reaches every stream, whichever relay holds it."""
+    user = register(cluster)
+    offset = cluster.nginx.log_offset()
+    streams = [EventStream(cluster.nginx, user["token"]) for _ in range(2)]
+    assert [stream.status for stream in streams] == [200, 200]
+    reading = {"sensor": "hall", "data": {"t": 2}}
+    for name in "ab":
+        stored = cluster.host(name, "POST", "/api/v1/readings/", reading, user["token"])
+        assert stored.status == 201, stored.body
+        for stream in streams:
+            event = stream.next_event()
+            assert event.data["items"][0]["id"] == stored.json["id"]
+    for stream in streams:
+        stream.close()
+
+    def relays():
+        entries = cluster.nginx.entries(offset)
+        return {e[2][-1] for e in entries if e[4] == "/api/v1/stream"}
+
+    held_by = {f"{host.address}:{RELAY_PORT}" for host in cluster.hosts.values()}
+    wait_for(lambda: relays() == held_by, 30, "nginx's log of both streams")
 
 
 def new_device(cluster, user, host="a"):

@@ -255,20 +255,23 @@ http {{
 class Nginx:
     """nginx running the shipped multi-host site, on a loopback port."""
 
-    def __init__(self, directory, port, addresses, app_port):
+    def __init__(self, directory, port, addresses, app_port, relay_port=8001):
         self.dir = directory
         self.port = port
         os.makedirs(directory, exist_ok=True)
         self.upstream = os.path.join(directory, "upstream.conf")
-        with open(self.upstream, "w") as out:
-            for address in addresses:
-                out.write(
-                    f"server {address}:{app_port} max_fails=1"
-                    f" fail_timeout={FAIL_TIMEOUT}s;\n"
-                )
+        relays = os.path.join(directory, "live-upstream.conf")
+        for path, served in ((self.upstream, app_port), (relays, relay_port)):
+            with open(path, "w") as out:
+                for address in addresses:
+                    out.write(
+                        f"server {address}:{served} max_fails=1"
+                        f" fail_timeout={FAIL_TIMEOUT}s;\n"
+                    )
         with open(os.path.join(ROOT, "deploy", "nginx", "myapp-hosts.conf")) as site:
             text = site.read()
         text = text.replace("/etc/nginx/myapp-upstream.conf", self.upstream)
+        text = text.replace("/etc/nginx/myapp-live-upstream.conf", relays)
         text = text.replace("    listen [::]:80;\n", "")
         text = text.replace("listen 80;", f"listen 127.0.0.1:{port};")
         with open(os.path.join(directory, "site.conf"), "w") as out:

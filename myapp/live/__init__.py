@@ -3,6 +3,7 @@
 from typing import NamedTuple
 
 from myapp.live import events
+from myapp.live.cli import cli
 from myapp.live.endpoints import ns
 from myapp.live.slots import (
     MemoryUserSlots,
@@ -61,4 +62,4 @@ def init_app(app):
     events.init_app(app)
 
 
-__all__ = ["ns", "init_app"]
+__all__ = ["ns", "cli", "init_app"]

@@ -1,7 +1,7 @@
 """GET /stream: Server-Sent Events of what happens to the caller's own data."""
 
 import redis
-from flask import Response, current_app, request
+from flask import Response, current_app, jsonify, request
 from flask_restx import Namespace, Resource
 
 from myapp import watchdog
@@ -12,6 +12,10 @@ from myapp.errors import problem
 from myapp.live.stream import Stream
 from myapp.validation import ascii_digits
 
+# Set in the WSGI environ (never by a client: not an HTTP_ key) by the relay
+# (myapp/live/relay.py), which holds the stream itself and only asks here.
+RELAY = "myapp.live.relay"
+GRANT = "X-Myapp-Live-Grant"  # marks the relay's answer (never sent on)
 ns = Namespace("stream", description="Live updates (Server-Sent Events)")
 HEADERS = {
     "Cache-Control": "no-cache, no-store",
@@ -40,6 +44,8 @@ class LiveStream(Resource):
         principal = caller
         claims = decode_bearer("access")
         live = current_app.extensions["live"]
+        if request.environ.get(RELAY):
+            return _granted(live, principal.user_id, claims)
         if not live.process_slots.take():
             return _refused(503, "This server holds all the streams it may.", 5)
         try:
@@ -75,6 +81,21 @@ class LiveStream(Resource):
         response.call_on_close(stream.close)
         response.call_on_close(release)
         return response
+
+
+def _granted(live, user_id, claims):
+    """For the relay: the user's lease and token claims, or the refusal."""
+    try:
+        lease = live.user_slots.take(user_id)
+    except redis.RedisError:
+        return _refused(503, "Live updates are unavailable for now.", 5)
+    if lease is None:
+        return _refused(429, "You have too many streams open.", live.lease_seconds)
+    grant = jsonify(
+        user_id=user_id, lease=lease, claims=dict(claims), last_id=_last_event_id()
+    )
+    grant.headers[GRANT] = "1"
+    return grant
 
 
 def _refused(status, detail, retry_after):

@@ -31,7 +31,19 @@ def _now_ms():
     return int(time.time() * 1000)
 
 
-def _missed(entries, seq, last_id, limits):
+def redis_keys(user_id):
+    """A user's event list, id counter, byte count and wake-up channel in Redis."""
+    base = f"myapp:live:{user_id}"
+    return f"{base}:events", f"{base}:seq", f"{base}:bytes", f"{base}:wake"
+
+
+def parse_entry(item):
+    """An Event from one entry of a user's Redis list."""
+    event_id, at_ms, name, data = item.decode().split("\n", 3)
+    return Event(int(event_id), int(at_ms), name, data)
+
+
+def missed(entries, seq, last_id, limits):
     """Events after last_id, or None when some of them are gone (a reset)."""
     oldest = _now_ms() - limits.seconds * 1000
     entries = [event for event in entries if event.at_ms >= oldest]
@@ -79,13 +91,8 @@ class RedisStore:
         self.limits = limits
         self._publish = self.redis.register_script(_PUBLISH)
 
-    @staticmethod
-    def _keys(user_id):
-        base = f"myapp:live:{user_id}"
-        return f"{base}:events", f"{base}:seq", f"{base}:bytes", f"{base}:wake"
-
     def publish(self, user_id, name, data):
-        events, seq, size, wake = self._keys(user_id)
+        events, seq, size, wake = redis_keys(user_id)
         return int(
             self._publish(keys=[events, seq, size], args=self._args(name, data, wake))
         )
@@ -100,26 +107,23 @@ class RedisStore:
         """publish() each (user_id, name, data), in one round trip."""
         with self.redis.pipeline(transaction=False) as pipe:
             for user_id, name, data in news:
-                events, seq, size, wake = self._keys(user_id)
+                events, seq, size, wake = redis_keys(user_id)
                 args = self._args(name, data, wake)
                 self._publish(keys=[events, seq, size], args=args, client=pipe)
             pipe.execute()
 
     def last_id(self, user_id):
-        return int(self.redis.get(self._keys(user_id)[1]) or 0)
+        return int(self.redis.get(redis_keys(user_id)[1]) or 0)
 
     def since(self, user_id, last_id):
-        events, seq, _, _ = self._keys(user_id)
+        events, seq, _, _ = redis_keys(user_id)
         with self.redis.pipeline(transaction=True) as pipe:
             raw, current = pipe.lrange(events, 0, -1).get(seq).execute()
-        entries = []
-        for item in raw:
-            event_id, at_ms, name, data = item.decode().split("\n", 3)
-            entries.append(Event(int(event_id), int(at_ms), name, data))
-        return _missed(entries, int(current or 0), last_id, self.limits)
+        entries = [parse_entry(item) for item in raw]
+        return missed(entries, int(current or 0), last_id, self.limits)
 
     def listen(self, user_id):
-        return _RedisListener(self.redis, self._keys(user_id)[3])
+        return _RedisListener(self.redis, redis_keys(user_id)[3])
 
 
 class _RedisListener:
@@ -186,7 +190,7 @@ class MemoryStore:
         with self._changed:
             entries = list(self._events.get(user_id, []))
             seq = self._seq.get(user_id, 0)
-        return _missed(entries, seq, last_id, self.limits)
+        return missed(entries, seq, last_id, self.limits)
 
     def listen(self, user_id):
         return _MemoryListener(self, user_id)

@@ -78,9 +78,14 @@ class Stream:
         return missed[-1].id, "".join(sse(event) for event in missed)
 
     def _session_live(self):
-        with self.app.app_context():
-            try:
-                auth.load_session(self.claims)
-            except InvalidToken:
-                return False
-        return True
+        return session_live(self.app, self.claims)
+
+
+def session_live(app, claims):
+    """Whether the login session of these access-token claims is still live."""
+    with app.app_context():
+        try:
+            auth.load_session(claims)
+        except InvalidToken:
+            return False
+    return True
