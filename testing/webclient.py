@@ -19,14 +19,18 @@ AXE = os.path.join(
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 REFRESH_KEY = "myapp.refresh_token"
+# The settings the client is tried in: Berlin time, British English.
+BERLIN = {"locale": "en-GB", "timezone_id": "Europe/Berlin"}
 
 
 class WebClient:
     """One browser tab on /app/, recording every JavaScript error it shows."""
 
-    def __init__(self, browser, server):
+    def __init__(self, browser, server, **context_options):
         self.base = f"http://127.0.0.1:{server.port}"
-        self.context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+        self.context = browser.new_context(
+            viewport=DESKTOP, accept_downloads=True, **context_options
+        )
         self.page = self.context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
         self.errors = []
