@@ -46,17 +46,19 @@ export function isLeader() {
 export function followSession(callbacks) {
   handlers = callbacks;
   if (queued || !locks || !channel) return;
-  queued = new AbortController();
+  const mine = new AbortController();
+  queued = mine;
   locks
-    .request(LOCK, { signal: queued.signal }, () => {
+    .request(LOCK, { signal: mine.signal }, () => {
       leading = true;
-      handlers.onLead();
+      if (handlers) handlers.onLead();
       // Held until this tab leaves the session or closes.
-      return new Promise((resolve) => queued.signal.addEventListener("abort", resolve));
+      return new Promise((resolve) => mine.signal.addEventListener("abort", resolve));
     })
     .catch(() => {})
     .finally(() => {
-      leading = false;
+      // A later sign-in may already lead with a request of its own.
+      if (queued === null) leading = false;
     });
 }
 
