@@ -3,7 +3,8 @@
 // When another tab leads the shared session (tabs.js), it rotates instead: null.
 (() => {
   const token = sessionStorage.getItem("myapp.refresh_token");
-  if (!token) return;
+  // Arriving after api.js began its own refresh, a second one would reuse the token.
+  if (!token || window.myappRefreshClaimed) return;
   const leadElsewhere = navigator.locks
     ? navigator.locks.query().then(({ held }) => held.some((lock) => lock.name === "myapp.session"))
     : Promise.resolve(false);

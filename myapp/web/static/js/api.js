@@ -128,7 +128,7 @@ function refresh() {
 }
 
 async function rotate() {
-  let response = await takeEarlyRefresh();
+  let response = await takeEarlyRefresh(window.myappEarlyRefresh);
   if (!response) {
     // Two tabs rotating one token would end the session: the leading tab rotates for all.
     if (!isLeader() && (await sessionOpenElsewhere())) {
@@ -146,9 +146,13 @@ async function rotate() {
   announceTokens(tokens);
 }
 
-/** The refresh boot.js sent with this same token at page load, once (null: it left it to an open tab). */
-async function takeEarlyRefresh() {
-  const early = window.myappEarlyRefresh;
+/**
+ * The refresh boot.js sent with this same token at page load, once (null: it
+ * left it to an open tab). Read and claimed in one synchronous step, so a
+ * boot.js that runs later sends none of its own.
+ */
+async function takeEarlyRefresh(early) {
+  window.myappRefreshClaimed = true;
   if (!early) return null;
   delete window.myappEarlyRefresh;
   return early.catch(() => {
