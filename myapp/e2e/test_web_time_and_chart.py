@@ -230,6 +230,15 @@ def test_an_alert_threshold_is_drawn_and_the_rules_state_follows_the_stream(tab,
     assert person.request("POST", "/api/v1/readings/", cool).status == 201
     page.locator("dl.facts .state", has_text="OK").wait_for()
 
+    client.go("#/alerts")
+    client.heading("Alerts")
+    listed = page.locator(f"tr[data-rule-id='{rule_id}'] .state")
+    listed.filter(has_text="OK").wait_for()
+    assert person.request("POST", "/api/v1/readings/", hot).status == 201
+    listed.filter(has_text="Firing").wait_for()
+    assert person.request("POST", "/api/v1/readings/", cool).status == 201
+    listed.filter(has_text="OK").wait_for()
+
     client.go("#/readings/oven?field=celsius&range=1h&bucket=1m")
     client.heading("oven")
     page.locator(
@@ -391,3 +400,15 @@ def test_an_unknown_sensor_or_field_is_said_and_real_fields_offered(tab, user):
     assert "field=celsius" in page.url
     client.check_page("sensor-unknown-field")
     client.assert_no_errors()
+
+
+def test_uwsgi_sends_the_clients_text_files_gzipped(live_server):
+    http = Http(live_server)
+    page = http.request("GET", "/app/")
+    names = re.findall(r'src="(/app/assets/[^"]+\.js)"', page.body.decode())
+    assert names
+    for name in names:
+        packed = http.request("GET", name, headers={"Accept-Encoding": "gzip"})
+        assert packed.status == 200
+        assert packed.headers["Content-Encoding"] == "gzip", name
+        assert "Accept-Encoding" in packed.headers["Vary"]

@@ -6,12 +6,13 @@ import { formatMinute, formatNumber, formatTicks, timeZone } from "./format.js";
 const HEIGHT = 320;
 const PHONE_HEIGHT = 220;
 const THRESHOLD_COLOUR = "#b3261e";
+// What each bucket shows; the average is drawn inside its min-max band.
 export const AGGREGATES = [
-  ["avg", "Average (with min-max band)"],
-  ["sum", "Sum (daily totals with 1d)"],
+  ["avg", "Average"],
+  ["sum", "Sum"],
   ["min", "Minimum"],
   ["max", "Maximum"],
-  ["count", "Number of values"],
+  ["count", "Count"],
 ];
 // Units for field names that say them; anything else is labelled by its name.
 const UNITS = { celsius: "°C", fahrenheit: "°F", humidity: "%", percent: "%", kwh: "kWh", watts: "W", steps: "steps" };
