@@ -24,6 +24,16 @@ const ZOOM_HINT = "Drag across the chart to zoom in; tap or point at it for a bu
 
 export async function render(main, { sensor }, query) {
   main.append(heading(sensor), h("p", {}, h("a", { href: "#/readings" }, "All sensors")));
+  const state = {
+    sensor,
+    range: RANGES.some(([value]) => value === query.get("range")) ? query.get("range") : DEFAULT_RANGE,
+    field: query.get("field") || "",
+    aggregate: AGGREGATES.some(([value]) => value === query.get("agg")) ? query.get("agg") : "avg",
+  };
+  state.bucket = BUCKETS.includes(query.get("bucket")) ? query.get("bucket") : rangeOf(state.range)[3];
+  // A link that names the field gets its chart's numbers while the rest loads.
+  const early = state.field ? get(statsPath(state)) : null;
+  if (early) early.catch(() => {}); // drawn (and any error shown) below
   // Its newest reading (does the sensor exist, which fields) and the rules drawn on its chart.
   const [latest, rulePage] = await Promise.all([
     get(withQuery("/readings/latest", { sensor })),
@@ -35,13 +45,6 @@ export async function render(main, { sensor }, query) {
     );
     return null;
   }
-  const state = {
-    sensor,
-    range: RANGES.some(([value]) => value === query.get("range")) ? query.get("range") : DEFAULT_RANGE,
-    field: query.get("field") || "",
-    aggregate: AGGREGATES.some(([value]) => value === query.get("agg")) ? query.get("agg") : "avg",
-  };
-  state.bucket = BUCKETS.includes(query.get("bucket")) ? query.get("bucket") : rangeOf(state.range)[3];
 
   const chart = chartSection(state);
   const readings = readingsTable(state);
@@ -50,7 +53,7 @@ export async function render(main, { sensor }, query) {
   const known = new Set(numericFields(latest.items));
   chart.offerFields([...known], { settled: false });
   chart.showRules(rulePage.items);
-  const [first] = await Promise.all([readings.reload(), chart.draw()]);
+  const [first] = await Promise.all([readings.reload(), chart.draw(early)]);
   const offerFields = (items) => {
     for (const name of numericFields(items)) known.add(name);
     chart.offerFields([...known], { settled: true });
@@ -80,7 +83,7 @@ function chartSection(state) {
   const readout = h("p", { class: "chart-readout", "aria-live": "polite" });
   const fieldNote = h("p", { class: "notice notice-error", role: "alert", hidden: true });
   const reset = h("button", { type: "button", hidden: true }, "Reset zoom");
-  const rulesLine = h("ul", { class: "chart-rules plain", "aria-label": "Alert rules on this field" });
+  const rulesLine = h("ul", { class: "chart-rules plain", "aria-label": "Alert rules on this sensor" });
   const section = h(
     "section",
     { "aria-labelledby": "chart-title", class: "chart-section" },
@@ -113,15 +116,15 @@ function chartSection(state) {
     if (stats) caption.textContent = describeStats(stats, state.aggregate, from, to);
   };
   reset.addEventListener("click", () => drawn && drawn.resetZoom());
-  const draw = () =>
+  /** Draw the chart of the state's choices (from `prefetched`, the answer already asked for them). */
+  const draw = (prefetched = null) =>
     attempt(section, async () => {
       const ticket = ++draws;
       if (!state.field) {
         caption.textContent = "No numeric field in these readings to chart.";
         return;
       }
-      const query = { sensor: state.sensor, field: state.field, bucket: state.bucket, tz: timeZone() };
-      const answer = await get(withQuery("/readings/stats", { ...query, since: sinceOf(state.range) }));
+      const answer = await (prefetched || get(statsPath(state)));
       if (ticket !== draws) return; // a newer choice is being drawn
       if (drawn) drawn.remove();
       stats = answer;
@@ -203,6 +206,12 @@ function thresholdsOf(rules, fieldName) {
     }
   }
   return lines;
+}
+
+/** GET /readings/stats for the state's choices, bucketed in the user's zone. */
+function statsPath(state) {
+  const { sensor, field: name, bucket } = state;
+  return withQuery("/readings/stats", { sensor, field: name, bucket, tz: timeZone(), since: sinceOf(state.range) });
 }
 
 function rangeOf(value) {
