@@ -412,3 +412,30 @@ def test_uwsgi_sends_the_clients_text_files_gzipped(live_server):
         assert packed.status == 200
         assert packed.headers["Content-Encoding"] == "gzip", name
         assert "Accept-Encoding" in packed.headers["Vary"]
+
+
+def test_a_boot_script_arriving_after_the_app_refreshed_sends_no_second_refresh(
+    tab, user
+):
+    client = tab()
+    page = client.page
+    client.sign_in(user.username)
+    held = []
+    page.route("**/boot.*.js", lambda route: held.append(route))
+    refreshes = []
+    page.on(
+        "request",
+        lambda request: request.url.endswith("/auth/refresh")
+        and refreshes.append(request.url),
+    )
+    page.reload(wait_until="commit")
+    client.heading("Readings")
+    assert len(refreshes) == 1, "the app refreshed by itself"
+    held[0].continue_()
+    page.wait_for_load_state("load")
+    page.evaluate("async () => { await window.myappEarlyRefresh; }")
+    assert len(refreshes) == 1, "two refreshes of one token end the session"
+    client.go("#/settings")
+    client.heading("Settings")
+    page.get_by_role("button", name="Save time zone").wait_for()
+    client.assert_no_errors()
