@@ -136,7 +136,11 @@ async function rotate() {
       if (tokens) return storeTokens(tokens);
     }
     const token = refreshTokenStored();
-    if (!token) throw endSession({ status: 401, title: "Unauthorized", detail: "You are not signed in." });
+    if (!token) {
+      const problem = { status: 401, title: "Unauthorized", detail: "You are not signed in." };
+      // Said once: a session that already ended (a stream retrying, say) is not ended again.
+      throw accessToken ? endSession(problem) : new SessionEnded(problem);
+    }
     response = await send("POST", "/auth/refresh", undefined, token);
   }
   if (response.status === 401) throw endSession(await problemOf(response));

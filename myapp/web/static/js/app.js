@@ -50,7 +50,7 @@ async function route() {
   if (!found) return go(hasSession() ? "/readings" : "/signin");
   const [pattern, page, title, options = {}] = found;
   // A link opened signed out comes back after sign-in.
-  if (!options.public && !options.anyone && !hasSession()) return go(`/signin?${new URLSearchParams({ next: raw() })}`);
+  if (!options.public && !options.anyone && !hasSession()) return go(signInPath());
   if (options.public && hasSession()) return go(afterSignIn(query));
   if (cleanup) cleanup();
   cleanup = null;
@@ -75,9 +75,11 @@ async function route() {
   }
 }
 
-/** The hash without its "#". */
-function raw() {
-  return location.hash.replace(/^#/, "");
+/** The sign-in page, and after it the page shown now (unless that is sign-in or register). */
+function signInPath() {
+  const here = location.hash.replace(/^#/, "");
+  if (/^\/(signin|register)(\?|$)/.test(here)) return here.startsWith("/signin") ? here : "/signin";
+  return `/signin?${new URLSearchParams({ next: here })}`;
 }
 
 /** Where sign-in leads: the page a link asked for, else the readings. */
@@ -179,7 +181,7 @@ onSessionChange((reason, failure) => {
   }
   showUser();
   if (reason === "signed-in") go(afterSignIn(parseHash().query));
-  else go(`/signin${reason === "ended" ? `?${new URLSearchParams({ next: raw() })}` : ""}`);
+  else go(reason === "ended" ? signInPath() : "/signin");
 });
 
 document.getElementById("sign-out").addEventListener("click", () => signOut());
