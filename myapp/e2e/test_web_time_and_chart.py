@@ -439,3 +439,40 @@ def test_a_boot_script_arriving_after_the_app_refreshed_sends_no_second_refresh(
     client.heading("Settings")
     page.get_by_role("button", name="Save time zone").wait_for()
     client.assert_no_errors()
+
+
+def test_tabs_share_rotations_outlive_the_leading_tab_and_sign_out_together(tab, uwsgi):
+    """Access tokens live 2 s: every page below needs a refresh, from one tab only."""
+    server = uwsgi({"MYAPP_JWT_ACCESS_TOKEN_EXPIRES": "2"}, processes=1)
+    person = register_over_http(Http(server))
+    client = tab(server)
+    first = client.page
+    client.sign_in(person.username)
+    second = client.context.new_page()
+    second.goto(f"{client.base}/app/#/goals")
+    second.get_by_role("heading", level=1, name="Goals").wait_for()
+
+    for page, route, loaded in (
+        (second, "#/devices", "No devices yet."),
+        (first, "#/goals", "No goals yet."),
+        (second, "#/alerts", "No alert rules yet."),
+    ):
+        page.wait_for_timeout(2500)  # the access token expires meanwhile
+        page.evaluate("(route) => { location.hash = route; }", route)
+        # Loaded: the leading tab has rotated and told the other the new tokens.
+        page.get_by_text(loaded).wait_for()
+        assert page.locator(".problem").count() == 0
+
+    first.close()  # the leading tab goes; the other takes over the rotation
+    second.wait_for_timeout(2500)
+    second.evaluate("() => { location.hash = '#/settings'; }")
+    second.get_by_role("button", name="Save time zone").wait_for()
+
+    third = client.context.new_page()
+    third.goto(f"{client.base}/app/#/readings")
+    third.get_by_role("heading", level=1, name="Readings").wait_for()
+    second.get_by_role("button", name="Sign out").click()
+    third.get_by_text("You signed out.").wait_for()
+    token = third.evaluate("(key) => sessionStorage.getItem(key)", REFRESH_KEY)
+    assert token is None
+    client.assert_no_errors()
