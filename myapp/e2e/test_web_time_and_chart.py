@@ -170,12 +170,7 @@ def test_drag_zooms_with_a_hint_a_reset_and_a_caption_that_follows(tab, user):
     assert not reset.is_visible()
     assert "60 buckets" in page.locator("figcaption").inner_text()
 
-    box = page.locator(".chart .u-over").bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * 0.3, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.6, y, steps=5)
-    page.mouse.up()
+    drag_across(page, 0.3, 0.6)
     reset.wait_for()
     caption = page.locator("figcaption").inner_text()
     assert "(zoomed)" in caption
@@ -187,6 +182,40 @@ def test_drag_zooms_with_a_hint_a_reset_and_a_caption_that_follows(tab, user):
     )
     assert "60 buckets" in page.locator("figcaption").inner_text()
     assert not reset.is_visible()
+    client.assert_no_errors()
+
+
+def drag_across(page, start, end):
+    """Drag over the chart from one share of its width to another."""
+    box = page.locator(".chart .u-over").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * start, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * end, y, steps=5)
+    page.mouse.up()
+
+
+def test_a_zoomed_chart_stays_zoomed_as_readings_arrive(tab, uwsgi):
+    server = uwsgi({"MYAPP_LIVE_HEARTBEAT_SECONDS": "1"}, processes=1, threads=3)
+    person = register_over_http(Http(server))
+    upload(person, "shed", [{"celsius": 9 + i % 4} for i in range(30)], recent(30))
+    client = tab(server)
+    page = client.page
+    route = "#/readings/shed?field=celsius&range=1h&bucket=1m"
+    client.sign_in_at(person.username, route, "shed")
+    chart_ready(page)
+    drag_across(page, 0.2, 0.5)
+    page.get_by_role("button", name="Reset zoom").wait_for()
+    shown = chart_eval(page, "[chart.scales.x.min, chart.scales.x.max]")
+
+    now = {"sensor": "shed", "data": {"celsius": 12}}
+    assert person.request("POST", "/api/v1/readings/", now).status == 201
+    page.wait_for_function(
+        "() => document.querySelector('.chart').chart.data[0].length === 31"
+    )
+    assert chart_eval(page, "[chart.scales.x.min, chart.scales.x.max]") == shown
+    assert page.get_by_role("button", name="Reset zoom").is_visible()
+    assert "(zoomed)" in page.locator("figcaption").inner_text()
     client.assert_no_errors()
 
 

@@ -104,6 +104,9 @@ export function statsChart(container, stats, { aggregate = "avg", thresholds = [
     resetZoom() {
       if (times.length) chart.setScale("x", { min: times[0], max: times[times.length - 1] });
     },
+    zoomTo(from, to) {
+      chart.setScale("x", { min: from, max: to });
+    },
   };
 }
 

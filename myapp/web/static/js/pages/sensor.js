@@ -63,8 +63,8 @@ export async function render(main, { sensor }, query) {
   // The chart grows as this sensor's readings arrive; rules' states follow their events.
   const stop = onLive((name, data) => {
     const ours = name === "readings" && data.items.some((item) => item.sensor === sensor);
-    if (ours || name === "reset") chart.draw();
-    if (name === "alert" || name === "reset") chart.loadRules().then(() => chart.draw());
+    if (ours || name === "reset") chart.grow();
+    if (name === "alert" || name === "reset") chart.loadRules().then(() => chart.grow());
   });
   return () => {
     stop();
@@ -111,14 +111,18 @@ function chartSection(state) {
   let stats = null;
   let drawn = null;
   let draws = 0;
+  // The zoomed range [from, to] in seconds, kept while new readings redraw the chart.
+  let zoom = null;
   const zoomTo = (from, to) => {
+    zoom = from === null ? null : [from, to];
     reset.hidden = from === null;
     if (stats) caption.textContent = describeStats(stats, state.aggregate, from, to);
   };
   reset.addEventListener("click", () => drawn && drawn.resetZoom());
   /** Draw the chart of the state's choices (from `prefetched`, the answer already asked for them). */
-  const draw = (prefetched = null) =>
+  const draw = (prefetched = null, { keepZoom = false } = {}) =>
     attempt(section, async () => {
+      const kept = keepZoom ? zoom : null;
       const ticket = ++draws;
       if (!state.field) {
         caption.textContent = "No numeric field in these readings to chart.";
@@ -132,8 +136,8 @@ function chartSection(state) {
       drawn = stats.buckets.length
         ? statsChart(plot, stats, { aggregate: state.aggregate, thresholds, onZoom: zoomTo, readout })
         : null;
-      reset.hidden = true;
-      caption.textContent = describeStats(stats, state.aggregate);
+      zoomTo(null, null);
+      if (drawn && kept) drawn.zoomTo(...kept);
     });
   const changed = (update) => async () => {
     update();
@@ -154,6 +158,8 @@ function chartSection(state) {
   return {
     section,
     draw,
+    /** New readings arrived: redraw, keeping the zoom. */
+    grow: () => draw(null, { keepZoom: true }),
     onRangeChange(listener) {
       rangeListener = listener;
     },
