@@ -107,7 +107,7 @@ def test_settings_propose_the_browsers_zone_and_days_then_start_at_berlin_midnig
     assert "Times are in UTC" in page.locator(".zone-note").inner_text()
     page.get_by_role("button", name="Use this device's zone, Europe/Berlin").click()
     page.get_by_role("button", name="Save time zone").click()
-    page.get_by_text("Saved: times are now shown in Europe/Berlin.").wait_for()
+    page.locator("main .saved", has_text="now shown in Europe/Berlin").wait_for()
     assert "Europe/Berlin" in page.locator(".zone-note").inner_text()
     assert (
         Http(live_server)
