@@ -33,6 +33,8 @@ CLIPPED_CELLS = """() => [...document.querySelectorAll('main td, main th')]
       || c.scrollWidth > c.clientWidth + 1;
   })
   .map(c => c.innerText.trim().slice(0, 40))"""
+# The settings the client is tried in: Berlin time, British English.
+BERLIN = {"locale": "en-GB", "timezone_id": "Europe/Berlin"}
 
 
 class WebClient:

@@ -1,5 +1,6 @@
 """The web client's server side: redirect, cache headers, hashed names, CSP."""
 
+import gzip
 import hashlib
 import re
 
@@ -170,3 +171,27 @@ def test_an_import_cycle_or_a_missing_module_fails_at_start_up(site):
     (static / "js/c.js").write_text('import "./gone.js";\n')
     with pytest.raises(RuntimeError, match="missing file: js/gone.js"):
         assets.build(static, templates)
+
+
+def test_text_assets_go_out_gzipped_when_asked_with_vary(page, client):
+    urls = ASSET_URL.findall(page.get_data(as_text=True))
+    plain_bytes = packed_bytes = 0
+    for url in urls:
+        plain = client.get(url)
+        packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert plain.headers.get("Content-Encoding") is None, url
+        assert packed.headers["Content-Encoding"] == "gzip", url
+        assert "Accept-Encoding" in plain.headers["Vary"], url
+        assert "Accept-Encoding" in packed.headers["Vary"], url
+        assert gzip.decompress(packed.get_data()) == plain.get_data(), url
+        assert packed.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        plain_bytes += len(plain.get_data())
+        packed_bytes += len(packed.get_data())
+    assert packed_bytes < plain_bytes / 2
+
+
+def test_an_encoding_refused_with_q0_gets_the_plain_file(page, client):
+    urls = ASSET_URL.findall(page.get_data(as_text=True))
+    style = next(url for url in urls if url.endswith(".css"))
+    refused = client.get(style, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert refused.headers.get("Content-Encoding") is None

@@ -5,6 +5,20 @@
 // but POST /auth/refresh, is readable by no other origin, and is gone when the
 // tab closes. (localStorage would share one token between tabs, and rotation
 // with reuse detection would then end the session whenever two tabs refresh.)
+//
+// Tabs of this origin share one login session through tabs.js: one tab leads
+// and alone rotates; the others ask it over a BroadcastChannel, and a new tab
+// asks it for a session instead of showing the sign-in page.
+import {
+  announceEnd,
+  announceTokens,
+  askOpenTab,
+  followSession,
+  isLeader,
+  leaveSession,
+  onSignInElsewhere,
+  sessionOpenElsewhere,
+} from "./tabs.js";
 
 const BASE = "/api/v1";
 const REFRESH_KEY = "myapp.refresh_token";
@@ -14,6 +28,8 @@ const EARLY_SECONDS = 60;
 let accessToken = null;
 let refreshing = null;
 let refreshTimer = null;
+// When the access token expires (ms), so a tab that takes the lead knows when to rotate.
+let expiresAt = 0;
 let signingOut = false;
 const listeners = new Set();
 
@@ -50,17 +66,50 @@ function refreshTokenStored() {
 function storeTokens(tokens) {
   accessToken = tokens.access_token;
   sessionStorage.setItem(REFRESH_KEY, tokens.refresh_token);
+  expiresAt = Date.now() + tokens.expires_in * 1000;
+  followSession({ onLead: scheduleRefresh, onTokens: adoptTokens, onAsked: () => refresh().catch(() => {}), onEnd: ended });
+  scheduleRefresh();
+}
+
+/** Only the leading tab refreshes ahead of time; the others get its tokens. */
+function scheduleRefresh() {
   window.clearTimeout(refreshTimer);
-  const delay = Math.max(5, tokens.expires_in - EARLY_SECONDS) * 1000;
+  if (!isLeader()) return;
+  const delay = Math.max(5000, expiresAt - Date.now() - EARLY_SECONDS * 1000);
   // An early refresh that fails is tried again by the next request that gets a
   // 401, which reports its error; a refused one ends the session (and says so).
   refreshTimer = window.setTimeout(() => refresh().catch(() => {}), delay);
+}
+
+/** Tokens another tab of this origin rotated or signed in with. */
+function adoptTokens(tokens) {
+  const joined = !hasSession();
+  storeTokens(tokens);
+  if (joined) emit("signed-in");
+}
+
+onSignInElsewhere(adoptTokens);
+
+/** Another tab signed out, or found the session ended. */
+function ended(reason) {
+  if (!hasSession()) return;
+  forget();
+  emit(reason);
 }
 
 function forget() {
   accessToken = null;
   sessionStorage.removeItem(REFRESH_KEY);
   window.clearTimeout(refreshTimer);
+  leaveSession();
+}
+
+/** At start-up without a session of its own: take the one an open tab has, if any. */
+export async function joinOpenSession() {
+  if (hasSession() || !(await sessionOpenElsewhere())) return false;
+  const tokens = await askOpenTab();
+  if (tokens && !hasSession()) storeTokens(tokens);
+  return hasSession();
 }
 
 function emit(reason, detail) {
@@ -79,17 +128,35 @@ function refresh() {
 }
 
 async function rotate() {
-  const token = refreshTokenStored();
-  if (!token) throw endSession({ status: 401, title: "Unauthorized", detail: "You are not signed in." });
-  const response = await (takeEarlyRefresh() || send("POST", "/auth/refresh", undefined, token));
+  let response = await takeEarlyRefresh(window.myappEarlyRefresh);
+  if (!response) {
+    // Two tabs rotating one token would end the session: the leading tab rotates for all.
+    if (!isLeader() && (await sessionOpenElsewhere())) {
+      const tokens = await askOpenTab();
+      if (tokens) return storeTokens(tokens);
+    }
+    const token = refreshTokenStored();
+    if (!token) {
+      const problem = { status: 401, title: "Unauthorized", detail: "You are not signed in." };
+      // Said once: a session that already ended (a stream retrying, say) is not ended again.
+      throw accessToken ? endSession(problem) : new SessionEnded(problem);
+    }
+    response = await send("POST", "/auth/refresh", undefined, token);
+  }
   if (response.status === 401) throw endSession(await problemOf(response));
   if (!response.ok) throw new ApiError(await problemOf(response));
-  storeTokens(await response.json());
+  const tokens = await response.json();
+  storeTokens(tokens);
+  announceTokens(tokens);
 }
 
-/** The refresh boot.js sent with this same token at page load, once. */
-function takeEarlyRefresh() {
-  const early = window.myappEarlyRefresh;
+/**
+ * The refresh boot.js sent with this same token at page load, once (null: it
+ * left it to an open tab). Read and claimed in one synchronous step, so a
+ * boot.js that runs later sends none of its own.
+ */
+async function takeEarlyRefresh(early) {
+  window.myappRefreshClaimed = true;
   if (!early) return null;
   delete window.myappEarlyRefresh;
   return early.catch(() => {
@@ -99,6 +166,7 @@ function takeEarlyRefresh() {
 
 function endSession(problem) {
   forget();
+  announceEnd("ended");
   emit("ended");
   return new SessionEnded(problem);
 }
@@ -128,8 +196,15 @@ function networkError() {
   });
 }
 
-/** The response's problem details, or one made from its status line. */
+/** The response's problem details, or one made from its status line; a 429 says when to retry. */
 async function problemOf(response) {
+  const problem = await problemBody(response);
+  const wait = retryAfterSeconds(response.headers.get("Retry-After"));
+  if (wait !== null) problem.detail = `${problem.detail || ""} ${retryWords(wait)}`.trim();
+  return problem;
+}
+
+async function problemBody(response) {
   const type = response.headers.get("Content-Type") || "";
   if (type.includes("json")) {
     try {
@@ -140,6 +215,20 @@ async function problemOf(response) {
     }
   }
   return { status: response.status, title: response.statusText || `HTTP ${response.status}`, detail: "" };
+}
+
+/** Retry-After as seconds from now: delay-seconds or an HTTP date; null if absent. */
+function retryAfterSeconds(header) {
+  if (!header) return null;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+function retryWords(seconds) {
+  if (seconds < 90) return `Try again in ${seconds} ${seconds === 1 ? "second" : "seconds"}.`;
+  const minutes = Math.ceil(seconds / 60);
+  return `Try again in ${minutes} minutes.`;
 }
 
 /** A user's request, refreshing the access token once when it has expired. */
@@ -215,7 +304,9 @@ export async function verifyEmail(token) {
 }
 
 export async function signIn(username, password) {
-  storeTokens(await publicCall("POST", "/auth/login", { username, password }));
+  const tokens = await publicCall("POST", "/auth/login", { username, password });
+  storeTokens(tokens);
+  announceTokens(tokens, "signed-in");
   emit("signed-in");
 }
 
@@ -236,6 +327,7 @@ export async function signOut() {
   } finally {
     signingOut = false;
     forget();
+    announceEnd("signed-out");
     emit("signed-out", failure);
   }
 }

@@ -1,6 +1,7 @@
 // Start-up and routing: #/<page>/<id>?<options>, one module per page.
-import { get, hasSession, onSessionChange, signOut } from "./api.js";
+import { get, hasSession, joinOpenSession, onSessionChange, signOut } from "./api.js";
 import { h } from "./dom.js";
+import { setTimeZone, zoneLabel } from "./format.js";
 import * as alerts from "./pages/alerts.js";
 import * as auth from "./pages/auth.js";
 import * as devices from "./pages/devices.js";
@@ -8,6 +9,7 @@ import * as goals from "./pages/goals.js";
 import * as readings from "./pages/readings.js";
 import * as retention from "./pages/retention.js";
 import * as sensor from "./pages/sensor.js";
+import * as settings from "./pages/settings.js";
 
 // [pattern, page, title]; a page's render(main, params, query) draws it.
 const ROUTES = [
@@ -23,6 +25,7 @@ const ROUTES = [
   [/^\/alerts\/(?<id>\d+)\/edit$/, alerts.editPage, "Edit alert rule"],
   [/^\/goals$/, goals.render, "Goals"],
   [/^\/retention$/, retention.render, "Data retention"],
+  [/^\/settings$/, settings.render, "Settings"],
 ];
 
 const main = document.getElementById("main");
@@ -46,10 +49,12 @@ async function route() {
   const found = ROUTES.find(([pattern]) => pattern.test(path));
   if (!found) return go(hasSession() ? "/readings" : "/signin");
   const [pattern, page, title, options = {}] = found;
-  if (!options.public && !options.anyone && !hasSession()) return go("/signin");
-  if (options.public && hasSession()) return go("/readings");
+  // A link opened signed out comes back after sign-in.
+  if (!options.public && !options.anyone && !hasSession()) return go(signInPath());
+  if (options.public && hasSession()) return go(afterSignIn(query));
   if (cleanup) cleanup();
   cleanup = null;
+  closeMenu();
   const params = decodeParams(pattern.exec(path).groups || {});
   document.title = `${title} · myapp`;
   markCurrent(path);
@@ -58,15 +63,57 @@ async function route() {
   notice = null;
   const generation = ++routed;
   try {
+    // Times are shown in the user's zone: it is known before a page draws one.
+    if (!options.public && hasSession()) await loadUser();
+    if (generation !== routed) return;
     const done = (await page(main, params, query, shown)) || null;
     // A page the user already left only cleans up after itself.
     if (generation === routed) cleanup = done;
     else if (done) done();
   } finally {
-    const h1 = main.querySelector("h1");
-    if (h1 && !main.contains(document.activeElement)) h1.focus();
+    if (generation === routed) finishPage(options);
   }
 }
+
+/** The sign-in page, and after it the page shown now (unless that is sign-in or register). */
+function signInPath() {
+  const here = location.hash.replace(/^#/, "");
+  if (/^\/(signin|register)(\?|$)/.test(here)) return here.startsWith("/signin") ? here : "/signin";
+  return `/signin?${new URLSearchParams({ next: here })}`;
+}
+
+/** Where sign-in leads: the page a link asked for, else the readings. */
+function afterSignIn(query) {
+  const next = query.get("next") || "";
+  return next.startsWith("/") && !next.startsWith("/signin") && !next.startsWith("/register") ? next : "/readings";
+}
+
+/** The zone every time on the page is in, said once under its title; focus on the title. */
+function finishPage(options) {
+  const h1 = main.querySelector("h1");
+  if (h1 && !options.public && user && !main.querySelector(".zone-note")) {
+    h1.after(
+      h("p", { class: "zone-note" }, `Times are in ${zoneLabel()}. `, h("a", { href: "#/settings" }, "Change time zone")),
+    );
+  }
+  if (h1 && !main.contains(document.activeElement)) h1.focus();
+}
+
+async function loadUser() {
+  try {
+    user = user || (await get("/users/me"));
+    setTimeZone(user.time_zone);
+  } catch (error) {
+    if (error.sessionEnded) throw error;
+    // The page still draws, in the browser's zone; the header says what failed.
+  }
+}
+
+// The settings page changed the user: the header and every time follow.
+window.addEventListener("myapp:user", (event) => {
+  user = event.detail;
+  setTimeZone(user.time_zone);
+});
 
 function decodeParams(groups) {
   return Object.fromEntries(Object.entries(groups).map(([key, value]) => [key, decodeURIComponent(value)]));
@@ -93,11 +140,30 @@ async function showUser() {
   if (!hasSession()) return;
   try {
     user = user || (await get("/users/me"));
+    setTimeZone(user.time_zone);
     who.textContent = `Signed in as ${user.username}`;
   } catch (error) {
     if (!error.sessionEnded) who.textContent = `Account unavailable: ${error.message}`;
   }
 }
+
+// On a phone the links fold behind one button, so a page starts near the top.
+const menuButton = document.getElementById("menu-button");
+const menu = document.getElementById("menu");
+menuButton.addEventListener("click", () => {
+  const open = menuButton.getAttribute("aria-expanded") !== "true";
+  menuButton.setAttribute("aria-expanded", String(open));
+  menu.classList.toggle("open", open);
+});
+
+function closeMenu() {
+  menuButton.setAttribute("aria-expanded", "false");
+  menu.classList.remove("open");
+}
+
+// Focus rings for keyboard users only, also on titles focused by the app.
+window.addEventListener("keydown", () => (document.documentElement.dataset.input = "keyboard"), true);
+window.addEventListener("pointerdown", () => (document.documentElement.dataset.input = "pointer"), true);
 
 onSessionChange((reason, failure) => {
   user = null;
@@ -114,7 +180,8 @@ onSessionChange((reason, failure) => {
       : { kind: "info", text: "You signed out." };
   }
   showUser();
-  go(reason === "signed-in" ? "/readings" : "/signin");
+  if (reason === "signed-in") go(afterSignIn(parseHash().query));
+  else go(reason === "ended" ? signInPath() : "/signin");
 });
 
 document.getElementById("sign-out").addEventListener("click", () => signOut());
@@ -133,6 +200,11 @@ window.addEventListener("unhandledrejection", (event) => {
   main.prepend(h("div", { class: "problem", role: "alert" }, h("strong", {}, "Error"), ` ${event.reason}`));
 });
 
-// The page first; who is signed in is shown once it is drawn.
-nav.hidden = !hasSession();
-route().finally(showUser);
+// A new tab takes the session of an open tab; then the page, then who is signed in.
+joinOpenSession()
+  .catch(() => false)
+  .then(() => {
+    nav.hidden = !hasSession();
+    return route();
+  })
+  .finally(showUser);

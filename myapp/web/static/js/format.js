@@ -39,6 +39,35 @@ export function formatClock(iso) {
   return formatter({ timeStyle: "short" }).format(new Date(iso));
 }
 
+/** "7 Dec 2026, 14:05" in the user's zone: a moment on a chart or in a caption. */
+export function formatMinute(iso) {
+  if (!iso) return "";
+  return formatter({ dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
+}
+
+/**
+ * Labels for a time axis (uPlot's splits, in seconds): the time of day, or the
+ * date at local midnight and wherever ticks are a day or more apart.
+ */
+export function formatTicks(splits, spacingSeconds) {
+  const day = formatter({ day: "numeric", month: "short" });
+  const dayAndYear = formatter({ day: "numeric", month: "short", year: "numeric" });
+  const clock = formatter({ hour: "2-digit", minute: "2-digit" });
+  return splits.map((seconds) => {
+    const at = new Date(seconds * 1000);
+    if (spacingSeconds >= 28 * 86400) return dayAndYear.format(at);
+    if (spacingSeconds >= 86400 || isLocalMidnight(at)) return day.format(at);
+    return clock.format(at);
+  });
+}
+
+/** Whether at is 00:00 on the user's wall clock. */
+export function isLocalMidnight(at) {
+  const parts = formatter({ hour: "numeric", minute: "numeric", hourCycle: "h23" }).formatToParts(at);
+  const value = (type) => Number(parts.find((part) => part.type === type).value);
+  return value("hour") === 0 && value("minute") === 0;
+}
+
 /** The zone's short name at a moment ("CET", "GMT+5:30"), to name once per page. */
 export function zoneLabel(at = new Date()) {
   const parts = formatter({ timeZoneName: "short" }).formatToParts(at);

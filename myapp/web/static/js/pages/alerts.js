@@ -108,6 +108,7 @@ export async function editPage(main, { id }) {
 }
 
 export async function rulePage(main, { id }) {
+  let stop = null;
   const box = h("div");
   main.append(heading("Alert rule"), box);
   const secret = pendingSecret;
@@ -126,11 +127,19 @@ export async function rulePage(main, { id }) {
     );
     const events = eventsTable(id);
     const deliveries = deliveriesTable(id);
+    const state = h("span", {}, stateBadge(rule), " since ", ago(rule.state_since));
+    // The state follows this rule's events on the stream, firing and resolved alike.
+    stop = onLive((name, data) => {
+      if (name === "alert" && data.rule.id === rule.id) {
+        state.replaceChildren(stateBadge(data.rule), " since ", ago(data.rule.state_since));
+        events.reload();
+      }
+    });
     box.append(
       h(
         "dl",
         { class: "facts" },
-        fact("State", h("span", {}, stateBadge(rule), " since ", ago(rule.state_since))),
+        fact("State", state),
         fact("Sensor", rule.sensor),
         fact("Condition", conditionText(rule.condition)),
         fact("Webhook", rule.webhook_url || "none"),
@@ -144,6 +153,7 @@ export async function rulePage(main, { id }) {
     if (secret) revealSecret(box, secretPanel("Webhook secret", secret, SECRET_WARNING));
     await Promise.all([events.load(), deliveries.load()]);
   });
+  return stop;
 }
 
 function fact(term, value) {

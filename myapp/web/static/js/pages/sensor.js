@@ -1,8 +1,9 @@
 // One sensor: a chart of /readings/stats, its readings page by page, exports.
 import { download, get, withQuery } from "../api.js";
 import { onLive } from "../live.js";
-import { describeStats, statsChart } from "../chart.js";
+import { AGGREGATES, describeStats, statsChart } from "../chart.js";
 import { announce, compactJson, field, formatTime, h, heading, select, table, tableRegion } from "../dom.js";
+import { formatNumber, timeZone } from "../format.js";
 import { namesFor, numericFields, sentBy } from "../lookups.js";
 import { attempt } from "../problems.js";
 
@@ -19,100 +20,204 @@ const RANGES = [
 ];
 const BUCKETS = ["1m", "5m", "15m", "1h", "6h", "1d"];
 const DEFAULT_RANGE = "7d";
+const ZOOM_HINT = "Drag across the chart to zoom in; tap or point at it for a bucket's values.";
 
 export async function render(main, { sensor }, query) {
+  main.append(heading(sensor), h("p", {}, h("a", { href: "#/readings" }, "All sensors")));
   const state = {
     sensor,
     range: RANGES.some(([value]) => value === query.get("range")) ? query.get("range") : DEFAULT_RANGE,
     field: query.get("field") || "",
+    aggregate: AGGREGATES.some(([value]) => value === query.get("agg")) ? query.get("agg") : "avg",
   };
   state.bucket = BUCKETS.includes(query.get("bucket")) ? query.get("bucket") : rangeOf(state.range)[3];
+  // A link that names the field gets its chart's numbers while the rest loads.
+  const early = state.field ? get(statsPath(state)) : null;
+  if (early) early.catch(() => {}); // drawn (and any error shown) below
+  // Its newest reading (does the sensor exist, which fields) and the rules drawn on its chart.
+  const [latest, rulePage] = await Promise.all([
+    get(withQuery("/readings/latest", { sensor })),
+    get(withQuery("/alerts/", { limit: 1000 })),
+  ]);
+  if (!latest.items.length) {
+    main.append(
+      h("p", { class: "notice notice-info", role: "status" }, `There is no sensor named “${sensor}”: no reading of it is stored.`),
+    );
+    return null;
+  }
 
+  const chart = chartSection(state);
+  const readings = readingsTable(state);
+  main.append(chart.section, readings.section, exportSection(state));
+  // The newest reading names the fields at once; the table's page adds any it lacks.
+  const known = new Set(numericFields(latest.items));
+  chart.offerFields([...known], { settled: false });
+  chart.showRules(rulePage.items);
+  const [first] = await Promise.all([readings.reload(), chart.draw(early)]);
+  const offerFields = (items) => {
+    for (const name of numericFields(items)) known.add(name);
+    chart.offerFields([...known], { settled: true });
+  };
+  offerFields(first);
+  chart.onRangeChange(async () => offerFields(await readings.reload()));
+  // The chart grows as this sensor's readings arrive; rules' states follow their events.
+  const stop = onLive((name, data) => {
+    const ours = name === "readings" && data.items.some((item) => item.sensor === sensor);
+    if (ours || name === "reset") chart.grow();
+    if (name === "alert" || name === "reset") chart.loadRules().then(() => chart.grow());
+  });
+  return () => {
+    stop();
+    chart.remove();
+  };
+}
+
+/** The chart with its controls, zoom, readout, rules and caption. */
+function chartSection(state) {
   const fieldSelect = select([], "", { name: "field" });
   const rangeSelect = select(RANGES.map(([value, label]) => [value, label]), state.range, { name: "range" });
   const bucketSelect = select(BUCKETS.map((value) => [value, value]), state.bucket, { name: "bucket" });
+  const aggregateSelect = select(AGGREGATES, state.aggregate, { name: "agg" });
   const plot = h("div", { class: "chart" });
   const caption = h("figcaption", { "aria-live": "polite" });
-  const chartSection = h(
+  const readout = h("p", { class: "chart-readout", "aria-live": "polite" });
+  const fieldNote = h("p", { class: "notice notice-error", role: "alert", hidden: true });
+  const reset = h("button", { type: "button", hidden: true }, "Reset zoom");
+  const rulesLine = h("ul", { class: "chart-rules plain", "aria-label": "Alert rules on this sensor" });
+  const section = h(
     "section",
-    { "aria-labelledby": "chart-title" },
-    h("h2", { id: "chart-title" }, "Chart"),
+    { "aria-labelledby": "chart-title", class: "chart-section" },
+    h("h2", { id: "chart-title", class: "visually-hidden" }, "Chart"),
+    fieldNote,
     h(
       "form",
-      { class: "controls" },
+      { class: "controls compact" },
       field("Field", fieldSelect, { query: "field" }),
+      field("Per bucket", aggregateSelect),
       field("Time range", rangeSelect, { query: "since" }),
-      field("Bucket", bucketSelect, { query: "bucket", hint: "Each point: min, average and max over one bucket." }),
+      field("Bucket", bucketSelect, { query: "bucket" }),
     ),
-    h("figure", { class: "chart-figure" }, plot, caption),
+    h(
+      "figure",
+      { class: "chart-figure" },
+      plot,
+      h("div", { class: "chart-tools" }, h("p", { class: "hint" }, ZOOM_HINT), reset),
+      readout,
+      caption,
+    ),
+    rulesLine,
   );
-  const readings = readingsTable(state);
-  const exports = exportSection(state);
-  main.append(
-    heading(sensor),
-    h("p", {}, h("a", { href: "#/readings" }, "All sensors")),
-    chartSection,
-    readings.section,
-    exports,
-  );
-
-  let removeChart = null;
+  let rules = [];
+  let stats = null;
+  let drawn = null;
   let draws = 0;
-  const drawChart = () =>
-    attempt(chartSection, async () => {
-      const draw = ++draws;
+  // The zoomed range [from, to] in seconds, kept while new readings redraw the chart.
+  let zoom = null;
+  const zoomTo = (from, to) => {
+    zoom = from === null ? null : [from, to];
+    reset.hidden = from === null;
+    if (stats) caption.textContent = describeStats(stats, state.aggregate, from, to);
+  };
+  reset.addEventListener("click", () => drawn && drawn.resetZoom());
+  /** Draw the chart of the state's choices (from `prefetched`, the answer already asked for them). */
+  const draw = (prefetched = null, { keepZoom = false } = {}) =>
+    attempt(section, async () => {
+      const kept = keepZoom ? zoom : null;
+      const ticket = ++draws;
       if (!state.field) {
         caption.textContent = "No numeric field in these readings to chart.";
         return;
       }
-      const stats = await get(
-        withQuery("/readings/stats", { sensor, field: state.field, bucket: state.bucket, since: sinceOf(state.range) }),
-      );
-      if (draw !== draws) return; // a newer choice is being drawn
-      if (removeChart) removeChart();
-      removeChart = stats.buckets.length ? statsChart(plot, stats) : null;
-      caption.textContent = describeStats(stats);
+      const answer = await (prefetched || get(statsPath(state)));
+      if (ticket !== draws) return; // a newer choice is being drawn
+      if (drawn) drawn.remove();
+      stats = answer;
+      const thresholds = ["avg", "min", "max"].includes(state.aggregate) ? thresholdsOf(rules, state.field) : [];
+      drawn = stats.buckets.length
+        ? statsChart(plot, stats, { aggregate: state.aggregate, thresholds, onZoom: zoomTo, readout })
+        : null;
+      zoomTo(null, null);
+      if (drawn && kept) drawn.zoomTo(...kept);
     });
-
-  const offerFields = (found) => {
-    const fields = [...new Set([state.field, ...found].filter(Boolean))];
-    state.field = state.field || fields[0] || "";
-    fieldSelect.replaceChildren(...fields.map((name) => h("option", { value: name, selected: name === state.field }, name)));
-  };
-
   const changed = (update) => async () => {
     update();
     keepInUrl(state);
-    await drawChart();
+    await draw();
   };
   fieldSelect.addEventListener("change", changed(() => (state.field = fieldSelect.value)));
   bucketSelect.addEventListener("change", changed(() => (state.bucket = bucketSelect.value)));
+  aggregateSelect.addEventListener("change", changed(() => (state.aggregate = aggregateSelect.value)));
+  let rangeListener = null;
   rangeSelect.addEventListener("change", async () => {
     state.range = rangeSelect.value;
     state.bucket = rangeOf(state.range)[3];
     bucketSelect.value = state.bucket;
     keepInUrl(state);
-    const [first] = await Promise.all([readings.reload(), state.field ? drawChart() : null]);
-    if (!state.field) {
-      offerFields(numericFields(first));
-      await drawChart();
-    }
+    await Promise.all([draw(), rangeListener && rangeListener()]);
   });
-
-  // The chart comes first; without a field in the URL the table's readings name one.
-  const fieldGiven = Boolean(state.field);
-  if (fieldGiven) await drawChart();
-  offerFields(numericFields(await readings.reload()));
-  if (!fieldGiven) await drawChart();
-  // The chart grows as this sensor's readings arrive.
-  const stop = onLive((name, data) => {
-    const ours = name === "readings" && data.items.some((item) => item.sensor === sensor);
-    if (ours || name === "reset") drawChart();
-  });
-  return () => {
-    stop();
-    if (removeChart) removeChart();
+  return {
+    section,
+    draw,
+    /** New readings arrived: redraw, keeping the zoom. */
+    grow: () => draw(null, { keepZoom: true }),
+    onRangeChange(listener) {
+      rangeListener = listener;
+    },
+    /** The fields the readings have; a field the link named that they lack is said, not offered. */
+    offerFields(found, { settled }) {
+      if (settled && state.field && found.length && !found.includes(state.field)) {
+        fieldNote.textContent = `This sensor's readings have no numeric field “${state.field}”; choose one of: ${found.join(", ")}.`;
+        fieldNote.hidden = false;
+        state.field = found[0];
+        keepInUrl(state);
+        draw();
+      }
+      state.field = state.field || found[0] || "";
+      const offered = found.includes(state.field) || !state.field ? found : [state.field, ...found];
+      fieldSelect.replaceChildren(...offered.map((name) => h("option", { value: name, selected: name === state.field }, name)));
+    },
+    async loadRules() {
+      this.showRules((await get(withQuery("/alerts/", { limit: 1000 }))).items);
+    },
+    showRules(items) {
+      rules = items.filter((rule) => rule.sensor === state.sensor);
+      rulesLine.replaceChildren(
+        ...rules.map((rule) =>
+          h(
+            "li",
+            { dataset: { ruleId: rule.id } },
+            h("a", { href: `#/alerts/${rule.id}` }, rule.name),
+            ": ",
+            h("span", { class: `state state-${rule.state}` }, rule.state === "firing" ? "Firing" : "OK"),
+          ),
+        ),
+      );
+    },
+    remove() {
+      if (drawn) drawn.remove();
+    },
   };
+}
+
+/** Lines for the threshold rules on field: "Too warm: above 30". */
+function thresholdsOf(rules, fieldName) {
+  const lines = [];
+  for (const rule of rules) {
+    const condition = rule.condition;
+    if (condition.type !== "threshold" || condition.field !== fieldName) continue;
+    for (const side of ["above", "below"]) {
+      if (condition[side] !== undefined && condition[side] !== null) {
+        lines.push({ value: condition[side], label: `${rule.name}: ${side} ${formatNumber(condition[side])}` });
+      }
+    }
+  }
+  return lines;
+}
+
+/** GET /readings/stats for the state's choices, bucketed in the user's zone. */
+function statsPath(state) {
+  const { sensor, field: name, bucket } = state;
+  return withQuery("/readings/stats", { sensor, field: name, bucket, tz: timeZone(), since: sinceOf(state.range) });
 }
 
 function rangeOf(value) {
@@ -125,7 +230,7 @@ function sinceOf(range) {
 }
 
 function keepInUrl(state) {
-  const query = new URLSearchParams({ field: state.field, range: state.range, bucket: state.bucket });
+  const query = new URLSearchParams({ field: state.field, agg: state.aggregate, range: state.range, bucket: state.bucket });
   history.replaceState(null, "", `#/readings/${encodeURIComponent(state.sensor)}?${query}`);
 }
 
