@@ -110,11 +110,14 @@ def table_ids(page):
     return [int(i) for i in rows.evaluate_all("(rows) => rows.map(r => r.dataset.id)")]
 
 
-def test_the_sign_in_page_prints_no_stray_null(web):
+def test_the_sign_in_page_says_what_the_app_is_and_prints_no_stray_null(web):
     client = web()
     client.open("#/signin")
     client.heading("Sign in")
-    assert "null" not in client.page.locator("main").inner_text()
+    text = client.page.locator("main").inner_text()
+    assert "null" not in text
+    # A first visitor learns what it is for before being asked to sign in.
+    assert "readings" in text and "alerted" in text and "goals" in text
 
 
 def test_sensor_page_charts_buckets_pages_the_table_and_exports(web, user):
@@ -672,6 +675,11 @@ def test_the_sensors_overview_lists_each_sensors_newest_reading(web, user, live_
     client.sign_in_at(user.username, "#/readings", "Readings")
     page.get_by_text("No readings yet.").wait_for()
     assert page.locator("tr[data-sensor]").count() == 0
+    # An empty page says where readings come from, with a link to go there.
+    empty = page.locator("main section p", has_text="No readings yet.")
+    assert empty.get_by_role("link", name="Devices").get_attribute("href") == (
+        "#/devices"
+    )
     client.check_page("readings-empty")
 
     box = user.request("POST", "/api/v1/devices/", {"name": "Hall box"}).json
@@ -680,6 +688,7 @@ def test_the_sensors_overview_lists_each_sensors_newest_reading(web, user, live_
         ("kitchen/temp", 30, {"celsius": 18}),  # uploaded later, recorded earlier
         ("garden/soil", 100, {"moisture": 0.31, "ok": True}),
         (ODD_SENSOR, 3, {"volts": 12.6}),
+        ("door/count", 4, {"opened": 25500}),
     ]
     for sensor, minutes, data in readings:
         body = {"sensor": sensor, "recorded_at": iso_minutes_ago(minutes), "data": data}
@@ -695,14 +704,15 @@ def test_the_sensors_overview_lists_each_sensors_newest_reading(web, user, live_
     page.reload()
     rows = overview_rows(page)
     # PostgreSQL's jsonb keeps an object's members in its own order.
-    rows[0][1] = ", ".join(sorted(rows[0][1].split(", ")))
+    rows[1][1] = ", ".join(sorted(rows[1][1].split(", ")))
     assert [row[:4] for row in rows] == [
+        ["door/count", "opened: 25,500", "4 minutes ago", "No device"],
         ["garden/soil", "moisture: 0.31, ok: true", "2 hours ago", "No device"],
         ["hall/temp", "celsius: 22", "2 minutes ago", "Hall box"],
         ["kitchen/temp", "celsius: 21.5", "5 minutes ago", "No device"],
         [ODD_SENSOR, "volts: 12.6", "3 minutes ago", "No device"],
     ]
-    assert [round(seconds_ago(row[4]) / 60) for row in rows] == [100, 2, 5, 3]
+    assert [round(seconds_ago(row[4]) / 60) for row in rows] == [4, 100, 2, 5, 3]
     client.check_page("readings")
 
     page.get_by_role("link", name=ODD_SENSOR).click()
@@ -716,6 +726,7 @@ def test_the_sensors_overview_lists_each_sensors_newest_reading(web, user, live_
     page.reload()
     assert [row[0] for row in overview_rows(page)] == [
         "attic/temp",
+        "door/count",
         "garden/soil",
         "hall/temp",
         "kitchen/temp",

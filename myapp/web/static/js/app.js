@@ -197,7 +197,7 @@ window.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
     return;
   }
-  main.prepend(h("div", { class: "problem", role: "alert" }, h("strong", {}, "Error"), ` ${event.reason}`));
+  main.prepend(h("div", { class: "problem", role: "alert" }, h("strong", {}, "Something went wrong on this page:"), ` ${event.reason}`));
 });
 
 // A new tab takes the session of an open tab; then the page, then who is signed in.

@@ -1,5 +1,6 @@
 // Device names for readings' device_id, fetched only when a page shows one.
 import { get, withQuery } from "./api.js";
+import { formatNumber } from "./format.js";
 
 /** Map of device id -> name, every page of GET /devices/. */
 async function deviceNames() {
@@ -39,7 +40,12 @@ export function numericFields(readings) {
 /** data as short text: up to `most` top-level members. */
 export function summarize(data, most = 4) {
   const entries = Object.entries(data || {});
-  const shown = entries.slice(0, most).map(([key, value]) => `${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`);
+  const shown = entries.slice(0, most).map(([key, value]) => `${key}: ${shownValue(value)}`);
   if (entries.length > most) shown.push(`… ${entries.length - most} more`);
   return shown.join(", ") || "(no data)";
+}
+
+function shownValue(value) {
+  if (typeof value === "number") return formatNumber(value);
+  return typeof value === "object" ? JSON.stringify(value) : value;
 }

@@ -29,6 +29,12 @@ export function signInPage(main, params, query, notice) {
   // append() skips a missing notice; Element.append would print "null".
   append(main, [
     h("h1", { tabindex: "-1", id: "signin-title" }, "Sign in"),
+    h(
+      "p",
+      { class: "intro" },
+      "Keep your sensors' readings, see them charted in your time zone, get alerted when a value " +
+        "crosses a line, and track goals and habits that your readings fulfil.",
+    ),
     noticeBox(notice),
     form,
     h("p", {}, "No account yet? ", h("a", { href: "#/register" }, "Register")),

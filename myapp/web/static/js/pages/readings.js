@@ -12,7 +12,13 @@ export async function render(main) {
     title: "Sensors",
     headers: ["Sensor", "Latest values", "Recorded", "Sent by"],
     path: "/readings/latest",
-    empty: "No readings yet. Devices upload them with their keys (see Devices), scripts with the API.",
+    empty: [
+      "No readings yet. Add a device under ",
+      h("a", { href: "#/devices" }, "Devices"),
+      " to get a key and an example upload, or send them from a script with ",
+      h("a", { href: "/docs" }, "the API"),
+      ".",
+    ],
     rows: async (items) => {
       const names = await namesFor(items);
       return items.map((reading) => row(reading, names));
