@@ -109,6 +109,8 @@ class Config:
     RETENTION_PRUNE_SECONDS = 3600
     RETENTION_PRUNE_BATCH = 1000
     RETENTION_PRUNE_PAUSE = 1.0
+    # Each pruning batch sized to take about this long (0: always _BATCH).
+    RETENTION_PRUNE_BATCH_SECONDS = 0.025
 
     # Devices: how many one user may have (more is a 409), and uploads per
     # device, all its keys together (a batch counts as one; 429 beyond).

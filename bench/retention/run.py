@@ -161,6 +161,7 @@ def prune(url, options):
     env = {
         "MYAPP_RETENTION_PRUNE_BATCH": str(options.batch),
         "MYAPP_RETENTION_PRUNE_PAUSE": str(options.pause),
+        "MYAPP_RETENTION_PRUNE_BATCH_SECONDS": str(options.batch_seconds),
         **os.environ,
         "MYAPP_CONFIG": "production",
         "SECRET_KEY": common.SECRET_KEY,
@@ -188,6 +189,9 @@ def main():
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--batch", type=int, default=1000, help="readings a batch")
     parser.add_argument("--pause", type=float, default=1.0, help="pause per batch")
+    parser.add_argument(
+        "--batch-seconds", type=float, default=0.025, help="time a batch is sized to"
+    )
     options = parser.parse_args()
     options.rows = options.rows or (100_000 if options.quick else 1_000_000)
     if options.db == "postgres":
@@ -227,6 +231,7 @@ def report(options, load_before, removed, seconds, baseline, during, before, aft
         "rows": options.rows,
         "batch": options.batch,
         "pause": options.pause,
+        "batch_seconds": options.batch_seconds,
         "load_average": {"before": load_before, "after": os.getloadavg()},
         "removed": removed,
         "seconds": seconds,
@@ -241,13 +246,15 @@ def report(options, load_before, removed, seconds, baseline, during, before, aft
         f"`bench/run.sh retention{' --db postgres' if options.db == 'postgres' else ''}"
         f"{' --quick' if options.quick else ''}"
         f"{f' --rows {options.rows}' if not options.quick else ''}"
-        f" --batch {options.batch} --pause {options.pause:g}`, run of "
+        f" --batch {options.batch} --pause {options.pause:g}"
+        f" --batch-seconds {options.batch_seconds:g}`, run of "
         f"{figures['when']} on {options.db} (load average before: {load}):",
         "",
         "| measurement | figure | target |",
         "|---|---|---|",
         f"| pruning {removed:,} of {options.rows:,} readings while the uploads "
-        f"run ({options.batch} a transaction, each followed by a pause "
+        f"run (up to {options.batch} a transaction, sized to take about "
+        f"{options.batch_seconds * 1000:g} ms, each followed by a pause "
         f"{options.pause:g} times as long, then the space given back) | "
         f"{seconds:.1f} s, "
         f"{removed / seconds:,.0f} readings/s | |",

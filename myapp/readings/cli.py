@@ -83,6 +83,7 @@ def prune(dry_run, username, at):
                 batch=config["RETENTION_PRUNE_BATCH"],
                 user_ids=user_ids,
                 pause=config["RETENTION_PRUNE_PAUSE"],
+                batch_seconds=config["RETENTION_PRUNE_BATCH_SECONDS"],
                 each_batch=bar.update,
             )
     click.echo(describe(counted, time.monotonic() - started, dry_run=dry_run), err=True)

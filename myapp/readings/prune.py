@@ -39,6 +39,8 @@ from myapp.readings.signals import PrunedReading, readings_pruned
 
 # Ids in one DELETE's IN list: well within SQLite's 32,766 parameters.
 BATCH_MAX = 10000
+# The smallest batch a time budget shrinks to: progress even on a slow disk.
+BATCH_MIN = 10
 
 
 def users_with_rules():
@@ -48,13 +50,23 @@ def users_with_rules():
 
 
 def prune_user(
-    *, user_id, now, batch, dry_run=False, stopping=None, pause=0.0, each_batch=None
+    *,
+    user_id,
+    now,
+    batch,
+    dry_run=False,
+    stopping=None,
+    pause=0.0,
+    each_batch=None,
+    batch_seconds=0.0,
 ):
     """Prune one user's readings at now; how many were (or, dry, would be) removed.
 
     stopping: an Event that ends the work between two batches. pause: after
     each batch, wait this many times as long as it took, so writers waiting
-    for SQLite's one write lock (or for CPU) get their turn.
+    for SQLite's one write lock (or for CPU) get their turn. batch_seconds:
+    if set, each next batch is sized to take about that long (at most
+    batch), so an upload waits on the write lock at most about that long.
     """
     policy = get_policy(user_id=user_id)
     plan = pruning_plan(policy, latest_of_sensors(user_id=user_id), now)
@@ -64,19 +76,31 @@ def prune_user(
         if dry_run:
             removed += _count(user_id, sensor, before)
             continue
+        size = batch
         while not (stopping and stopping.is_set()):
             started = time.monotonic()
-            done = _prune_batch(user_id, sensor, before, batch)
+            done = _prune_batch(user_id, sensor, before, size)
             if done is None:  # the user is gone
                 return removed
             removed += done
             if each_batch:
                 each_batch(done)
-            if done < batch:
+            if done < size:
                 break
-            _wait(stopping, (time.monotonic() - started) * pause)
+            took = time.monotonic() - started
+            size = next_size(size, took, batch_seconds, batch)
+            _wait(stopping, took * pause)
     db.session.rollback()
     return removed
+
+
+def next_size(size, took, budget, most):
+    """The next batch's size: about budget seconds at this one's rate, changed
+    at most 4-fold down or 2-fold up a step; most when there is no budget."""
+    if not budget:
+        return most
+    factor = min(2.0, max(0.25, budget / max(took, 1e-6)))
+    return min(most, max(BATCH_MIN, int(size * factor)))
 
 
 def _wait(stopping, seconds):
@@ -94,6 +118,7 @@ def prune_all(
     each=None,
     each_batch=None,
     pause=0.0,
+    batch_seconds=0.0,
 ):
     """Prune every user with rules (or user_ids): {user_id: removed}, in id order.
 
@@ -117,6 +142,7 @@ def prune_all(
             stopping=stopping,
             pause=pause,
             each_batch=each_batch,
+            batch_seconds=batch_seconds,
         )
         if each:
             each(user_id, removed[user_id])
@@ -233,6 +259,7 @@ def scheduled(stopping):
         batch=current_app.config["RETENTION_PRUNE_BATCH"],
         stopping=stopping,
         pause=current_app.config["RETENTION_PRUNE_PAUSE"],
+        batch_seconds=current_app.config["RETENTION_PRUNE_BATCH_SECONDS"],
     )
     return describe(removed, time.monotonic() - started)
 

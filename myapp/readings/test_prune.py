@@ -210,6 +210,30 @@ def test_a_dry_run_counts_and_removes_nothing(app, alice, bob, in_app, post_batc
     assert result.exit_code != 0 and "No user named" in result.output
 
 
+def test_a_time_budget_shrinks_the_batches_and_every_reading_still_goes(
+    alice, in_app, post_batch
+):
+    old = now() - 30 * DAY
+    upload(alice, post_batch, [old + n * MINUTE for n in range(400)])
+    put_rules(alice, rule(1))
+    in_app(grace_passes, alice.id)
+    sizes = []
+    # A budget no batch can meet: each next batch a quarter, down to the least.
+    in_app(prune_at, now(), batch=160, each_batch=sizes.append, batch_seconds=1e-9)
+    assert sizes[:4] == [160, 40, 10, 10] and sum(sizes) == 399
+    assert len(listed_ids(alice)) == 1
+
+
+def test_without_a_time_budget_every_batch_is_whole(alice, in_app, post_batch):
+    old = now() - 30 * DAY
+    upload(alice, post_batch, [old + n * MINUTE for n in range(400)])
+    put_rules(alice, rule(1))
+    in_app(grace_passes, alice.id)
+    sizes = []
+    in_app(prune_at, now(), batch=160, each_batch=sizes.append, batch_seconds=0)
+    assert sizes == [160, 160, 79]
+
+
 class DeletesUserAfter(threading.Event):
     """A stop flag that deletes the user the first time it is read after
     `batches` reads: a user deleted while their prune is under way."""
