@@ -61,6 +61,15 @@ def _kept(bucketed):
     )
 
 
+def _ranked(rows, number, at, row_id):
+    """rows with rank 1 on each (key, bucket)'s newest number, by (at, row_id)."""
+    newest = sa.func.row_number().over(
+        partition_by=(rows.c.key, rows.c.bucket),
+        order_by=(number.is_(None), at.desc(), row_id.desc()),
+    )
+    return sa.select(rows, newest.label("rank")).subquery()
+
+
 def tallies_query(joined, pruned, dialect, zone):
     """Per (key, bucket): the tally of the joined readings, in one SQL statement.
 
@@ -86,15 +95,7 @@ def tallies_query(joined, pruned, dialect, zone):
         number.label("number"),
     ).subquery()
     valued = sa.select(bucketed).where(_kept(bucketed)).subquery()
-    newest = sa.func.row_number().over(
-        partition_by=(valued.c.key, valued.c.bucket),
-        order_by=(
-            valued.c.number.is_(None),
-            valued.c.at.desc(),
-            valued.c.id.desc(),
-        ),
-    )
-    ranked = sa.select(valued, newest.label("rank")).subquery()
+    ranked = _ranked(valued, valued.c.number, valued.c.at, valued.c.id)
     numbers = ranked.c.number
 
     def newest_number(column):
@@ -131,15 +132,7 @@ def _with_pruned(raw, pruned, dialect, zone):
         bucketed.c.key, bucketed.c.bucket, *[bucketed.c[n] for n in TALLY_COLUMNS]
     ).where(_kept(bucketed))
     both = sa.union_all(raw, kept).subquery()
-    newest = sa.func.row_number().over(
-        partition_by=(both.c.key, both.c.bucket),
-        order_by=(
-            both.c.last_at.is_(None),
-            both.c.last_at.desc(),
-            both.c.last_id.desc(),
-        ),
-    )
-    ranked = sa.select(both, newest.label("rank")).subquery()
+    ranked = _ranked(both, both.c.last_at, both.c.last_at, both.c.last_id)
 
     def newest_of(column):
         return sa.func.max(sa.case((ranked.c.rank == 1, column)))
