@@ -375,9 +375,10 @@ def test_a_title_focused_after_a_click_shows_no_ring_but_after_a_key_it_does(tab
     assert title_outline(page, "Readings") == "none"
     page.reload()
     assert title_outline(page, "Readings") == "none", "a load focuses it too"
-    page.get_by_role("link", name="Devices").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Devices").click()
     assert title_outline(page, "Devices") == "none"
-    page.get_by_role("link", name="Alerts").focus()
+    nav.get_by_role("link", name="Alerts").focus()
     page.keyboard.press("Enter")
     assert title_outline(page, "Alerts") == "solid"
     client.assert_no_errors()
