@@ -23,8 +23,10 @@ def upload(account, sensor, recorded_at=None, **data):
     assert answer.status == 201, answer.body
 
 
-def options_of(select):
-    """The texts of a <select>'s options, in order."""
+def options_of(select, last):
+    """The texts of a <select>'s options, in order, once its option `last` is
+    there: the pickers fill their options after the user's sensors arrive."""
+    select.locator("option", has_text=last).first.wait_for(state="attached")
     return select.locator("option").all_inner_texts()
 
 
